@@ -1,0 +1,203 @@
+//! YAML configs into typed structs.
+//!
+//! Every app's config is a `#[serde(deny_unknown_fields)]` struct. [`load`] reads a YAML file,
+//! applies `--set a.b.c=value` overrides and deserialises it; an unknown key or a wrong type
+//! comes back as a [`ConfigError`] that names the file, the line and column, and the key path.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_norway::Value;
+use std::path::{Path, PathBuf};
+
+/// What can go wrong while reading a config.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: key `{key}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        key: String,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("--set {assignment}: {message}")]
+    Override { assignment: String, message: String },
+    #[error("cannot write config: {0}")]
+    Write(String),
+}
+
+/// Reads `path` as YAML into `T`, then applies `overrides` (`a.b.c=value`, value parsed as YAML).
+pub fn load<T: DeserializeOwned>(path: &Path, overrides: &[String]) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, path, overrides)
+}
+
+/// Same as [`load`] on text already read; `path` is only used in messages.
+pub fn parse<T: DeserializeOwned>(
+    text: &str,
+    path: &Path,
+    overrides: &[String],
+) -> Result<T, ConfigError> {
+    // First pass straight from the text, so that errors carry line and column.
+    let de = serde_norway::Deserializer::from_str(text);
+    let typed: T = serde_path_to_error::deserialize(de).map_err(|e| located(path, e))?;
+    if overrides.is_empty() {
+        return Ok(typed);
+    }
+    let mut tree: Value = serde_norway::from_str(text).map_err(|e| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    for assignment in overrides {
+        apply_override(&mut tree, assignment)?;
+    }
+    serde_path_to_error::deserialize(tree).map_err(|e| {
+        let key = e.path().to_string();
+        ConfigError::Override {
+            assignment: overrides.join(" --set "),
+            message: format!("key `{key}`: {}", e.into_inner()),
+        }
+    })
+}
+
+fn located(path: &Path, e: serde_path_to_error::Error<serde_norway::Error>) -> ConfigError {
+    let key = e.path().to_string();
+    let inner = e.into_inner();
+    match inner.location() {
+        Some(loc) => ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: loc.line(),
+            column: loc.column(),
+            key,
+            // serde_norway appends " at line L column C"; the prefix already says it.
+            message: strip_location(&inner.to_string()),
+        },
+        None => ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: format!("key `{key}`: {inner}"),
+        },
+    }
+}
+
+fn strip_location(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Sets `a.b.c` in a YAML tree to `value` (parsed as a YAML scalar or flow collection).
+/// The key must already exist, so that a typo in `--set` is caught like one in the file.
+pub fn apply_override(tree: &mut Value, assignment: &str) -> Result<(), ConfigError> {
+    let err = |message: String| ConfigError::Override {
+        assignment: assignment.to_string(),
+        message,
+    };
+    let (key, raw) = assignment
+        .split_once('=')
+        .ok_or_else(|| err("expected KEY=VALUE, e.g. train.lr=0.001".into()))?;
+    let value: Value =
+        serde_norway::from_str(raw).map_err(|e| err(format!("value is not YAML: {e}")))?;
+    let mut node = tree;
+    let parts: Vec<&str> = key.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let map = node
+            .as_mapping_mut()
+            .ok_or_else(|| err(format!("`{}` is not a section", parts[..i].join("."))))?;
+        let k = Value::String((*part).to_string());
+        if !map.contains_key(&k) {
+            let known: Vec<String> = map
+                .keys()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect();
+            return Err(err(format!(
+                "unknown key `{}` (known here: {})",
+                parts[..=i].join("."),
+                known.join(", ")
+            )));
+        }
+        node = map
+            .get_mut(&k)
+            .ok_or_else(|| err(format!("unknown key `{key}`")))?;
+    }
+    *node = value;
+    Ok(())
+}
+
+/// Serialises a resolved config back to YAML (what gets written into the run directory).
+pub fn to_yaml<T: Serialize>(config: &T) -> Result<String, ConfigError> {
+    serde_norway::to_string(config).map_err(|e| ConfigError::Write(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Inner {
+        lr: f64,
+        steps: u32,
+    }
+    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Cfg {
+        name: String,
+        train: Inner,
+    }
+
+    const TEXT: &str = "name: x\ntrain:\n  lr: 0.1\n  steps: 3\n";
+
+    #[test]
+    fn parses_and_overrides() {
+        let c: Cfg = parse(TEXT, Path::new("a.yaml"), &["train.lr=0.5".into()]).unwrap();
+        assert_eq!(c.train.lr, 0.5);
+        assert_eq!(c.train.steps, 3);
+        let again: Cfg = parse(&to_yaml(&c).unwrap(), Path::new("b"), &[]).unwrap();
+        assert_eq!(again, c);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let bad = "name: x\ntrain:\n  lr: 0.1\n  stepz: 3\n";
+        let e = parse::<Cfg>(bad, Path::new("configs/a.yaml"), &[]).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("configs/a.yaml:4:"), "{msg}");
+        assert!(msg.contains("stepz"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_type_names_key() {
+        let bad = "name: x\ntrain:\n  lr: fast\n  steps: 3\n";
+        let msg = parse::<Cfg>(bad, Path::new("a.yaml"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("a.yaml:3:") && msg.contains("train.lr"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn override_is_type_checked_and_key_checked() {
+        let msg = parse::<Cfg>(TEXT, Path::new("a"), &["train.steps=many".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("train.steps"), "{msg}");
+        let msg = parse::<Cfg>(TEXT, Path::new("a"), &["train.lrr=1".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("unknown key `train.lrr`"), "{msg}");
+    }
+}

@@ -1,0 +1,115 @@
+//! Device selection (`auto | cpu | cuda | cuda:N`), seeding and thread count.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A device as written in a config or on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceSpec {
+    /// CUDA device 0 when CUDA is available, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Cuda(usize),
+}
+
+/// What can go wrong choosing a device.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("unknown device `{0}`: use auto, cpu, cuda or cuda:N")]
+    Parse(String),
+    #[error("device {0} requested but CUDA is not available ({1} CUDA devices): use `device: cpu` or `auto`")]
+    Unavailable(String, usize),
+}
+
+impl FromStr for DeviceSpec {
+    type Err = DeviceError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "auto" => Ok(Self::Auto),
+            "cpu" => Ok(Self::Cpu),
+            "cuda" | "gpu" => Ok(Self::Cuda(0)),
+            other => other
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(Self::Cuda)
+                .ok_or_else(|| DeviceError::Parse(other.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Auto => write!(f, "auto"),
+            Self::Cpu => write!(f, "cpu"),
+            Self::Cuda(n) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+impl Serialize for DeviceSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for DeviceSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl DeviceSpec {
+    /// Resolves to a concrete `tch::Device`, failing clearly when CUDA is asked for but absent.
+    pub fn resolve(self) -> Result<tch::Device, DeviceError> {
+        let count = tch::Cuda::device_count() as usize;
+        match self {
+            Self::Auto => Ok(tch::Device::cuda_if_available()),
+            Self::Cpu => Ok(tch::Device::Cpu),
+            Self::Cuda(n) if n < count => Ok(tch::Device::Cuda(n)),
+            Self::Cuda(_) => Err(DeviceError::Unavailable(self.to_string(), count)),
+        }
+    }
+}
+
+/// Seeds libtorch's generators (CPU and CUDA) for a given step of a run.
+pub fn seed_torch(seed: u64) {
+    tch::manual_seed(seed as i64);
+}
+
+/// Sets libtorch's intra-op thread count; 0 keeps libtorch's default.
+pub fn set_threads(threads: usize) {
+    if threads > 0 {
+        tch::set_num_threads(threads as i32);
+    }
+}
+
+/// One line per fact about the libtorch in use (what `just doctor` prints).
+pub fn doctor_report() -> Vec<String> {
+    let cuda = tch::Cuda::is_available();
+    vec![
+        format!("libtorch threads  : {}", tch::get_num_threads()),
+        format!("CUDA available    : {cuda}"),
+        format!("cuDNN available   : {}", tch::Cuda::cudnn_is_available()),
+        format!("CUDA devices      : {}", tch::Cuda::device_count()),
+        format!("auto device       : {:?}", tch::Device::cuda_if_available()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_specs() {
+        assert_eq!("auto".parse::<DeviceSpec>().unwrap(), DeviceSpec::Auto);
+        assert_eq!("cpu".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cpu);
+        assert_eq!("cuda".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cuda(0));
+        assert_eq!("cuda:3".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cuda(3));
+        assert!("tpu".parse::<DeviceSpec>().is_err());
+        assert_eq!(DeviceSpec::Cpu.resolve().unwrap(), tch::Device::Cpu);
+    }
+}

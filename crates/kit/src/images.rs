@@ -1,0 +1,167 @@
+//! Image decode, resize, normalise, simple augmentations, and tensor -> picture for logging.
+
+use crate::data::DataError;
+use image::{imageops, DynamicImage, GrayImage, Rgb, RgbImage};
+use rand::Rng;
+use std::path::Path;
+use tch::{Kind, Tensor};
+
+/// Decodes an image file; the error names the file.
+pub fn load(path: &Path) -> Result<DynamicImage, DataError> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    image::load_from_memory(&bytes).map_err(|e| DataError::Image {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Writes an image atomically (temp file + rename); the format follows the extension.
+pub fn save(img: &DynamicImage, path: &Path) -> Result<(), DataError> {
+    let io = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let format = image::ImageFormat::from_path(path).map_err(|e| DataError::Image {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mut bytes = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut bytes), format)
+        .map_err(|e| DataError::Image {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    crate::rundir::write_atomic(path, &bytes).map_err(io)
+}
+
+/// Resizes to exactly `width` × `height` (bilinear).
+pub fn resize(img: &DynamicImage, width: u32, height: u32) -> DynamicImage {
+    img.resize_exact(width, height, imageops::FilterType::Triangle)
+}
+
+/// RGB image -> float tensor [3, H, W], scaled to 0..1 then normalised per channel.
+pub fn rgb_to_tensor(img: &RgbImage, mean: [f32; 3], std: [f32; 3]) -> Tensor {
+    let (w, h) = img.dimensions();
+    let t = Tensor::from_slice(img.as_raw())
+        .view([h as i64, w as i64, 3])
+        .permute([2, 0, 1])
+        .to_kind(Kind::Float)
+        / 255.0;
+    (t - Tensor::from_slice(&mean).view([3, 1, 1])) / Tensor::from_slice(&std).view([3, 1, 1])
+}
+
+/// Grayscale image -> float tensor [1, H, W] in 0..1.
+pub fn gray_to_tensor(img: &GrayImage) -> Tensor {
+    let (w, h) = img.dimensions();
+    Tensor::from_slice(img.as_raw())
+        .view([1, h as i64, w as i64])
+        .to_kind(Kind::Float)
+        / 255.0
+}
+
+/// A [C, H, W] tensor with values in 0..1 (C = 1 or 3) -> RGB picture for TensorBoard.
+pub fn tensor_to_rgb(t: &Tensor) -> RgbImage {
+    let t = t.detach().to_device(tch::Device::Cpu).to_kind(Kind::Float);
+    let (c, h, w) = t.size3().unwrap_or((1, 1, 1));
+    let t = if c == 1 {
+        t.expand([3, h, w], false)
+    } else {
+        t
+    };
+    let bytes: Vec<u8> = Vec::try_from(
+        (t.clamp(0.0, 1.0) * 255.0)
+            .round()
+            .to_kind(Kind::Uint8)
+            .permute([1, 2, 0])
+            .contiguous()
+            .view([-1]),
+    )
+    .unwrap_or_default();
+    RgbImage::from_raw(w as u32, h as u32, bytes).unwrap_or_else(|| RgbImage::new(1, 1))
+}
+
+/// Tiles equally sized images into a grid `cols` wide, with a 2-pixel border.
+pub fn grid(images: &[RgbImage], cols: usize) -> RgbImage {
+    let Some(first) = images.first() else {
+        return RgbImage::new(1, 1);
+    };
+    let (w, h) = first.dimensions();
+    let cols = cols.clamp(1, images.len());
+    let rows = images.len().div_ceil(cols);
+    let pad = 2;
+    let mut out = RgbImage::from_pixel(
+        cols as u32 * (w + pad) + pad,
+        rows as u32 * (h + pad) + pad,
+        Rgb([40, 40, 40]),
+    );
+    for (i, img) in images.iter().enumerate() {
+        let x = pad + (i % cols) as u32 * (w + pad);
+        let y = pad + (i / cols) as u32 * (h + pad);
+        imageops::overlay(&mut out, img, x as i64, y as i64);
+    }
+    out
+}
+
+/// Random horizontal flip with probability 1/2.
+pub fn random_hflip(img: &RgbImage, rng: &mut impl Rng) -> RgbImage {
+    if rng.random_bool(0.5) {
+        imageops::flip_horizontal(img)
+    } else {
+        img.clone()
+    }
+}
+
+/// Random translation by up to `max` pixels in x and y (edges filled with the border colour).
+pub fn random_shift(img: &RgbImage, max: i64, rng: &mut impl Rng) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let dx = rng.random_range(-max..=max);
+    let dy = rng.random_range(-max..=max);
+    RgbImage::from_fn(w, h, |x, y| {
+        let sx = (x as i64 - dx).clamp(0, w as i64 - 1) as u32;
+        let sy = (y as i64 - dy).clamp(0, h as i64 - 1) as u32;
+        *img.get_pixel(sx, sy)
+    })
+}
+
+/// Random brightness and contrast change by factors in [1 − s, 1 + s].
+pub fn random_brightness_contrast(img: &RgbImage, s: f32, rng: &mut impl Rng) -> RgbImage {
+    let b = 1.0 + rng.random_range(-s..=s);
+    let c = 1.0 + rng.random_range(-s..=s);
+    let mut out = img.clone();
+    for p in out.pixels_mut() {
+        for ch in p.0.iter_mut() {
+            let v = ((*ch as f32 - 128.0) * c + 128.0) * b;
+            *ch = v.clamp(0.0, 255.0) as u8;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tensor_round_trip_keeps_layout() {
+        // A non-square image must not come out transposed.
+        let img = RgbImage::from_fn(5, 3, |x, y| Rgb([(x * 50) as u8, (y * 100) as u8, 7]));
+        let t = rgb_to_tensor(&img, [0.0; 3], [1.0; 3]);
+        assert_eq!(t.size(), vec![3, 3, 5]);
+        assert_eq!(tensor_to_rgb(&t), img);
+    }
+
+    #[test]
+    fn corrupt_file_is_named() {
+        let dir = std::env::temp_dir().join(format!("kit-img-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("broken.png");
+        std::fs::write(&p, b"not a png").unwrap();
+        let msg = load(&p).unwrap_err().to_string();
+        assert!(msg.contains("broken.png"), "{msg}");
+        let msg = load(&dir.join("missing.png")).unwrap_err().to_string();
+        assert!(msg.contains("missing.png"), "{msg}");
+    }
+}

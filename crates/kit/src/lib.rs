@@ -1,0 +1,23 @@
+//! Loss Zoo's shared training kit: what every app uses and no app re-implements.
+//!
+//! - [`config`]: YAML -> typed structs with file/line/key errors and `--set` overrides
+//! - [`device`]: `auto | cpu | cuda | cuda:N`, seeding, threads
+//! - [`rundir`]: `runs/<app>/<run>/`, atomic checkpoints with optimiser and train state
+//! - [`train`]: the loop over a [`train::Task`]; [`optim`]: AdamW / SGD + warmup-cosine
+//! - [`data`]: datasets, seeded shuffling, threaded batch loading; [`images`]: image I/O
+//! - [`tensorboard`], [`logging`]: event files, metrics.jsonl, progress
+//! - [`metrics`]: ROC-AUC / EER / TAR@FAR, CER / WER, Dice / IoU, COCO AP
+//! - [`app`]: the command-line pieces every app shares; [`spiral`]: the example task
+
+pub mod app;
+pub mod config;
+pub mod data;
+pub mod device;
+pub mod images;
+pub mod logging;
+pub mod metrics;
+pub mod optim;
+pub mod rundir;
+pub mod spiral;
+pub mod tensorboard;
+pub mod train;

@@ -1,0 +1,120 @@
+//! What a run records: TensorBoard events, `metrics.jsonl`, and console progress (an indicatif
+//! bar on a terminal, a plain line every N steps otherwise, e.g. in CI).
+
+use crate::tensorboard::EventWriter;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// TensorBoard writer + metrics.jsonl of one run.
+pub struct Logger {
+    pub tb: EventWriter,
+    jsonl: std::fs::File,
+    jsonl_path: PathBuf,
+}
+
+impl Logger {
+    /// Opens the event file and `metrics.jsonl` (appended to, so a resumed run continues it).
+    pub fn new(run_root: &Path) -> std::io::Result<Self> {
+        let tb = EventWriter::new(run_root)?;
+        let jsonl_path = run_root.join("metrics.jsonl");
+        let jsonl = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&jsonl_path)?;
+        Ok(Self {
+            tb,
+            jsonl,
+            jsonl_path,
+        })
+    }
+
+    /// Logs scalars to TensorBoard and as one JSON line `{"step": s, "tag": value, ...}`.
+    pub fn scalars(&mut self, step: u64, values: &[(String, f64)]) -> std::io::Result<()> {
+        let mut obj = serde_json::Map::new();
+        obj.insert("step".into(), step.into());
+        for (tag, v) in values {
+            self.tb.scalar(tag, step as i64, *v)?;
+            obj.insert(
+                tag.clone(),
+                serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, Into::into),
+            );
+        }
+        writeln!(self.jsonl, "{}", serde_json::Value::Object(obj))
+    }
+
+    pub fn jsonl_path(&self) -> &Path {
+        &self.jsonl_path
+    }
+}
+
+/// Console progress for a run of `total` steps.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    every: u64,
+    total: u64,
+    start: Instant,
+    start_step: u64,
+}
+
+impl Progress {
+    pub fn new(total: u64, start_step: u64, every: u64) -> Self {
+        let bar = std::io::stdout().is_terminal().then(|| {
+            let b = ProgressBar::new(total);
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps (ETA {eta}) {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b.set_position(start_step);
+            b
+        });
+        Self {
+            bar,
+            every: every.max(1),
+            total,
+            start: Instant::now(),
+            start_step,
+        }
+    }
+
+    /// Reports step `step` (1-based count of steps done) with a short message.
+    pub fn update(&self, step: u64, epoch: u64, msg: &str) {
+        match &self.bar {
+            Some(b) => {
+                b.set_position(step);
+                b.set_message(format!("epoch {epoch} {msg}"));
+            }
+            None if step % self.every == 0 || step == self.total => {
+                let done = step.saturating_sub(self.start_step) as f64;
+                let el = self.start.elapsed().as_secs_f64();
+                let eta = if done > 0.0 {
+                    el / done * (self.total - step) as f64
+                } else {
+                    0.0
+                };
+                println!(
+                    "step {step}/{} epoch {epoch} {msg} [{el:.0}s elapsed, ETA {eta:.0}s]",
+                    self.total
+                );
+            }
+            None => {}
+        }
+    }
+
+    /// Prints a line without breaking the bar.
+    pub fn println(&self, line: &str) {
+        match &self.bar {
+            Some(b) => b.println(line),
+            None => println!("{line}"),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Verification metrics on scores (higher = more likely positive) and binary labels.
+
+/// One operating point: accept when `score >= threshold`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RocPoint {
+    pub threshold: f64,
+    pub fpr: f64,
+    pub tpr: f64,
+}
+
+/// ROC curve from the strictest threshold (+inf: nothing accepted) down to the loosest; tied
+/// scores form one point. Returns an empty curve when either class is missing.
+pub fn roc_curve(scores: &[f64], labels: &[bool]) -> Vec<RocPoint> {
+    assert_eq!(
+        scores.len(),
+        labels.len(),
+        "scores and labels differ in length"
+    );
+    let pos = labels.iter().filter(|l| **l).count() as f64;
+    let neg = labels.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return Vec::new();
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let mut points = vec![RocPoint {
+        threshold: f64::INFINITY,
+        fpr: 0.0,
+        tpr: 0.0,
+    }];
+    let (mut tp, mut fp) = (0.0, 0.0);
+    for (k, &i) in order.iter().enumerate() {
+        if labels[i] {
+            tp += 1.0;
+        } else {
+            fp += 1.0;
+        }
+        let last_of_tie = order.get(k + 1).is_none_or(|&j| scores[j] != scores[i]);
+        if last_of_tie {
+            points.push(RocPoint {
+                threshold: scores[i],
+                fpr: fp / neg,
+                tpr: tp / pos,
+            });
+        }
+    }
+    points
+}
+
+/// Area under the ROC curve (trapezoids, so ties count one half); NaN if a class is missing.
+pub fn roc_auc(scores: &[f64], labels: &[bool]) -> f64 {
+    let c = roc_curve(scores, labels);
+    if c.is_empty() {
+        return f64::NAN;
+    }
+    c.windows(2)
+        .map(|w| (w[1].fpr - w[0].fpr) * (w[1].tpr + w[0].tpr) / 2.0)
+        .sum()
+}
+
+/// Equal error rate: where the false-accept rate equals the false-reject rate (1 − TPR),
+/// linearly interpolated between ROC points. Returns (eer, threshold at that point).
+pub fn eer(scores: &[f64], labels: &[bool]) -> (f64, f64) {
+    let c = roc_curve(scores, labels);
+    for w in c.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let da = a.fpr - (1.0 - a.tpr);
+        let db = b.fpr - (1.0 - b.tpr);
+        if da <= 0.0 && db >= 0.0 {
+            let t = if db - da > 0.0 { -da / (db - da) } else { 0.0 };
+            let rate = a.fpr + t * (b.fpr - a.fpr);
+            return (rate, b.threshold);
+        }
+    }
+    (f64::NAN, f64::NAN)
+}
+
+/// True-accept rate at a false-accept rate: the highest TPR over thresholds with FPR ≤ `far`.
+/// Returns (tar, threshold).
+pub fn tar_at_far(scores: &[f64], labels: &[bool], far: f64) -> (f64, f64) {
+    roc_curve(scores, labels)
+        .into_iter()
+        .filter(|p| p.fpr <= far)
+        .map(|p| (p.tpr, p.threshold))
+        .fold((f64::NAN, f64::NAN), |best, p| {
+            if best.0.is_nan() || p.0 > best.0 {
+                p
+            } else {
+                best
+            }
+        })
+}
+
+/// Best accuracy over thresholds (accept when `score >= threshold`), with that threshold;
+/// the building block of LFW-style k-fold verification accuracy.
+pub fn best_threshold_accuracy(scores: &[f64], labels: &[bool]) -> (f64, f64) {
+    let n = scores.len() as f64;
+    let pos = labels.iter().filter(|l| **l).count() as f64;
+    let neg = n - pos;
+    roc_curve(scores, labels)
+        .into_iter()
+        .map(|p| ((p.tpr * pos + (1.0 - p.fpr) * neg) / n, p.threshold))
+        .fold((f64::NAN, f64::NAN), |best, p| {
+            if best.0.is_nan() || p.0 > best.0 {
+                p
+            } else {
+                best
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auc_by_hand() {
+        // 3 of the 4 positive/negative pairs are ordered correctly.
+        let s = [0.1, 0.4, 0.35, 0.8];
+        let l = [false, false, true, true];
+        assert!((roc_auc(&s, &l) - 0.75).abs() < 1e-12);
+        // A tie between a positive and a negative counts one half.
+        assert!((roc_auc(&[0.5, 0.5], &[true, false]) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn eer_and_tar_by_hand() {
+        let s = [0.9, 0.8, 0.3, 0.7, 0.2, 0.1];
+        let l = [true, true, true, false, false, false];
+        let (e, thr) = eer(&s, &l);
+        assert!((e - 1.0 / 3.0).abs() < 1e-12, "{e}");
+        assert_eq!(thr, 0.7);
+        assert_eq!(tar_at_far(&s, &l, 0.0), (2.0 / 3.0, 0.8));
+        assert_eq!(tar_at_far(&s, &l, 0.34), (1.0, 0.3));
+        let (acc, t) = best_threshold_accuracy(&s, &l);
+        assert!((acc - 5.0 / 6.0).abs() < 1e-12);
+        assert_eq!(t, 0.8);
+    }
+}

@@ -1,0 +1,271 @@
+//! The run directory `runs/<app>/<run-name>/` and atomic checkpoints in it.
+//!
+//! A checkpoint is one safetensors file holding the model's variables under their own names,
+//! the optimiser state under `optim/…` and the train state under `train_state/…`, written to
+//! a temp file and renamed: killing the process at any moment leaves the previous one intact.
+
+use crate::optim::Optimizer;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use tch::{nn::VarStore, Device, Kind, Tensor};
+
+/// What can go wrong with a run directory or a checkpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint { path: PathBuf, message: String },
+    #[error("{0} is not a run directory (no config.yaml): pass a folder under runs/<app>/")]
+    NotARun(PathBuf),
+}
+
+/// Writes `bytes` to `path` via a temp file in the same folder + fsync + rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = tmp_path(path);
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    // Keep the extension last: safetensors writers look at it.
+    path.with_file_name(format!(".tmp-{}-{name}", std::process::id()))
+}
+
+/// Progress counters saved with every checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TrainState {
+    /// Optimiser updates taken.
+    pub step: u64,
+    /// Current epoch (0-based) and the next batch within it: the data-order position.
+    pub epoch: u64,
+    pub batch_in_epoch: u64,
+    /// Best selection metric so far and the step it was reached at.
+    pub best_metric: Option<f64>,
+    pub best_step: u64,
+}
+
+/// A run's folder and the paths inside it.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    pub root: PathBuf,
+}
+
+impl RunDir {
+    /// Creates `runs_root/<app>/<name>` (name defaults to `<tag>-<UTC date-time>`).
+    pub fn create(
+        runs_root: &Path,
+        app: &str,
+        name: Option<&str>,
+        tag: &str,
+    ) -> Result<Self, RunError> {
+        let name = name
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{tag}-{}", utc_stamp()));
+        let root = runs_root.join(app).join(name);
+        std::fs::create_dir_all(root.join("checkpoints")).map_err(|source| RunError::Io {
+            path: root.clone(),
+            source,
+        })?;
+        Ok(Self { root })
+    }
+
+    /// Opens an existing run (for resume, eval, predict).
+    pub fn open(root: &Path) -> Result<Self, RunError> {
+        if !root.join("config.yaml").is_file() {
+            return Err(RunError::NotARun(root.to_path_buf()));
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.root.join("config.yaml")
+    }
+    pub fn metrics(&self) -> PathBuf {
+        self.root.join("metrics.jsonl")
+    }
+    pub fn last(&self) -> PathBuf {
+        self.root.join("checkpoints/last.safetensors")
+    }
+    pub fn best(&self) -> PathBuf {
+        self.root.join("checkpoints/best.safetensors")
+    }
+    /// Any file in the run folder (eval.json, threshold.json, pictures…).
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    /// Writes a file of the run atomically.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), RunError> {
+        let path = self.file(name);
+        write_atomic(&path, bytes).map_err(|source| RunError::Io { path, source })
+    }
+}
+
+fn state_tensors(s: &TrainState) -> Vec<(String, Tensor)> {
+    let i = |v: u64| Tensor::from_slice(&[v as i64]);
+    vec![
+        ("train_state/step".into(), i(s.step)),
+        ("train_state/epoch".into(), i(s.epoch)),
+        ("train_state/batch_in_epoch".into(), i(s.batch_in_epoch)),
+        ("train_state/best_step".into(), i(s.best_step)),
+        (
+            "train_state/best_metric".into(),
+            Tensor::from_slice(&[s.best_metric.unwrap_or(f64::NAN)]),
+        ),
+    ]
+}
+
+/// Saves model + optimiser + state to `path` atomically.
+pub fn save_checkpoint(
+    path: &Path,
+    vs: &VarStore,
+    optim: Option<&Optimizer>,
+    state: &TrainState,
+) -> Result<(), RunError> {
+    let err = |message: String| RunError::Checkpoint {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut named: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(k, t)| (k, t.detach().to_device(Device::Cpu).contiguous()))
+        .collect();
+    if let Some(o) = optim {
+        named.extend(o.state_tensors());
+    }
+    named.extend(state_tensors(state));
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    let tmp = tmp_path(path);
+    Tensor::write_safetensors(&named, &tmp).map_err(|e| err(e.to_string()))?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| err(e.to_string()))
+}
+
+/// A checkpoint read into memory.
+pub struct Checkpoint {
+    pub path: PathBuf,
+    tensors: HashMap<String, Tensor>,
+}
+
+impl Checkpoint {
+    pub fn read(path: &Path) -> Result<Self, RunError> {
+        if !path.is_file() {
+            return Err(RunError::Checkpoint {
+                path: path.to_path_buf(),
+                message: "file not found (has the run saved a checkpoint yet?)".into(),
+            });
+        }
+        let tensors = Tensor::read_safetensors(path)
+            .map_err(|e| RunError::Checkpoint {
+                path: path.to_path_buf(),
+                message: format!("unreadable ({e})"),
+            })?
+            .into_iter()
+            .collect();
+        Ok(Self {
+            path: path.to_path_buf(),
+            tensors,
+        })
+    }
+
+    fn err(&self, message: String) -> RunError {
+        RunError::Checkpoint {
+            path: self.path.clone(),
+            message,
+        }
+    }
+
+    /// Copies every variable of `vs` from the checkpoint (all must be present, same shapes).
+    pub fn load_model(&self, vs: &mut VarStore) -> Result<(), RunError> {
+        tch::no_grad(|| {
+            for (name, mut var) in vs.variables() {
+                let src = self.tensors.get(&name).ok_or_else(|| {
+                    self.err(format!(
+                        "missing variable `{name}`: was it saved by another model config?"
+                    ))
+                })?;
+                if src.size() != var.size() {
+                    return Err(self.err(format!(
+                        "variable `{name}` has shape {:?}, the model expects {:?}",
+                        src.size(),
+                        var.size()
+                    )));
+                }
+                var.f_copy_(src).map_err(|e| self.err(e.to_string()))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Restores the optimiser state.
+    pub fn load_optimizer(&self, optim: &mut Optimizer) -> Result<(), RunError> {
+        optim
+            .load_state(&|k| self.tensors.get(k).map(|t| t.shallow_clone()))
+            .map_err(|k| self.err(format!("missing optimiser state `{k}`")))
+    }
+
+    /// The train state saved with the checkpoint.
+    pub fn train_state(&self) -> Result<TrainState, RunError> {
+        let int = |k: &str| {
+            self.tensors
+                .get(&format!("train_state/{k}"))
+                .map(|t| t.int64_value(&[0]) as u64)
+                .ok_or_else(|| self.err(format!("missing train_state/{k}")))
+        };
+        let best = self
+            .tensors
+            .get("train_state/best_metric")
+            .map(|t| t.to_kind(Kind::Double).double_value(&[0]))
+            .filter(|v| !v.is_nan());
+        Ok(TrainState {
+            step: int("step")?,
+            epoch: int("epoch")?,
+            batch_in_epoch: int("batch_in_epoch")?,
+            best_metric: best,
+            best_step: int("best_step")?,
+        })
+    }
+}
+
+/// `YYYYmmdd-HHMMSS` in UTC, for default run names.
+pub fn utc_stamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}

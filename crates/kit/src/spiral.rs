@@ -1,0 +1,219 @@
+//! The example task: 2-D spiral classification with an MLP. It exercises the whole kit
+//! (config, loader, loop, logging, checkpoints, resume) and is what the kit's own tests and
+//! `just demo` run before any app exists.
+
+use crate::app::AppConfig;
+use crate::data::{rng_for, DataError, Dataset, Loader};
+use crate::logging::Logger;
+use crate::train::{Losses, Metrics, Task, TrainConfig};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tch::nn::{self, Module};
+use tch::{Device, Kind, Tensor};
+
+/// Config of the spiral example.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SpiralConfig {
+    pub data: SpiralData,
+    pub model: SpiralModel,
+    pub train: TrainConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SpiralData {
+    /// Number of spiral arms (classes).
+    pub classes: usize,
+    /// Training points per arm (the eval set has a quarter of that).
+    pub points_per_class: usize,
+    /// Gaussian noise added to each point.
+    pub noise: f64,
+    /// Test hook: make the loss NaN at this step (checks the NaN guard).
+    #[serde(default)]
+    pub poison_step: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SpiralModel {
+    pub hidden: i64,
+    pub layers: usize,
+}
+
+impl AppConfig for SpiralConfig {
+    fn train(&self) -> &TrainConfig {
+        &self.train
+    }
+    fn train_mut(&mut self) -> &mut TrainConfig {
+        &mut self.train
+    }
+}
+
+/// Points on `classes` interleaved spiral arms; seeded, generated on the fly.
+pub struct Spirals {
+    classes: usize,
+    per_class: usize,
+    noise: f64,
+    seed: u64,
+}
+
+impl Dataset for Spirals {
+    type Item = ([f32; 2], i64);
+    fn len(&self) -> usize {
+        self.classes * self.per_class
+    }
+    fn get(&self, index: usize, _epoch: u64) -> Result<Self::Item, DataError> {
+        let class = index % self.classes;
+        let mut rng = rng_for(self.seed, 7, index as u64);
+        let t: f64 = rng.random_range(0.05..1.0);
+        let angle = t * 3.5 * std::f64::consts::PI
+            + class as f64 * std::f64::consts::TAU / self.classes as f64;
+        let n = |r: &mut rand_chacha::ChaCha8Rng| (r.random::<f64>() - 0.5) * 2.0 * self.noise;
+        let x = t * angle.cos() + n(&mut rng);
+        let y = t * angle.sin() + n(&mut rng);
+        Ok(([x as f32, y as f32], class as i64))
+    }
+}
+
+type Batch = (Tensor, Tensor);
+
+fn collate(items: Vec<([f32; 2], i64)>) -> Result<Batch, DataError> {
+    let xs: Vec<f32> = items.iter().flat_map(|(p, _)| *p).collect();
+    let ys: Vec<i64> = items.iter().map(|(_, c)| *c).collect();
+    Ok((
+        Tensor::from_slice(&xs).view([-1, 2]),
+        Tensor::from_slice(&ys),
+    ))
+}
+
+/// MLP + cross-entropy on spirals.
+pub struct SpiralTask {
+    vs: nn::VarStore,
+    net: nn::Sequential,
+    loader: Loader<Spirals, Batch>,
+    eval: Batch,
+    device: Device,
+    poison_step: Option<u64>,
+}
+
+impl SpiralTask {
+    pub fn new(cfg: &SpiralConfig, device: Device) -> Self {
+        let vs = nn::VarStore::new(device);
+        let root = vs.root();
+        let mut net = nn::seq();
+        let mut width = 2;
+        for i in 0..cfg.model.layers {
+            net = net
+                .add(nn::linear(
+                    &root / format!("fc{i}"),
+                    width,
+                    cfg.model.hidden,
+                    Default::default(),
+                ))
+                .add_fn(|x| x.relu());
+            width = cfg.model.hidden;
+        }
+        net = net.add(nn::linear(
+            &root / "out",
+            width,
+            cfg.data.classes as i64,
+            Default::default(),
+        ));
+        let train = Spirals {
+            classes: cfg.data.classes,
+            per_class: cfg.data.points_per_class,
+            noise: cfg.data.noise,
+            seed: cfg.train.seed,
+        };
+        let held_out = Spirals {
+            per_class: (cfg.data.points_per_class / 4).max(1),
+            seed: cfg.train.seed.wrapping_add(1),
+            ..train
+        };
+        let eval_items: Vec<_> = (0..held_out.len())
+            .filter_map(|i| held_out.get(i, 0).ok())
+            .collect();
+        let eval = collate(eval_items).unwrap_or_else(|_| {
+            (
+                Tensor::zeros([0, 2], (Kind::Float, Device::Cpu)),
+                Tensor::zeros([0], (Kind::Int64, Device::Cpu)),
+            )
+        });
+        let mut loader = Loader::new(Arc::new(train), cfg.train.batch_size, Arc::new(collate));
+        loader.shuffle = true;
+        loader.seed = cfg.train.seed;
+        loader.workers = cfg.train.workers;
+        Self {
+            vs,
+            net,
+            loader,
+            eval,
+            device,
+            poison_step: cfg.data.poison_step,
+        }
+    }
+
+    /// Predicted class of each row of `points` [N, 2].
+    pub fn predict(&self, points: &Tensor) -> Tensor {
+        self.net
+            .forward(&points.to_device(self.device))
+            .argmax(-1, false)
+    }
+}
+
+impl Task for SpiralTask {
+    type Batch = Batch;
+    fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+    fn var_store_mut(&mut self) -> &mut nn::VarStore {
+        &mut self.vs
+    }
+    fn batches_per_epoch(&self) -> usize {
+        self.loader.batches_per_epoch()
+    }
+    fn train_batches(
+        &self,
+        epoch: u64,
+        skip: usize,
+    ) -> Box<dyn Iterator<Item = Result<Batch, DataError>>> {
+        Box::new(self.loader.epoch(epoch, skip))
+    }
+    fn train_step(&mut self, (x, y): Batch, step: u64) -> anyhow::Result<Losses> {
+        let logits = self.net.forward(&x.to_device(self.device));
+        let y = y.to_device(self.device);
+        let mut loss = logits.cross_entropy_for_logits(&y);
+        if self.poison_step == Some(step) {
+            loss = loss * f64::NAN;
+        }
+        let acc = logits
+            .argmax(-1, false)
+            .eq_tensor(&y)
+            .to_kind(Kind::Float)
+            .mean(Kind::Float);
+        Ok(Losses {
+            total: loss,
+            terms: vec![("accuracy".into(), acc)],
+            samples: y.size()[0] as usize,
+        })
+    }
+    fn evaluate(&mut self, _logger: &mut Logger, _step: u64) -> anyhow::Result<Metrics> {
+        let (x, y) = &self.eval;
+        let logits = self.net.forward(&x.to_device(self.device));
+        let y = y.to_device(self.device);
+        let loss = logits.cross_entropy_for_logits(&y).double_value(&[]);
+        let acc = logits
+            .argmax(-1, false)
+            .eq_tensor(&y)
+            .to_kind(Kind::Float)
+            .mean(Kind::Float)
+            .double_value(&[]);
+        Ok(Metrics {
+            values: vec![("accuracy".into(), acc), ("loss".into(), loss)],
+            selection: "accuracy".into(),
+            higher_is_better: true,
+        })
+    }
+}

@@ -1,0 +1,345 @@
+//! The training loop, generic over a [`Task`]: optimiser + schedule + clipping, eval and
+//! checkpoint cadence, best-checkpoint tracking, resume, Ctrl-C and NaN handling.
+
+use crate::device::{seed_torch, DeviceSpec};
+use crate::logging::{Logger, Progress};
+use crate::optim::{lr_at, OptimSettings, Optimizer, OptimizerKind};
+use crate::rundir::{save_checkpoint, Checkpoint, RunDir, RunError, TrainState};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
+use std::time::Instant;
+use tch::{nn::VarStore, Tensor};
+
+/// The `train:` section every app config has.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Passes over the training set.
+    pub epochs: u64,
+    /// Stop after this many steps even mid-epoch (0 = no limit).
+    pub max_steps: u64,
+    pub batch_size: usize,
+    pub optimizer: OptimizerKind,
+    /// Peak learning rate (after warmup).
+    pub lr: f64,
+    /// Learning rate at the end of the cosine decay.
+    pub min_lr: f64,
+    pub warmup_steps: u64,
+    /// Decoupled (AdamW) or L2 (SGD) weight decay on matrices and kernels.
+    pub weight_decay: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    /// SGD momentum.
+    pub momentum: f64,
+    /// Clip the global gradient norm to this value (0 = off).
+    pub grad_clip: f64,
+    /// Evaluate every N steps (0 = at the end of each epoch).
+    pub eval_every: u64,
+    /// Save `last.safetensors` every N steps (0 = at the end of each epoch).
+    pub checkpoint_every: u64,
+    /// Log training scalars every N steps.
+    pub log_every: u64,
+    /// Seeds weights, data order and augmentations.
+    pub seed: u64,
+    pub device: DeviceSpec,
+    /// libtorch intra-op threads (0 = libtorch's default).
+    pub threads: usize,
+    /// Data-loading worker threads.
+    pub workers: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            max_steps: 0,
+            batch_size: 64,
+            optimizer: OptimizerKind::AdamW,
+            lr: 1e-3,
+            min_lr: 1e-5,
+            warmup_steps: 50,
+            weight_decay: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            momentum: 0.9,
+            grad_clip: 5.0,
+            eval_every: 0,
+            checkpoint_every: 0,
+            log_every: 20,
+            seed: 42,
+            device: DeviceSpec::Auto,
+            threads: 0,
+            workers: 2,
+        }
+    }
+}
+
+impl TrainConfig {
+    fn optim_settings(&self) -> OptimSettings {
+        OptimSettings {
+            kind: self.optimizer,
+            weight_decay: self.weight_decay,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            momentum: self.momentum,
+        }
+    }
+}
+
+/// Losses of one training step: `total` is back-propagated, `terms` are logged
+/// (the total is logged as `loss`).
+pub struct Losses {
+    pub total: Tensor,
+    pub terms: Vec<(String, Tensor)>,
+    /// Samples in the batch, for throughput.
+    pub samples: usize,
+}
+
+/// Result of an evaluation: named metrics, one of which selects the best checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metrics {
+    pub values: Vec<(String, f64)>,
+    pub selection: String,
+    pub higher_is_better: bool,
+}
+
+impl Metrics {
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.values.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+    }
+}
+
+/// What an app plugs into the loop.
+pub trait Task {
+    type Batch: Send + 'static;
+    /// The model's variables (what is optimised and checkpointed).
+    fn var_store(&self) -> &VarStore;
+    fn var_store_mut(&mut self) -> &mut VarStore;
+    fn batches_per_epoch(&self) -> usize;
+    /// The batches of `epoch` from batch `skip` on.
+    fn train_batches(
+        &self,
+        epoch: u64,
+        skip: usize,
+    ) -> Box<dyn Iterator<Item = Result<Self::Batch, crate::data::DataError>>>;
+    /// Forward pass and losses of one batch (the loop does backward and the update).
+    fn train_step(&mut self, batch: Self::Batch, step: u64) -> anyhow::Result<Losses>;
+    /// Evaluates on held-out data; may log pictures through `logger`.
+    fn evaluate(&mut self, logger: &mut Logger, step: u64) -> anyhow::Result<Metrics>;
+}
+
+/// Why training stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(
+        "loss term `{term}` is {value} at step {step}: training stopped, the last good \
+         checkpoint was left as it was (lower train.lr, or set train.grad_clip)"
+    )]
+    NonFinite { step: u64, term: String, value: f64 },
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    #[error("cannot write logs: {0}")]
+    Log(#[from] std::io::Error),
+    #[error(transparent)]
+    Task(#[from] anyhow::Error),
+}
+
+/// How a `fit` ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Finished {
+        state: TrainState,
+        last: Option<Metrics>,
+    },
+    /// Ctrl-C (or `FitOptions::stop_after`): checkpoint saved, can be resumed.
+    Interrupted { state: TrainState },
+}
+
+/// Options beyond the config.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FitOptions {
+    /// Continue from the run's `last.safetensors`.
+    pub resume: bool,
+    /// Behave as if Ctrl-C was pressed after this many steps (tests of resume).
+    pub stop_after: Option<u64>,
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+static HANDLER: Once = Once::new();
+
+/// Installs the Ctrl-C handler once: the loop then checkpoints and returns `Interrupted`.
+fn install_ctrlc() {
+    HANDLER.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            if STOP.swap(true, Ordering::SeqCst) {
+                eprintln!("second Ctrl-C: exiting without waiting for the checkpoint");
+                std::process::exit(130);
+            }
+            eprintln!("Ctrl-C: finishing this step and saving a checkpoint…");
+        });
+    });
+}
+
+/// Trains `task` in `run` according to `cfg`.
+pub fn fit<T: Task>(
+    task: &mut T,
+    cfg: &TrainConfig,
+    run: &RunDir,
+    logger: &mut Logger,
+    opts: FitOptions,
+) -> Result<Outcome, TrainError> {
+    install_ctrlc();
+    let mut optim = Optimizer::new(task.var_store(), cfg.optim_settings());
+    let mut state = TrainState::default();
+    if opts.resume {
+        let ck = Checkpoint::read(&run.last())?;
+        ck.load_model(task.var_store_mut())?;
+        ck.load_optimizer(&mut optim)?;
+        state = ck.train_state()?;
+    }
+    let per_epoch = task.batches_per_epoch() as u64;
+    let mut total = cfg.epochs * per_epoch;
+    if cfg.max_steps > 0 {
+        total = total.min(cfg.max_steps);
+    }
+    let progress = Progress::new(total, state.step, cfg.log_every);
+    let mut last_metrics = None;
+    let mut window_start = Instant::now();
+    let mut window_samples = 0usize;
+    let save_last = |task: &T, optim: &Optimizer, state: &TrainState| {
+        save_checkpoint(&run.last(), task.var_store(), Some(optim), state)
+    };
+
+    while state.step < total && state.epoch < cfg.epochs {
+        let batches = task.train_batches(state.epoch, state.batch_in_epoch as usize);
+        for batch in batches {
+            let batch = batch?;
+            seed_torch(cfg.seed.wrapping_add(state.step));
+            let lr = lr_at(state.step, cfg.lr, cfg.min_lr, cfg.warmup_steps, total);
+            let losses = task.train_step(batch, state.step)?;
+            let mut logged = vec![("loss".to_string(), losses.total.double_value(&[]))];
+            for (k, t) in &losses.terms {
+                logged.push((k.clone(), t.double_value(&[])));
+            }
+            if let Some((term, value)) = logged.iter().find(|(_, v)| !v.is_finite()) {
+                progress.finish();
+                return Err(TrainError::NonFinite {
+                    step: state.step,
+                    term: term.clone(),
+                    value: *value,
+                });
+            }
+            optim.zero_grad();
+            losses.total.backward();
+            let grad_norm = optim.clip_grad_norm(cfg.grad_clip);
+            optim.step(lr);
+            state.step += 1;
+            state.batch_in_epoch += 1;
+            if state.batch_in_epoch == per_epoch {
+                state.epoch += 1;
+                state.batch_in_epoch = 0;
+            }
+            window_samples += losses.samples;
+
+            let msg = format!("loss {:.4} lr {lr:.2e}", logged[0].1);
+            progress.update(state.step, state.epoch, &msg);
+            if state.step % cfg.log_every.max(1) == 0 {
+                let secs = window_start.elapsed().as_secs_f64().max(1e-9);
+                let mut scalars: Vec<(String, f64)> = logged
+                    .into_iter()
+                    .map(|(k, v)| (format!("train/{k}"), v))
+                    .collect();
+                scalars.push(("train/lr".into(), lr));
+                scalars.push(("train/grad_norm".into(), grad_norm));
+                scalars.push(("train/samples_per_sec".into(), window_samples as f64 / secs));
+                logger.scalars(state.step, &scalars)?;
+                window_start = Instant::now();
+                window_samples = 0;
+            }
+            let epoch_end = state.batch_in_epoch == 0;
+            let done = state.step >= total;
+            let step = state.step;
+            let due = |every: u64| {
+                if every == 0 {
+                    epoch_end
+                } else {
+                    step % every == 0
+                }
+            };
+            let (eval_due, checkpoint_due) = (due(cfg.eval_every), due(cfg.checkpoint_every));
+            if eval_due || done {
+                let m = evaluate(task, logger, &mut state, &progress)?;
+                if state.best_step == state.step {
+                    save_checkpoint(&run.best(), task.var_store(), None, &state)?;
+                }
+                last_metrics = Some(m);
+            }
+            if checkpoint_due || done {
+                save_last(task, &optim, &state)?;
+            }
+            let stop_requested = STOP.swap(false, Ordering::SeqCst)
+                || opts.stop_after.is_some_and(|k| state.step >= k);
+            if stop_requested && !done {
+                save_last(task, &optim, &state)?;
+                progress.finish();
+                progress.println(&format!(
+                    "stopped at step {}: checkpoint saved to {}; resume with --resume {}",
+                    state.step,
+                    run.last().display(),
+                    run.root.display()
+                ));
+                return Ok(Outcome::Interrupted { state });
+            }
+            if done {
+                break;
+            }
+        }
+    }
+    progress.finish();
+    Ok(Outcome::Finished {
+        state,
+        last: last_metrics,
+    })
+}
+
+fn evaluate<T: Task>(
+    task: &mut T,
+    logger: &mut Logger,
+    state: &mut TrainState,
+    progress: &Progress,
+) -> Result<Metrics, TrainError> {
+    let m = tch::no_grad(|| task.evaluate(logger, state.step))?;
+    let scalars: Vec<(String, f64)> = m
+        .values
+        .iter()
+        .map(|(k, v)| (format!("eval/{k}"), *v))
+        .collect();
+    logger.scalars(state.step, &scalars)?;
+    let summary: Vec<String> = m
+        .values
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.4}"))
+        .collect();
+    progress.println(&format!(
+        "eval @ step {}: {}",
+        state.step,
+        summary.join(", ")
+    ));
+    if let Some(v) = m.get(&m.selection).filter(|v| v.is_finite()) {
+        let better =
+            state
+                .best_metric
+                .is_none_or(|b| if m.higher_is_better { v > b } else { v < b });
+        if better {
+            state.best_metric = Some(v);
+            state.best_step = state.step;
+        }
+    }
+    Ok(m)
+}
