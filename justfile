@@ -45,7 +45,7 @@ test: setup
 demo: setup
     #!/usr/bin/env bash
     set -euo pipefail
-    cargo build --workspace --bins --examples
+    cargo build --workspace --bins
     found=""
     for app in {{apps}}; do
         if [ -d "crates/$app" ]; then
@@ -57,7 +57,7 @@ demo: setup
     if [ -z "$found" ]; then
         echo "No homework app exists yet (planned: {{apps}})."
         echo "=== kit example task: spiral (configs/spiral/smoke.yaml) ==="
-        ./target/debug/examples/spiral train --config configs/spiral/smoke.yaml --name demo-$(date -u +%Y%m%d-%H%M%S)
+        ./target/debug/spiral train --config configs/spiral/smoke.yaml --name demo-$(date -u +%Y%m%d-%H%M%S)
     else
         echo "apps trained:$found"
     fi

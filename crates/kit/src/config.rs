@@ -97,7 +97,8 @@ fn strip_location(message: &str) -> String {
 }
 
 /// Sets `a.b.c` in a YAML tree to `value` (parsed as a YAML scalar or flow collection).
-/// The key must already exist, so that a typo in `--set` is caught like one in the file.
+/// Sections on the way must exist; a misspelt leaf is caught by the typed deserialisation
+/// (`deny_unknown_fields`), like one in the file.
 pub fn apply_override(tree: &mut Value, assignment: &str) -> Result<(), ConfigError> {
     let err = |message: String| ConfigError::Override {
         assignment: assignment.to_string(),
@@ -115,6 +116,11 @@ pub fn apply_override(tree: &mut Value, assignment: &str) -> Result<(), ConfigEr
             .as_mapping_mut()
             .ok_or_else(|| err(format!("`{}` is not a section", parts[..i].join("."))))?;
         let k = Value::String((*part).to_string());
+        if !map.contains_key(&k) && i + 1 == parts.len() {
+            // A leaf the file leaves at its default: typed deserialisation checks the name.
+            map.insert(k, value);
+            return Ok(());
+        }
         if !map.contains_key(&k) {
             let known: Vec<String> = map
                 .keys()
@@ -198,6 +204,10 @@ mod tests {
         let msg = parse::<Cfg>(TEXT, Path::new("a"), &["train.lrr=1".into()])
             .unwrap_err()
             .to_string();
-        assert!(msg.contains("unknown key `train.lrr`"), "{msg}");
+        assert!(msg.contains("lrr"), "{msg}");
+        let msg = parse::<Cfg>(TEXT, Path::new("a"), &["trian.lr=1".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("unknown key `trian`"), "{msg}");
     }
 }

@@ -129,6 +129,7 @@ impl<D: Dataset, B: Send + 'static> Loader<D, B> {
             receivers,
             handles,
             next: skip,
+            skip,
             total,
         }
     }
@@ -139,6 +140,7 @@ pub struct BatchIter<B> {
     receivers: Vec<Receiver<Result<B, DataError>>>,
     handles: Vec<JoinHandle<()>>,
     next: usize,
+    skip: usize,
     total: usize,
 }
 
@@ -148,7 +150,7 @@ impl<B> Iterator for BatchIter<B> {
         if self.next >= self.total {
             return None;
         }
-        let w = self.next % self.receivers.len();
+        let w = (self.next - self.skip) % self.receivers.len();
         self.next += 1;
         match self.receivers[w].recv() {
             Ok(batch) => Some(batch),

@@ -87,7 +87,7 @@ impl Progress {
                 b.set_position(step);
                 b.set_message(format!("epoch {epoch} {msg}"));
             }
-            None if step % self.every == 0 || step == self.total => {
+            None if step.is_multiple_of(self.every) || step == self.total => {
                 let done = step.saturating_sub(self.start_step) as f64;
                 let el = self.start.elapsed().as_secs_f64();
                 let eta = if done > 0.0 {

@@ -186,7 +186,7 @@ impl Task for SpiralTask {
         let y = y.to_device(self.device);
         let mut loss = logits.cross_entropy_for_logits(&y);
         if self.poison_step == Some(step) {
-            loss = loss * f64::NAN;
+            loss *= f64::NAN;
         }
         let acc = logits
             .argmax(-1, false)

@@ -332,10 +332,9 @@ fn evaluate<T: Task>(
         summary.join(", ")
     ));
     if let Some(v) = m.get(&m.selection).filter(|v| v.is_finite()) {
-        let better =
-            state
-                .best_metric
-                .is_none_or(|b| if m.higher_is_better { v > b } else { v < b });
+        let better = state
+            .best_metric
+            .is_none_or(|b| if m.higher_is_better { v > b } else { v < b });
         if better {
             state.best_metric = Some(v);
             state.best_step = state.step;

@@ -59,7 +59,7 @@ pub fn roc_auc(scores: &[f64], labels: &[bool]) -> f64 {
 }
 
 /// Equal error rate: where the false-accept rate equals the false-reject rate (1 − TPR),
-/// linearly interpolated between ROC points. Returns (eer, threshold at that point).
+/// linearly interpolated between ROC points. Returns (eer, threshold of the nearer ROC point).
 pub fn eer(scores: &[f64], labels: &[bool]) -> (f64, f64) {
     let c = roc_curve(scores, labels);
     for w in c.windows(2) {
@@ -69,7 +69,8 @@ pub fn eer(scores: &[f64], labels: &[bool]) -> (f64, f64) {
         if da <= 0.0 && db >= 0.0 {
             let t = if db - da > 0.0 { -da / (db - da) } else { 0.0 };
             let rate = a.fpr + t * (b.fpr - a.fpr);
-            return (rate, b.threshold);
+            let threshold = if t < 0.5 { a.threshold } else { b.threshold };
+            return (rate, threshold);
         }
     }
     (f64::NAN, f64::NAN)

@@ -1,5 +1,5 @@
 //! The kit's example app: spiral classification through the full train / eval cycle.
-//! `cargo run -p kit --example spiral -- train --config configs/spiral/smoke.yaml`
+//! `cargo run -p kit --bin spiral -- train --config configs/spiral/smoke.yaml`
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};

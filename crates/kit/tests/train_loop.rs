@@ -1,0 +1,170 @@
+//! The loop end to end on the spiral task: resume equals an uninterrupted run, NaN stops
+//! without touching the last good checkpoint, Ctrl-C saves and exits 0, bad configs are named.
+
+use kit::config;
+use kit::logging::Logger;
+use kit::rundir::{Checkpoint, RunDir};
+use kit::spiral::{SpiralConfig, SpiralTask};
+use kit::train::{fit, FitOptions, Outcome, Task, TrainError};
+use std::path::{Path, PathBuf};
+use tch::{Device, Tensor};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn smoke(overrides: &[&str]) -> SpiralConfig {
+    let mut o: Vec<String> = vec!["train.device=cpu".into(), "train.epochs=3".into()];
+    o.extend(overrides.iter().map(|s| s.to_string()));
+    config::load(&repo().join("configs/spiral/smoke.yaml"), &o).unwrap()
+}
+
+fn new_run(dir: &Path, name: &str) -> (RunDir, Logger) {
+    let run = RunDir::create(dir, "spiral", Some(name), "t").unwrap();
+    std::fs::write(run.config(), "{}").unwrap();
+    let logger = Logger::new(&run.root).unwrap();
+    (run, logger)
+}
+
+fn task(cfg: &SpiralConfig) -> SpiralTask {
+    tch::manual_seed(cfg.train.seed as i64);
+    SpiralTask::new(cfg, Device::Cpu)
+}
+
+fn weights(t: &SpiralTask) -> Vec<(String, Tensor)> {
+    let mut v: Vec<_> = t.var_store().variables().into_iter().collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+#[test]
+fn resumed_run_matches_uninterrupted_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = smoke(&[]);
+
+    let (run_a, mut log_a) = new_run(tmp.path(), "a");
+    let mut a = task(&cfg);
+    let out = fit(
+        &mut a,
+        &cfg.train,
+        &run_a,
+        &mut log_a,
+        FitOptions::default(),
+    )
+    .unwrap();
+    let Outcome::Finished { state, .. } = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(state.step, 3 * a.batches_per_epoch() as u64);
+
+    // Stop mid-epoch (step 25 of 19 per epoch), then resume in a fresh task.
+    let (run_b, mut log_b) = new_run(tmp.path(), "b");
+    let mut b = task(&cfg);
+    let opts = FitOptions {
+        resume: false,
+        stop_after: Some(25),
+    };
+    let out = fit(&mut b, &cfg.train, &run_b, &mut log_b, opts).unwrap();
+    assert!(
+        matches!(out, Outcome::Interrupted { state } if state.step == 25),
+        "{out:?}"
+    );
+    let mut b2 = task(&smoke(&["train.seed=42"]));
+    let opts = FitOptions {
+        resume: true,
+        stop_after: None,
+    };
+    let out = fit(&mut b2, &cfg.train, &run_b, &mut log_b, opts).unwrap();
+    assert!(matches!(out, Outcome::Finished { state: s, .. } if s.step == state.step));
+
+    for ((na, ta), (nb, tb)) in weights(&a).iter().zip(weights(&b2)) {
+        assert_eq!(*na, nb);
+        let diff = (ta - &tb).abs().max().double_value(&[]);
+        assert_eq!(diff, 0.0, "{na} differs by {diff} after resume");
+    }
+    // The best checkpoint loads and the training actually learned something.
+    let ck = Checkpoint::read(&run_a.best()).unwrap();
+    let best = ck.train_state().unwrap().best_metric.unwrap();
+    // Chance is 1/3 on three arms.
+    assert!(best > 0.45, "spiral accuracy after 3 epochs: {best}");
+}
+
+#[test]
+fn nan_loss_stops_and_keeps_last_good_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = smoke(&["train.checkpoint_every=10", "data.poison_step=25"]);
+    let (run, mut log) = new_run(tmp.path(), "nan");
+    let mut t = task(&cfg);
+    let err = fit(&mut t, &cfg.train, &run, &mut log, FitOptions::default()).unwrap_err();
+    match &err {
+        TrainError::NonFinite { step, term, .. } => {
+            assert_eq!((*step, term.as_str()), (25, "loss"));
+        }
+        other => panic!("expected NonFinite, got {other}"),
+    }
+    assert!(err.to_string().contains("step 25"), "{err}");
+    let ck = Checkpoint::read(&run.last()).unwrap();
+    assert_eq!(ck.train_state().unwrap().step, 20);
+    let mut fresh = task(&cfg);
+    ck.load_model(fresh.var_store_mut()).unwrap();
+    for (name, w) in weights(&fresh) {
+        assert!(
+            w.isfinite().all().int64_value(&[]) == 1,
+            "{name} not finite"
+        );
+    }
+}
+
+#[test]
+fn wrong_config_key_names_file_line_and_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("configs/spiral/smoke.yaml")).unwrap();
+    let bad = text.replace("  hidden: 64", "  hiden: 64");
+    let line = bad.lines().position(|l| l.contains("hiden")).unwrap() + 1;
+    let path = tmp.path().join("bad.yaml");
+    std::fs::write(&path, bad).unwrap();
+    let msg = config::load::<SpiralConfig>(&path, &[])
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains(&format!("bad.yaml:{line}:")), "{msg}");
+    assert!(msg.contains("hiden"), "{msg}");
+}
+
+#[test]
+fn ctrl_c_saves_and_exits_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_spiral"))
+        .args(["train", "--config"])
+        .arg(repo().join("configs/spiral/smoke.yaml"))
+        .args([
+            "--set",
+            "train.epochs=100000",
+            "--set",
+            "train.device=cpu",
+            "--name",
+            "c",
+        ])
+        .arg("--runs")
+        .arg(tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let metrics = tmp.path().join("spiral/c/metrics.jsonl");
+    let t0 = std::time::Instant::now();
+    while std::fs::metadata(&metrics).map(|m| m.len()).unwrap_or(0) == 0 {
+        assert!(t0.elapsed().as_secs() < 60, "no progress within 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "exit {:?}: {stdout}", out.status);
+    assert!(stdout.contains("interrupted at step"), "{stdout}");
+    let ck = Checkpoint::read(&tmp.path().join("spiral/c/checkpoints/last.safetensors")).unwrap();
+    assert!(ck.train_state().unwrap().step > 0);
+}
