@@ -1,0 +1,154 @@
+//! Chamfer distance between point sets: each point's squared distance to its nearest
+//! neighbour in the other set, averaged. Order-free, so a network can output a point cloud
+//! as an unordered set.
+
+use crate::{check_dims, check_int, LossError, Reduction, Result};
+use tch::{Kind, Tensor};
+
+/// How the per-point distances of one cloud are reduced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PointReduction {
+    /// Mean over the cloud's valid points (pytorch3d's default).
+    #[default]
+    Mean,
+    /// Sum over the cloud's valid points.
+    Sum,
+}
+
+/// Points of `x` handled per block when searching nearest neighbours: memory is
+/// O(N · CHUNK · P2), not O(N · P1 · P2).
+pub const CHUNK: i64 = 1024;
+
+/// Chamfer distance, as `pytorch3d.loss.chamfer_distance` (its first return value):
+///
+/// d(x, y) = red_x( min_j ‖x_i − y_j‖² ) + red_y( min_i ‖y_j − x_i‖² )
+///
+/// for `x` (N, P1, D), `y` (N, P2, D); `x_lengths` / `y_lengths` (N) mark how many leading
+/// points of each padded cloud are real. `point_reduction` reduces within a cloud (mean over
+/// its own length), `batch_reduction` over the batch (`Mean` divides by N, `None` keeps (N)).
+/// `single_directional` keeps only the x → y term.
+///
+/// Nearest neighbours are found in chunks of [`CHUNK`] points under `no_grad`, then the chosen
+/// pairs' distances are recomputed exactly, so memory stays bounded for large clouds and the
+/// gradient is that of the min (flowing to the chosen neighbour only).
+pub fn chamfer_distance(
+    x: &Tensor,
+    y: &Tensor,
+    x_lengths: Option<&Tensor>,
+    y_lengths: Option<&Tensor>,
+    point_reduction: PointReduction,
+    batch_reduction: Reduction,
+    single_directional: bool,
+) -> Result<Tensor> {
+    check_dims(x, "x", 3, "(N, P1, D)")?;
+    check_dims(y, "y", 3, "(N, P2, D)")?;
+    let (n, p1, d) = (x.size()[0], x.size()[1], x.size()[2]);
+    let p2 = y.size()[1];
+    if y.size()[0] != n || y.size()[2] != d {
+        return Err(LossError::Shape {
+            arg: "y",
+            expected: format!("({n}, P2, {d}) to match x"),
+            got: y.size(),
+        });
+    }
+    if batch_reduction == Reduction::BatchMean {
+        return Err(LossError::Reduction(batch_reduction));
+    }
+    let dev = x.device();
+    let lengths = |l: Option<&Tensor>, arg: &'static str, p: i64| -> Result<Tensor> {
+        match l {
+            None => Ok(Tensor::full([n], p, (Kind::Int64, dev))),
+            Some(l) => {
+                check_int(l, arg)?;
+                if l.size() != [n] {
+                    return Err(LossError::Shape {
+                        arg,
+                        expected: format!("({n})"),
+                        got: l.size(),
+                    });
+                }
+                let l = l.to_kind(Kind::Int64).to_device(dev);
+                let (lo, hi) = (l.min().int64_value(&[]), l.max().int64_value(&[]));
+                if lo < 0 || hi > p {
+                    return Err(LossError::Value {
+                        arg,
+                        message: format!("values must lie in 0..={p}, got {lo}..={hi}"),
+                    });
+                }
+                Ok(l)
+            }
+        }
+    };
+    let xl = lengths(x_lengths, "x_lengths", p1)?;
+    let yl = lengths(y_lengths, "y_lengths", p2)?;
+    let cham_x = one_direction(x, y, &xl, &yl, point_reduction);
+    let total = if single_directional {
+        cham_x
+    } else {
+        cham_x + one_direction(y, x, &yl, &xl, point_reduction)
+    };
+    Ok(batch_reduction.apply(total))
+}
+
+/// Per-cloud reduced nearest-neighbour distances from `a` to `b`: shape (N).
+fn one_direction(a: &Tensor, b: &Tensor, al: &Tensor, bl: &Tensor, red: PointReduction) -> Tensor {
+    let (n, pa, _) = (a.size()[0], a.size()[1], a.size()[2]);
+    let pb = b.size()[1];
+    let dev = a.device();
+    let b_valid = Tensor::arange(pb, (Kind::Int64, dev))
+        .unsqueeze(0)
+        .lt_tensor(&bl.unsqueeze(1)); // (N, Pb)
+    let idx = tch::no_grad(|| {
+        let b_sq = b
+            .pow_tensor_scalar(2)
+            .sum_dim_intlist([-1i64].as_slice(), false, b.kind()); // (N, Pb)
+        let mut parts = Vec::new();
+        let mut start = 0;
+        while start < pa {
+            let len = CHUNK.min(pa - start);
+            let ac = a.narrow(1, start, len);
+            let a_sq = ac
+                .pow_tensor_scalar(2)
+                .sum_dim_intlist([-1i64].as_slice(), true, a.kind()); // (N, K, 1)
+            let dist = a_sq + b_sq.unsqueeze(1) - ac.matmul(&b.transpose(1, 2)) * 2.0; // (N, K, Pb)
+            let dist = dist.masked_fill(&b_valid.logical_not().unsqueeze(1), f64::INFINITY);
+            parts.push(dist.argmin(-1, false));
+            start += len;
+        }
+        if parts.is_empty() {
+            Tensor::zeros([n, 0], (Kind::Int64, dev))
+        } else {
+            Tensor::cat(&parts, 1)
+        }
+    });
+    let d = a.size()[2];
+    let nearest = b.gather(1, &idx.unsqueeze(-1).expand([n, pa, d], false), false);
+    let dist =
+        (a - nearest)
+            .pow_tensor_scalar(2)
+            .sum_dim_intlist([-1i64].as_slice(), false, a.kind()); // (N, Pa)
+    let a_valid = Tensor::arange(pa, (Kind::Int64, dev))
+        .unsqueeze(0)
+        .lt_tensor(&al.unsqueeze(1));
+    // Clouds with no valid point in b contribute 0 (pytorch3d's behaviour for empty clouds).
+    let has_b = bl.gt(0).unsqueeze(1);
+    let dist = dist * a_valid.logical_and(&has_b).to_kind(a.kind());
+    let sum = dist.sum_dim_intlist([1i64].as_slice(), false, a.kind());
+    match red {
+        PointReduction::Sum => sum,
+        PointReduction::Mean => sum / al.clamp_min(1).to_kind(a.kind()).to_device(dev),
+    }
+}
+
+/// The same distance by brute force over all pairs (O(N·P1·P2) memory): an independent
+/// reference for tests and small clouds.
+pub fn chamfer_distance_bruteforce(x: &Tensor, y: &Tensor) -> Tensor {
+    let diff = x.unsqueeze(2) - y.unsqueeze(1); // (N, P1, P2, D)
+    let d = diff
+        .pow_tensor_scalar(2)
+        .sum_dim_intlist([-1i64].as_slice(), false, x.kind());
+    let (dx, _) = d.min_dim(2, false);
+    let (dy, _) = d.min_dim(1, false);
+    let k = x.kind();
+    (dx.mean_dim([1i64].as_slice(), false, k) + dy.mean_dim([1i64].as_slice(), false, k)).mean(k)
+}
