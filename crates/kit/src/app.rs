@@ -6,6 +6,7 @@ use crate::config;
 use crate::device::{seed_torch, set_threads, DeviceSpec};
 use crate::logging::Logger;
 use crate::rundir::RunDir;
+use crate::tensorboard::HParam;
 use crate::train::{Outcome, TrainConfig};
 use anyhow::Context;
 use serde::de::DeserializeOwned;
@@ -95,8 +96,11 @@ pub fn start<C: AppConfig>(app: &str, args: &TrainArgs) -> anyhow::Result<Sessio
     let device = t.device.resolve()?;
     set_threads(t.threads);
     seed_torch(t.seed);
-    let logger = Logger::new(&run.root)
+    let mut logger = Logger::new(&run.root)
         .with_context(|| format!("cannot open logs in {}", run.root.display()))?;
+    let yaml = config::to_yaml(&config)?;
+    log_config(&mut logger, &yaml)
+        .with_context(|| format!("cannot write logs in {}", run.root.display()))?;
     println!("run folder : {}", run.root.display());
     println!("device     : {device:?}");
     Ok(Session {
@@ -106,6 +110,51 @@ pub fn start<C: AppConfig>(app: &str, args: &TrainArgs) -> anyhow::Result<Sessio
         logger,
         resume: args.resume.is_some(),
     })
+}
+
+/// Writes the resolved config to TensorBoard: as text, and flattened into hparams
+/// (`train.lr`, `model.width`, …) so runs can be compared in the HParams tab.
+fn log_config(logger: &mut Logger, yaml: &str) -> std::io::Result<()> {
+    logger
+        .tb
+        .text("config", 0, &format!("```yaml\n{yaml}\n```"))?;
+    let tree: serde_norway::Value = serde_norway::from_str(yaml).map_err(std::io::Error::other)?;
+    let mut flat = Vec::new();
+    flatten("", &tree, &mut flat);
+    logger.tb.hparams(&flat, &["eval/selection"])
+}
+
+fn flatten(prefix: &str, v: &serde_norway::Value, out: &mut Vec<(String, HParam)>) {
+    use serde_norway::Value as V;
+    match v {
+        V::Mapping(m) => {
+            for (k, v) in m {
+                let key = k.as_str().unwrap_or_default();
+                let name = if prefix.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&name, v, out);
+            }
+        }
+        V::Number(n) => out.push((
+            prefix.into(),
+            HParam::Number(n.as_f64().unwrap_or(f64::NAN)),
+        )),
+        V::Bool(b) => out.push((prefix.into(), HParam::Bool(*b))),
+        V::String(s) => out.push((prefix.into(), HParam::Text(s.clone()))),
+        V::Sequence(_) => out.push((
+            prefix.into(),
+            HParam::Text(
+                serde_norway::to_string(v)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+            ),
+        )),
+        _ => {}
+    }
 }
 
 /// Opens a finished (or stopped) run for eval / predict: its config and the checkpoint path.

@@ -315,11 +315,14 @@ fn evaluate<T: Task>(
     progress: &Progress,
 ) -> Result<Metrics, TrainError> {
     let m = tch::no_grad(|| task.evaluate(logger, state.step))?;
-    let scalars: Vec<(String, f64)> = m
+    let mut scalars: Vec<(String, f64)> = m
         .values
         .iter()
         .map(|(k, v)| (format!("eval/{k}"), *v))
         .collect();
+    if let Some(v) = m.get(&m.selection) {
+        scalars.push(("eval/selection".into(), v));
+    }
     logger.scalars(state.step, &scalars)?;
     let summary: Vec<String> = m
         .values

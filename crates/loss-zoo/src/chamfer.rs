@@ -98,6 +98,7 @@ fn one_direction(a: &Tensor, b: &Tensor, al: &Tensor, bl: &Tensor, red: PointRed
     let b_valid = Tensor::arange(pb, (Kind::Int64, dev))
         .unsqueeze(0)
         .lt_tensor(&bl.unsqueeze(1)); // (N, Pb)
+    let padded = bl.lt(pb).any().int64_value(&[]) == 1;
     let idx = tch::no_grad(|| {
         let b_sq = b
             .pow_tensor_scalar(2)
@@ -111,7 +112,11 @@ fn one_direction(a: &Tensor, b: &Tensor, al: &Tensor, bl: &Tensor, red: PointRed
                 .pow_tensor_scalar(2)
                 .sum_dim_intlist([-1i64].as_slice(), true, a.kind()); // (N, K, 1)
             let dist = a_sq + b_sq.unsqueeze(1) - ac.matmul(&b.transpose(1, 2)) * 2.0; // (N, K, Pb)
-            let dist = dist.masked_fill(&b_valid.logical_not().unsqueeze(1), f64::INFINITY);
+            let dist = if padded {
+                dist.masked_fill(&b_valid.logical_not().unsqueeze(1), f64::INFINITY)
+            } else {
+                dist
+            };
             parts.push(dist.argmin(-1, false));
             start += len;
         }

@@ -113,10 +113,10 @@ pub fn ctc_loss(
     ))
 }
 
-fn per_sample(
-    log_probs: &Tensor,
-    input_lengths: Option<&Tensor>,
-) -> Result<(Vec<Vec<f64>>, i64, i64, Vec<i64>)> {
+/// Per-sample log-probabilities on the CPU: rows (N, T·C), T, C, and the input lengths.
+type Frames = (Vec<Vec<f64>>, i64, i64, Vec<i64>);
+
+fn per_sample(log_probs: &Tensor, input_lengths: Option<&Tensor>) -> Result<Frames> {
     check_dims(log_probs, "log_probs", 3, "(T, N, C)")?;
     let size = log_probs.size();
     let (t, n, c) = (size[0], size[1], size[2]);

@@ -12,6 +12,10 @@
 //! | [`kl`] | KL divergence, Gaussian KL | `torch.nn.functional.kl_div`, VAE closed form |
 //! | [`preference`] | Bradley–Terry, DPO | TRL `RewardTrainer`, `DPOTrainer` (sigmoid) |
 
+// In tch, `a *= b` on tensors is an in-place op that can invalidate values autograd saved
+// for backward; the losses build new tensors with `a = a * b` on purpose.
+#![allow(clippy::assign_op_pattern)]
+
 pub mod arcface;
 pub mod chamfer;
 pub mod ctc;
