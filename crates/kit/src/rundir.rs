@@ -109,6 +109,18 @@ impl RunDir {
         self.root.join(name)
     }
 
+    /// Appends one entry to the run's `eval.json` (a JSON array), atomically.
+    pub fn append_eval(&self, entry: serde_json::Value) -> Result<(), RunError> {
+        let path = self.file("eval.json");
+        let mut all: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        all.push(entry);
+        let text = serde_json::to_string_pretty(&all).unwrap_or_default();
+        self.write("eval.json", text.as_bytes())
+    }
+
     /// Writes a file of the run atomically.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), RunError> {
         let path = self.file(name);

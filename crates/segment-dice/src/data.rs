@@ -1,0 +1,335 @@
+//! MRI-like slices with small tumours: a seeded synthetic generator, and the real on-disk
+//! format `images/<id>.png` (grayscale) + `masks/<id>.png` (0 = background, k = class k).
+
+use image::GrayImage;
+use kit::data::{rng_for, DataError, Dataset};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::f32::consts::{PI, TAU};
+use std::path::{Path, PathBuf};
+use tch::Tensor;
+
+/// One grayscale slice and its mask, both `size × size`, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slice {
+    pub size: u32,
+    pub image: Vec<u8>,
+    pub mask: Vec<u8>,
+}
+
+impl Slice {
+    pub fn tumour_pixels(&self) -> usize {
+        self.mask.iter().filter(|&&m| m > 0).count()
+    }
+}
+
+fn gauss(rng: &mut ChaCha8Rng) -> f32 {
+    let u1: f32 = rng.random_range(1e-7..1.0);
+    let u2: f32 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (TAU * u2).cos()
+}
+
+/// Renders synthetic slice `index` of stream `seed`: skull ring, brain with grey/white-matter
+/// texture and ventricles, smooth bias field and noise; 0–3 irregular tumours (a third of the
+/// slices have none) slightly brighter than white matter, covering 0.05–2% of the pixels.
+pub fn render(seed: u64, index: u64, size: u32) -> Slice {
+    let mut rng = rng_for(seed, 0x5E6, index);
+    let s = size as f32;
+    let (cx, cy) = (
+        s / 2.0 + rng.random_range(-0.04..0.04) * s,
+        s / 2.0 + rng.random_range(-0.04..0.04) * s,
+    );
+    let (ra, rb) = (
+        s * rng.random_range(0.36..0.41),
+        s * rng.random_range(0.41..0.46),
+    );
+    let rot: f32 = rng.random_range(-0.3..0.3);
+    let waves: Vec<(f32, f32, f32, f32)> = (0..6)
+        .map(|_| {
+            let f = rng.random_range(2.0..9.0) / s;
+            let a: f32 = rng.random_range(0.0..TAU);
+            (
+                f * a.cos(),
+                f * a.sin(),
+                rng.random_range(0.0..TAU),
+                rng.random_range(0.5..1.0),
+            )
+        })
+        .collect();
+    let ventricles: Vec<(f32, f32, f32, f32)> = [-1.0f32, 1.0]
+        .iter()
+        .map(|side| {
+            (
+                side * s * 0.06 + rng.random_range(-2.0..2.0),
+                rng.random_range(-0.05..0.02) * s,
+                s * rng.random_range(0.03..0.05),
+                s * rng.random_range(0.08..0.12),
+            )
+        })
+        .collect();
+    let n_tumours = if rng.random_bool(1.0 / 3.0) {
+        0
+    } else {
+        rng.random_range(1..=3)
+    };
+    struct Tumour {
+        x: f32,
+        y: f32,
+        r: f32,
+        w: [(f32, f32, f32); 3],
+        delta: f32,
+    }
+    let tumours: Vec<Tumour> = (0..n_tumours)
+        .map(|_| {
+            // Area between 0.05% and 2% of the slice (log-uniform), split over the tumours.
+            let frac = (rng.random_range(0.0005f32.ln()..0.02f32.ln())).exp() / n_tumours as f32;
+            let r = (frac * s * s / PI).sqrt().max(1.3);
+            let (ang, rad): (f32, f32) = (rng.random_range(0.0..TAU), rng.random_range(0.0..0.7));
+            Tumour {
+                x: cx + ang.cos() * rad * ra,
+                y: cy + ang.sin() * rad * rb,
+                r,
+                w: [0, 1, 2].map(|k| {
+                    (
+                        2.0 + k as f32 * 1.5,
+                        rng.random_range(0.0..TAU),
+                        rng.random_range(0.05..0.25),
+                    )
+                }),
+                delta: rng.random_range(0.14..0.24),
+            }
+        })
+        .collect();
+    let bias = (
+        rng.random_range(-0.15..0.15),
+        rng.random_range(-0.15..0.15),
+        rng.random_range(-0.1..0.1),
+    );
+    let noise = rng.random_range(0.015..0.035);
+    let mut image = Vec::with_capacity((size * size) as usize);
+    let mut mask = Vec::with_capacity((size * size) as usize);
+    let (cr, sr) = (rot.cos(), rot.sin());
+    for py in 0..size {
+        for px in 0..size {
+            let (x, y) = (px as f32 + 0.5, py as f32 + 0.5);
+            let (dx, dy) = (x - cx, y - cy);
+            let (u, v) = (dx * cr + dy * sr, -dx * sr + dy * cr);
+            let rho = ((u / ra).powi(2) + (v / rb).powi(2)).sqrt();
+            let mut val = 0.02;
+            let mut m = 0u8;
+            if (1.0..1.09).contains(&rho) {
+                val = 0.85;
+            } else if rho < 0.97 {
+                let t: f32 = waves
+                    .iter()
+                    .map(|(fx, fy, p, a)| a * (TAU * (fx * x + fy * y) + p).cos())
+                    .sum::<f32>()
+                    / 3.0;
+                val = 0.36 + 0.2 / (1.0 + (-4.0 * t).exp());
+                for (vx, vy, va, vb) in &ventricles {
+                    if ((u - vx) / va).powi(2) + ((v - vy) / vb).powi(2) < 1.0 {
+                        val = 0.12;
+                    }
+                }
+                for tm in &tumours {
+                    let (tx, ty) = (x - tm.x, y - tm.y);
+                    let phi = ty.atan2(tx);
+                    let edge = tm.r
+                        * (1.0
+                            + tm.w
+                                .iter()
+                                .map(|(k, p, a)| a * (k * phi + p).sin())
+                                .sum::<f32>());
+                    let d = (tx * tx + ty * ty).sqrt();
+                    if d < edge {
+                        val = 0.58 + tm.delta * (1.0 - 0.3 * d / edge);
+                        m = 1;
+                    }
+                }
+            } else if rho < 1.0 {
+                val = 0.25; // cerebrospinal fluid between brain and skull
+            }
+            let (nx, ny) = (x / s - 0.5, y / s - 0.5);
+            val *= 1.0 + bias.0 * nx + bias.1 * ny + bias.2 * nx * ny;
+            val += noise * gauss(&mut rng);
+            image.push((val.clamp(0.0, 1.0) * 255.0).round() as u8);
+            mask.push(m);
+        }
+    }
+    Slice { size, image, mask }
+}
+
+/// Slices rendered on the fly.
+pub struct Synthetic {
+    pub seed: u64,
+    pub len: usize,
+    pub size: u32,
+    pub hflip: bool,
+}
+
+/// Slices read from `images/` + `masks/` of a folder.
+pub struct Folder {
+    pub pairs: Vec<(PathBuf, PathBuf)>,
+    pub hflip: bool,
+    pub seed: u64,
+}
+
+impl Folder {
+    /// Lists `dir/images/*.png` and pairs each with `dir/masks/<same name>`.
+    pub fn open(dir: &Path, hflip: bool, seed: u64) -> Result<Self, DataError> {
+        let images = dir.join("images");
+        let entries = std::fs::read_dir(&images).map_err(|source| DataError::Io {
+            path: images.clone(),
+            source,
+        })?;
+        let mut pairs = Vec::new();
+        for e in entries {
+            let path = e
+                .map_err(|source| DataError::Io {
+                    path: images.clone(),
+                    source,
+                })?
+                .path();
+            if path
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| x.eq_ignore_ascii_case("png"))
+            {
+                let mask = dir.join("masks").join(path.file_name().unwrap_or_default());
+                if !mask.is_file() {
+                    return Err(DataError::Invalid {
+                        path: mask,
+                        message: format!("missing mask for image {}", path.display()),
+                    });
+                }
+                pairs.push((path, mask));
+            }
+        }
+        pairs.sort();
+        if pairs.is_empty() {
+            return Err(DataError::Invalid {
+                path: images,
+                message: "no .png images found".into(),
+            });
+        }
+        Ok(Self { pairs, hflip, seed })
+    }
+}
+
+/// Reads one image/mask pair; a size mismatch names both files.
+pub fn read_pair(image: &Path, mask: &Path) -> Result<Slice, DataError> {
+    let img = kit::images::load(image)?.to_luma8();
+    let m = kit::images::load(mask)?.to_luma8();
+    if img.dimensions() != m.dimensions() || img.width() != img.height() {
+        return Err(DataError::Invalid {
+            path: mask.to_path_buf(),
+            message: format!(
+                "mask is {:?} but image {} is {:?} (both must be the same square size)",
+                m.dimensions(),
+                image.display(),
+                img.dimensions()
+            ),
+        });
+    }
+    Ok(Slice {
+        size: img.width(),
+        image: img.into_raw(),
+        mask: m.into_raw(),
+    })
+}
+
+fn maybe_flip(mut s: Slice, flip: bool) -> Slice {
+    if flip {
+        let n = s.size as usize;
+        for row in 0..n {
+            s.image[row * n..(row + 1) * n].reverse();
+            s.mask[row * n..(row + 1) * n].reverse();
+        }
+    }
+    s
+}
+
+impl Dataset for Synthetic {
+    type Item = Slice;
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn get(&self, index: usize, epoch: u64) -> Result<Slice, DataError> {
+        let flip = self.hflip
+            && rng_for(self.seed, 0xF11, epoch * 1_000_003 + index as u64).random_bool(0.5);
+        Ok(maybe_flip(render(self.seed, index as u64, self.size), flip))
+    }
+}
+
+impl Dataset for Folder {
+    type Item = Slice;
+    fn len(&self) -> usize {
+        self.pairs.len()
+    }
+    fn get(&self, index: usize, epoch: u64) -> Result<Slice, DataError> {
+        let (i, m) = &self.pairs[index];
+        let flip = self.hflip
+            && rng_for(self.seed, 0xF11, epoch * 1_000_003 + index as u64).random_bool(0.5);
+        Ok(maybe_flip(read_pair(i, m)?, flip))
+    }
+}
+
+/// Stacks slices into `(images (N, 1, H, W) in 0..1, masks (N, 1, H, W) int64)`.
+pub fn collate(items: Vec<Slice>) -> Result<(Tensor, Tensor), DataError> {
+    let first = items
+        .first()
+        .ok_or_else(|| DataError::Other("empty batch".into()))?
+        .size as i64;
+    if items.iter().any(|s| s.size as i64 != first) {
+        return Err(DataError::Other(
+            "slices of different sizes in one batch: resize the dataset to one size".into(),
+        ));
+    }
+    let n = items.len() as i64;
+    let img: Vec<u8> = items.iter().flat_map(|s| s.image.iter().copied()).collect();
+    let msk: Vec<u8> = items.iter().flat_map(|s| s.mask.iter().copied()).collect();
+    let x = Tensor::from_slice(&img)
+        .view([n, 1, first, first])
+        .to_kind(tch::Kind::Float)
+        / 255.0;
+    let y = Tensor::from_slice(&msk)
+        .view([n, 1, first, first])
+        .to_kind(tch::Kind::Int64);
+    Ok((x, y))
+}
+
+/// Writes `n` synthetic slices in the real format under `out/{train,val}/{images,masks}/`.
+pub fn write_synthetic(
+    out: &Path,
+    seed: u64,
+    n_train: usize,
+    n_val: usize,
+    size: u32,
+) -> Result<(), DataError> {
+    for (split, n, stream) in [("train", n_train, seed), ("val", n_val, val_seed(seed))] {
+        for sub in ["images", "masks"] {
+            let d = out.join(split).join(sub);
+            std::fs::create_dir_all(&d).map_err(|source| DataError::Io { path: d, source })?;
+        }
+        for i in 0..n {
+            let s = render(stream, i as u64, size);
+            let name = format!("{i:05}.png");
+            let save = |sub: &str, px: Vec<u8>| -> Result<(), DataError> {
+                let img = GrayImage::from_raw(size, size, px)
+                    .ok_or_else(|| DataError::Other("bad slice size".into()))?;
+                kit::images::save(
+                    &image::DynamicImage::ImageLuma8(img),
+                    &out.join(split).join(sub).join(&name),
+                )
+            };
+            save("images", s.image)?;
+            save("masks", s.mask)?;
+        }
+    }
+    Ok(())
+}
+
+/// The validation stream of a synthetic dataset: disjoint from training slices.
+pub fn val_seed(seed: u64) -> u64 {
+    seed.wrapping_add(0x00A1_1DA7)
+}

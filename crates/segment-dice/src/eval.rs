@@ -1,0 +1,194 @@
+//! The field's metrics: per-case Dice and IoU on slices with tumour (mean over them),
+//! false-positive rate on slices without, pixel accuracy (to show why it misleads), and the
+//! 95th-percentile Hausdorff distance (MONAI's definition) where both masks are non-empty.
+
+use image::{Rgb, RgbImage};
+use kit::metrics::{dice, iou};
+use serde::Serialize;
+
+/// Accumulates per-slice results.
+#[derive(Debug, Default, Clone)]
+pub struct Scores {
+    dice: Vec<f64>,
+    iou: Vec<f64>,
+    hd95: Vec<f64>,
+    empty_slices: usize,
+    false_positive_slices: usize,
+    correct_pixels: usize,
+    pixels: usize,
+}
+
+/// The summary printed by `eval` and logged to TensorBoard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub dice: f64,
+    pub iou: f64,
+    pub fp_rate: f64,
+    pub pixel_accuracy: f64,
+    pub hd95: f64,
+    pub tumour_slices: usize,
+    pub empty_slices: usize,
+}
+
+impl Scores {
+    /// Adds one slice (`size × size` row-major binary masks).
+    pub fn add(&mut self, pred: &[bool], truth: &[bool], size: usize) {
+        self.pixels += truth.len();
+        self.correct_pixels += pred.iter().zip(truth).filter(|(p, t)| p == t).count();
+        if truth.iter().any(|&t| t) {
+            self.dice.push(dice(pred, truth));
+            self.iou.push(iou(pred, truth));
+            if pred.iter().any(|&p| p) {
+                self.hd95.push(hd95(pred, truth, size));
+            }
+        } else {
+            self.empty_slices += 1;
+            if pred.iter().any(|&p| p) {
+                self.false_positive_slices += 1;
+            }
+        }
+    }
+
+    pub fn report(&self) -> Report {
+        let mean = |v: &[f64]| {
+            if v.is_empty() {
+                f64::NAN
+            } else {
+                v.iter().sum::<f64>() / v.len() as f64
+            }
+        };
+        Report {
+            dice: mean(&self.dice),
+            iou: mean(&self.iou),
+            fp_rate: if self.empty_slices == 0 {
+                f64::NAN
+            } else {
+                self.false_positive_slices as f64 / self.empty_slices as f64
+            },
+            pixel_accuracy: self.correct_pixels as f64 / self.pixels.max(1) as f64,
+            hd95: mean(&self.hd95),
+            tumour_slices: self.dice.len(),
+            empty_slices: self.empty_slices,
+        }
+    }
+}
+
+impl Report {
+    pub fn metrics(&self) -> Vec<(String, f64)> {
+        vec![
+            ("dice".into(), self.dice),
+            ("iou".into(), self.iou),
+            ("fp_rate".into(), self.fp_rate),
+            ("pixel_accuracy".into(), self.pixel_accuracy),
+            ("hd95".into(), self.hd95),
+        ]
+    }
+}
+
+fn boundary(mask: &[bool], size: usize) -> Vec<(f64, f64)> {
+    let at = |x: i64, y: i64| {
+        x >= 0
+            && y >= 0
+            && (x as usize) < size
+            && (y as usize) < size
+            && mask[y as usize * size + x as usize]
+    };
+    let mut out = Vec::new();
+    for y in 0..size as i64 {
+        for x in 0..size as i64 {
+            if at(x, y) && !(at(x - 1, y) && at(x + 1, y) && at(x, y - 1) && at(x, y + 1)) {
+                out.push((x as f64, y as f64));
+            }
+        }
+    }
+    out
+}
+
+fn percentile95_directed(a: &[(f64, f64)], b: &[(f64, f64)]) -> f64 {
+    let mut d: Vec<f64> = a
+        .iter()
+        .map(|p| {
+            b.iter()
+                .map(|q| ((p.0 - q.0).powi(2) + (p.1 - q.1).powi(2)).sqrt())
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect();
+    d.sort_by(f64::total_cmp);
+    // numpy.percentile(d, 95) with linear interpolation.
+    let pos = 0.95 * (d.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    d[lo] + (d[hi] - d[lo]) * (pos - lo as f64)
+}
+
+/// 95th-percentile Hausdorff distance in pixels between the boundaries of two non-empty masks:
+/// max of the two directed 95th percentiles (MONAI `compute_hausdorff_distance(percentile=95)`).
+pub fn hd95(pred: &[bool], truth: &[bool], size: usize) -> f64 {
+    let (a, b) = (boundary(pred, size), boundary(truth, size));
+    if a.is_empty() || b.is_empty() {
+        return f64::NAN;
+    }
+    percentile95_directed(&a, &b).max(percentile95_directed(&b, &a))
+}
+
+/// The slice in gray, the true tumour outlined in green, the prediction tinted red.
+pub fn overlay(image: &[u8], truth: Option<&[bool]>, pred: &[bool], size: u32) -> RgbImage {
+    let n = size as usize;
+    let edge = truth.map(|t| boundary(t, n));
+    let mut img = RgbImage::from_fn(size, size, |x, y| {
+        let i = (y * size + x) as usize;
+        let g = image[i];
+        if pred[i] {
+            Rgb([g / 2 + 127, g / 2, g / 2])
+        } else {
+            Rgb([g, g, g])
+        }
+    });
+    for (x, y) in edge.into_iter().flatten() {
+        img.put_pixel(x as u32, y as u32, Rgb([0, 255, 0]));
+    }
+    img
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_by_hand() {
+        let mut s = Scores::default();
+        // 4×4 slice with a 2-pixel tumour, prediction hits one pixel and adds one.
+        let mut truth = vec![false; 16];
+        truth[5] = true;
+        truth[6] = true;
+        let mut pred = vec![false; 16];
+        pred[5] = true;
+        pred[9] = true;
+        s.add(&pred, &truth, 4);
+        // An empty slice with one false-positive pixel, and a clean empty slice.
+        let mut fp = vec![false; 16];
+        fp[0] = true;
+        s.add(&fp, &[false; 16], 4);
+        s.add(&[false; 16], &[false; 16], 4);
+        let r = s.report();
+        assert!((r.dice - 0.5).abs() < 1e-12); // 2·1 / (2 + 2)
+        assert!((r.iou - 1.0 / 3.0).abs() < 1e-12);
+        assert!((r.fp_rate - 0.5).abs() < 1e-12);
+        // 48 pixels, wrong: 2 in slice 1, 1 in slice 2.
+        assert!((r.pixel_accuracy - 45.0 / 48.0).abs() < 1e-12);
+        assert_eq!((r.tumour_slices, r.empty_slices), (1, 2));
+        // Boundaries {(1,1),(1,2)} vs {(1,1),(2,1)}: directed distances {0, 1} both ways;
+        // numpy.percentile([0, 1], 95) = 0.95.
+        assert!((r.hd95 - 0.95).abs() < 1e-12, "{}", r.hd95);
+    }
+
+    #[test]
+    fn all_background_has_high_pixel_accuracy_and_zero_dice() {
+        let mut s = Scores::default();
+        let mut truth = vec![false; 10_000];
+        truth[..10].iter_mut().for_each(|t| *t = true);
+        s.add(&vec![false; 10_000], &truth, 100);
+        let r = s.report();
+        assert_eq!(r.dice, 0.0);
+        assert!((r.pixel_accuracy - 0.999).abs() < 1e-12);
+    }
+}

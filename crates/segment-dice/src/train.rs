@@ -1,0 +1,261 @@
+//! The segmentation task plugged into kit's loop: data, loss selection, evaluation with
+//! pictures for TensorBoard.
+
+use crate::config::{Config, LossKind};
+use crate::data::{self, Folder, Slice, Synthetic};
+use crate::eval::{overlay, Report, Scores};
+use crate::model::UNet;
+use kit::data::{DataError, Dataset, Loader};
+use kit::logging::Logger;
+use kit::train::{Losses, Metrics, Task};
+use loss_zoo::dice::{dice_ce_loss, dice_loss, DiceOptions};
+use loss_zoo::focal::softmax_focal_loss;
+use loss_zoo::Reduction;
+use std::sync::Arc;
+use tch::{nn, Device, Kind, Tensor};
+
+type Batch = (Tensor, Tensor);
+
+/// Training or validation slices, synthetic or from a folder.
+pub enum Source {
+    Synthetic(Synthetic),
+    Folder(Folder),
+}
+
+impl Dataset for Source {
+    type Item = Slice;
+    fn len(&self) -> usize {
+        match self {
+            Source::Synthetic(s) => s.len(),
+            Source::Folder(f) => f.len(),
+        }
+    }
+    fn get(&self, index: usize, epoch: u64) -> Result<Slice, DataError> {
+        match self {
+            Source::Synthetic(s) => s.get(index, epoch),
+            Source::Folder(f) => f.get(index, epoch),
+        }
+    }
+}
+
+/// The training and validation sets named by the config (`val` is never flipped).
+pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
+    let d = &cfg.data;
+    let seed = cfg.train.seed;
+    Ok(match d.folder() {
+        None => (
+            Source::Synthetic(Synthetic {
+                seed,
+                len: d.train_size,
+                size: d.size,
+                hflip: d.hflip,
+            }),
+            Source::Synthetic(Synthetic {
+                seed: data::val_seed(seed),
+                len: d.val_size,
+                size: d.size,
+                hflip: false,
+            }),
+        ),
+        Some(root) => (
+            Source::Folder(Folder::open(&root.join("train"), d.hflip, seed)?),
+            Source::Folder(Folder::open(&root.join("val"), false, seed)?),
+        ),
+    })
+}
+
+pub struct SegTask {
+    pub vs: nn::VarStore,
+    pub net: UNet,
+    cfg: Config,
+    train: Loader<Source, Batch>,
+    val: Loader<Source, Batch>,
+    device: Device,
+}
+
+impl SegTask {
+    pub fn new(cfg: &Config, device: Device, train: Source, val: Source) -> Self {
+        let vs = nn::VarStore::new(device);
+        let net = UNet::new(&vs.root(), &cfg.model);
+        let mut train = Loader::new(
+            Arc::new(train),
+            cfg.train.batch_size,
+            Arc::new(data::collate),
+        );
+        train.shuffle = true;
+        train.drop_last = true;
+        train.seed = cfg.train.seed;
+        train.workers = cfg.train.workers;
+        let mut val = Loader::new(Arc::new(val), cfg.train.batch_size, Arc::new(data::collate));
+        val.workers = cfg.train.workers;
+        Self {
+            vs,
+            net,
+            cfg: cfg.clone(),
+            train,
+            val,
+            device,
+        }
+    }
+
+    fn dice_options(&self) -> DiceOptions {
+        DiceOptions {
+            softmax: true,
+            to_onehot_y: true,
+            include_background: false,
+            batch: self.cfg.loss.batch_dice,
+            ..Default::default()
+        }
+    }
+
+    /// The configured loss and its logged terms.
+    pub fn loss(
+        &self,
+        logits: &Tensor,
+        masks: &Tensor,
+    ) -> anyhow::Result<(Tensor, Vec<(String, Tensor)>)> {
+        let l = &self.cfg.loss;
+        let opts = self.dice_options();
+        let ce = || {
+            logits.cross_entropy_loss::<Tensor>(
+                &masks.squeeze_dim(1),
+                None,
+                tch::Reduction::Mean,
+                -100,
+                0.0,
+            )
+        };
+        Ok(match l.kind {
+            LossKind::Dice => {
+                let d = dice_loss(logits, masks, &opts)?;
+                (d.shallow_clone(), vec![("dice_loss".into(), d)])
+            }
+            LossKind::Ce => {
+                let c = ce();
+                (c.shallow_clone(), vec![("ce_loss".into(), c)])
+            }
+            LossKind::DiceCe => {
+                let total = dice_ce_loss(logits, masks, &opts, l.lambda_dice, l.lambda_ce)?;
+                let d = tch::no_grad(|| dice_loss(logits, masks, &opts))?;
+                (
+                    total,
+                    vec![
+                        ("dice_loss".into(), d),
+                        ("ce_loss".into(), tch::no_grad(ce)),
+                    ],
+                )
+            }
+            LossKind::Focal => {
+                let alpha = Tensor::from_slice(&l.alpha)
+                    .to_kind(logits.kind())
+                    .to_device(logits.device());
+                let f = softmax_focal_loss(
+                    logits,
+                    &masks.squeeze_dim(1),
+                    Some(&alpha),
+                    l.gamma,
+                    Reduction::Mean,
+                )?;
+                (f.shallow_clone(), vec![("focal_loss".into(), f)])
+            }
+        })
+    }
+
+    /// Tumour probability maps (N, H, W) for images (N, 1, H, W).
+    pub fn tumour_probability(&self, images: &Tensor) -> Tensor {
+        let logits = self.net.forward_t(&images.to_device(self.device), false);
+        logits
+            .softmax(1, Kind::Float)
+            .narrow(1, 1, logits.size()[1] - 1)
+            .sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
+    }
+
+    /// Scores the validation set; with a logger, also logs overlays and histograms.
+    pub fn validate(&self, logger: Option<&mut Logger>, step: u64) -> anyhow::Result<Report> {
+        let mut scores = Scores::default();
+        let (mut pos, mut neg) = (Vec::new(), Vec::new());
+        let mut pictures = Vec::new();
+        for batch in self.val.epoch(0, 0) {
+            let (x, y) = batch?;
+            let prob = self.tumour_probability(&x).to_device(Device::Cpu);
+            let size = prob.size()[1] as usize;
+            let p: Vec<f32> = Vec::try_from(prob.flatten(0, -1))?;
+            let t: Vec<i64> = Vec::try_from(y.flatten(0, -1))?;
+            let img: Vec<f32> = Vec::try_from(x.flatten(0, -1))?;
+            for ((ps, ts), is) in p
+                .chunks(size * size)
+                .zip(t.chunks(size * size))
+                .zip(img.chunks(size * size))
+            {
+                let pred: Vec<bool> = ps.iter().map(|&v| v > 0.5).collect();
+                let truth: Vec<bool> = ts.iter().map(|&v| v > 0).collect();
+                scores.add(&pred, &truth, size);
+                if logger.is_some() {
+                    for (k, (&v, &tr)) in ps.iter().zip(&truth).enumerate() {
+                        if tr {
+                            pos.push(v as f64);
+                        } else if k % 37 == 0 {
+                            neg.push(v as f64); // a sample of background pixels
+                        }
+                    }
+                    if pictures.len() < 8 {
+                        let gray: Vec<u8> = is.iter().map(|v| (v * 255.0) as u8).collect();
+                        pictures.push(overlay(&gray, Some(&truth), &pred, size as u32));
+                    }
+                }
+            }
+        }
+        let report = scores.report();
+        if let Some(log) = logger {
+            let s = step as i64;
+            log.tb.image(
+                "val/overlays (green: truth, red: prediction)",
+                s,
+                &kit::images::grid(&pictures, 4),
+            )?;
+            log.tb
+                .histogram("val/p_tumour on tumour pixels", s, &pos, 30)?;
+            log.tb
+                .histogram("val/p_tumour on background pixels", s, &neg, 30)?;
+        }
+        Ok(report)
+    }
+}
+
+impl Task for SegTask {
+    type Batch = Batch;
+    fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+    fn var_store_mut(&mut self) -> &mut nn::VarStore {
+        &mut self.vs
+    }
+    fn batches_per_epoch(&self) -> usize {
+        self.train.batches_per_epoch()
+    }
+    fn train_batches(
+        &self,
+        epoch: u64,
+        skip: usize,
+    ) -> Box<dyn Iterator<Item = Result<Batch, DataError>>> {
+        Box::new(self.train.epoch(epoch, skip))
+    }
+    fn train_step(&mut self, (x, y): Batch, _step: u64) -> anyhow::Result<Losses> {
+        let (x, y) = (x.to_device(self.device), y.to_device(self.device));
+        let logits = self.net.forward_t(&x, true);
+        let (total, terms) = self.loss(&logits, &y)?;
+        Ok(Losses {
+            total,
+            terms,
+            samples: x.size()[0] as usize,
+        })
+    }
+    fn evaluate(&mut self, logger: &mut Logger, step: u64) -> anyhow::Result<Metrics> {
+        let report = self.validate(Some(logger), step)?;
+        Ok(Metrics {
+            values: report.metrics(),
+            selection: "dice".into(),
+            higher_is_better: true,
+        })
+    }
+}

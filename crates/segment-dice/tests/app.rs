@@ -1,0 +1,167 @@
+//! segment-dice end to end: data invariants, model shapes, a smoke train that lowers the loss,
+//! predict on the saved checkpoint, and bad inputs that fail clearly.
+
+use kit::config;
+use kit::logging::Logger;
+use kit::rundir::{Checkpoint, RunDir};
+use kit::train::{fit, FitOptions};
+use segment_dice::config::Config;
+use segment_dice::data::{self, render};
+use segment_dice::model::UNet;
+use segment_dice::train::{sources, SegTask};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tch::{Device, Kind, Tensor};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn smoke() -> Config {
+    config::load(
+        &repo().join("configs/segment-dice/smoke.yaml"),
+        &["train.device=cpu".into()],
+    )
+    .unwrap()
+}
+
+#[test]
+fn generator_is_seeded_and_imbalanced() {
+    assert_eq!(render(1, 7, 64), render(1, 7, 64));
+    assert_ne!(render(1, 7, 64), render(2, 7, 64));
+    let slices: Vec<_> = (0..150).map(|i| render(3, i, 128)).collect();
+    let empty = slices.iter().filter(|s| s.tumour_pixels() == 0).count();
+    assert!(
+        (30..=70).contains(&empty),
+        "about a third empty, got {empty}/150"
+    );
+    for s in &slices {
+        assert_eq!((s.image.len(), s.mask.len()), (128 * 128, 128 * 128));
+        let frac = s.tumour_pixels() as f64 / (128.0 * 128.0);
+        assert!(
+            frac == 0.0 || (0.0002..0.03).contains(&frac),
+            "tumour fraction {frac}"
+        );
+    }
+}
+
+#[test]
+fn unet_shapes() {
+    let cfg = smoke();
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    let net = UNet::new(&vs.root(), &cfg.model);
+    let y = net.forward_t(
+        &Tensor::zeros([3, 1, 64, 64], (Kind::Float, Device::Cpu)),
+        false,
+    );
+    assert_eq!(y.size(), [3, 2, 64, 64]);
+}
+
+#[test]
+fn smoke_train_lowers_loss_then_predicts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = smoke();
+    cfg.train.epochs = 4;
+    tch::manual_seed(0);
+    let (tr, val) = sources(&cfg).unwrap();
+    let mut task = SegTask::new(&cfg, Device::Cpu, tr, val);
+    let (x, y) = data::collate((0..8).map(|i| render(cfg.train.seed, i, 64)).collect()).unwrap();
+    let loss_on = |t: &SegTask| {
+        tch::no_grad(|| {
+            t.loss(&t.net.forward_t(&x, false), &y)
+                .unwrap()
+                .0
+                .double_value(&[])
+        })
+    };
+    let before = loss_on(&task);
+    let run = RunDir::create(tmp.path(), "segment-dice", Some("t"), "t").unwrap();
+    std::fs::write(run.config(), config::to_yaml(&cfg).unwrap()).unwrap();
+    let mut log = Logger::new(&run.root).unwrap();
+    fit(&mut task, &cfg.train, &run, &mut log, FitOptions::default()).unwrap();
+    let after = loss_on(&task);
+    assert!(after < before * 0.9, "loss {before} -> {after}");
+
+    // predict with the saved checkpoint through the CLI.
+    let ds = tmp.path().join("ds");
+    data::write_synthetic(&ds, 5, 4, 2, 64).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_segment-dice"))
+        .args(["predict", "--checkpoint", "last", "--run"])
+        .arg(&run.root)
+        .arg(ds.join("val/images/00000.png"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("tumour area") && stdout.contains("Dice vs true mask"),
+        "{stdout}"
+    );
+    assert!(run.file("predictions/00000-overlay.png").is_file());
+    assert!(run.file("predictions/00000-mask.png").is_file());
+    Checkpoint::read(&run.best()).unwrap();
+}
+
+#[test]
+fn missing_or_mismatched_mask_names_both_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    data::write_synthetic(tmp.path(), 1, 3, 1, 32).unwrap();
+    let train = tmp.path().join("train");
+    std::fs::remove_file(train.join("masks/00001.png")).unwrap();
+    let msg = data::Folder::open(&train, false, 0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("masks/00001.png") && msg.contains("images/00001.png"),
+        "{msg}"
+    );
+    // A 16×16 mask for a 32×32 image.
+    let small = image::GrayImage::new(16, 16);
+    small.save(train.join("masks/00001.png")).unwrap();
+    let msg = data::read_pair(
+        &train.join("images/00001.png"),
+        &train.join("masks/00001.png"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        msg.contains("masks/00001.png")
+            && msg.contains("images/00001.png")
+            && msg.contains("(16, 16)"),
+        "{msg}"
+    );
+    std::fs::write(train.join("images/00002.png"), b"garbage").unwrap();
+    let msg = data::read_pair(
+        &train.join("images/00002.png"),
+        &train.join("masks/00002.png"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(msg.contains("images/00002.png"), "{msg}");
+}
+
+#[test]
+fn wrong_config_key_is_reported_by_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("configs/segment-dice/smoke.yaml")).unwrap();
+    let bad = tmp.path().join("bad.yaml");
+    std::fs::write(&bad, text.replace("  lambda_ce:", "  lamda_ce:")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_segment-dice"))
+        .args(["train", "--config"])
+        .arg(&bad)
+        .arg("--runs")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("bad.yaml:") && stderr.contains("lamda_ce"),
+        "{stderr}"
+    );
+}
