@@ -31,9 +31,8 @@ fn gauss(rng: &mut ChaCha8Rng) -> f32 {
 
 /// Renders synthetic slice `index` of stream `seed`: skull ring, brain with grey/white-matter
 /// texture and ventricles, smooth bias field and noise; 0–3 irregular tumours (a third of the
-/// slices have none) only 0.08–0.16 brighter than the tissue they sit in (about 2–4 noise
-/// standard deviations, less than the grey/white-matter contrast), covering 0.05–2% of the
-/// pixels.
+/// slices have none) only 0.10–0.20 brighter than the tissue they sit in (2–8 noise standard
+/// deviations, about the grey/white-matter contrast), covering 0.05–2% of the pixels.
 pub fn render(seed: u64, index: u64, size: u32) -> Slice {
     let mut rng = rng_for(seed, 0x5E6, index);
     let s = size as f32;
@@ -98,7 +97,7 @@ pub fn render(seed: u64, index: u64, size: u32) -> Slice {
                         rng.random_range(0.05..0.25),
                     )
                 }),
-                delta: rng.random_range(0.08..0.16),
+                delta: rng.random_range(0.10..0.20),
             }
         })
         .collect();
@@ -107,7 +106,7 @@ pub fn render(seed: u64, index: u64, size: u32) -> Slice {
         rng.random_range(-0.15..0.15),
         rng.random_range(-0.1..0.1),
     );
-    let noise = rng.random_range(0.03..0.06);
+    let noise = rng.random_range(0.025..0.05);
     let mut image = Vec::with_capacity((size * size) as usize);
     let mut mask = Vec::with_capacity((size * size) as usize);
     let (cr, sr) = (rot.cos(), rot.sin());
