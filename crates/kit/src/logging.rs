@@ -44,6 +44,11 @@ impl Logger {
         writeln!(self.jsonl, "{}", serde_json::Value::Object(obj))
     }
 
+    /// The run folder the logs are in.
+    pub fn run_root(&self) -> &Path {
+        self.jsonl_path.parent().unwrap_or(Path::new("."))
+    }
+
     pub fn jsonl_path(&self) -> &Path {
         &self.jsonl_path
     }

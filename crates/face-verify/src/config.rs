@@ -1,0 +1,73 @@
+//! The typed config of face-verify (see configs/face-verify/default.yaml).
+
+use kit::app::AppConfig;
+use kit::train::TrainConfig;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    pub head: HeadConfig,
+    pub train: TrainConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// `synthetic`, or a folder with train/<identity>/*.png and pairs.txt.
+    pub source: String,
+    /// Synthetic identities seen in training, and images of each.
+    pub train_identities: usize,
+    pub images_per_identity: usize,
+    /// Synthetic identities never seen in training, used for verification pairs.
+    pub test_identities: usize,
+    /// Verification pairs (half same person, half different).
+    pub pairs: usize,
+    /// Image side in pixels.
+    pub size: u32,
+    /// Strength of pose / lighting / expression / blur / noise / occlusion (0 = none).
+    pub nuisance: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Channels of the first stage (doubled at each of the 4 stages).
+    pub width: i64,
+    /// Residual blocks per stage.
+    pub blocks: usize,
+    /// Embedding dimension.
+    pub embedding: i64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum HeadKind {
+    /// Additive angular margin s·cos(θ + m).
+    Arcface,
+    /// Additive cosine margin s·(cos θ − m).
+    Cosface,
+    /// Plain linear layer + cross-entropy: the baseline.
+    Softmax,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HeadConfig {
+    pub kind: HeadKind,
+    /// Logit scale s.
+    pub s: f64,
+    /// Margin m (angular for arcface, cosine for cosface).
+    pub m: f64,
+}
+
+impl AppConfig for Config {
+    fn train(&self) -> &TrainConfig {
+        &self.train
+    }
+    fn train_mut(&mut self) -> &mut TrainConfig {
+        &mut self.train
+    }
+}

@@ -1,0 +1,238 @@
+//! Faces by identity: the synthetic renderer, or the real format `train/<identity>/*.{jpg,png}`
+//! plus `pairs.txt` (`path_a path_b 0|1`, relative to its folder) for verification.
+
+use crate::config::DataConfig;
+use crate::face::{render, Identity};
+use image::RgbImage;
+use kit::data::{rng_for, DataError, Dataset};
+use rand::Rng;
+use std::path::{Path, PathBuf};
+use tch::Tensor;
+
+/// Where one face image comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaceRef {
+    Synthetic { id: u64, image: u64 },
+    File(PathBuf),
+}
+
+/// Image stream index of image `j` of identity `id` (disjoint for every pair).
+fn image_index(id: u64, j: u64) -> u64 {
+    id * 1_000_003 + j
+}
+
+/// Loads (or renders) a face as an RGB image of the configured size.
+pub fn load_face(r: &FaceRef, d: &DataConfig, seed: u64) -> Result<RgbImage, DataError> {
+    match r {
+        FaceRef::Synthetic { id, image } => Ok(render(
+            &Identity::new(seed, *id),
+            seed,
+            image_index(*id, *image),
+            d.size,
+            d.nuisance,
+        )),
+        FaceRef::File(p) => {
+            Ok(kit::images::resize(&kit::images::load(p)?, d.size, d.size).to_rgb8())
+        }
+    }
+}
+
+/// Face image -> normalised tensor (3, S, S) in −1..1.
+pub fn to_tensor(img: &RgbImage) -> Tensor {
+    kit::images::rgb_to_tensor(img, [0.5; 3], [0.5; 3])
+}
+
+/// Labelled faces for training (or closed-set evaluation).
+pub struct Faces {
+    pub items: Vec<(FaceRef, i64)>,
+    pub data: DataConfig,
+    pub seed: u64,
+    pub flip: bool,
+}
+
+impl Dataset for Faces {
+    type Item = (Tensor, i64);
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+    fn get(&self, index: usize, epoch: u64) -> Result<(Tensor, i64), DataError> {
+        let (r, label) = &self.items[index];
+        let mut img = load_face(r, &self.data, self.seed)?;
+        if self.flip {
+            img = kit::images::random_hflip(&img, &mut rng_for(self.seed, epoch, index as u64));
+        }
+        Ok((to_tensor(&img), *label))
+    }
+}
+
+pub fn collate(items: Vec<(Tensor, i64)>) -> Result<(Tensor, Tensor), DataError> {
+    let (xs, ys): (Vec<Tensor>, Vec<i64>) = items.into_iter().unzip();
+    Ok((Tensor::stack(&xs, 0), Tensor::from_slice(&ys)))
+}
+
+/// Everything a run needs: training faces, held-out faces of training identities, pairs of
+/// unseen identities, and the number of training identities.
+pub struct Split {
+    pub train: Vec<(FaceRef, i64)>,
+    pub held_out: Vec<(FaceRef, i64)>,
+    pub pairs: Vec<(FaceRef, FaceRef, bool)>,
+    pub classes: i64,
+}
+
+/// Synthetic split: identities 0..train_identities for training (2 extra images each held
+/// out), identities after them for verification pairs (never seen in training).
+pub fn synthetic_split(d: &DataConfig, seed: u64) -> Split {
+    let (nt, ni) = (d.train_identities as u64, d.images_per_identity as u64);
+    let train = (0..nt)
+        .flat_map(|id| (0..ni).map(move |j| (FaceRef::Synthetic { id, image: j }, id as i64)))
+        .collect();
+    let held_out = (0..nt)
+        .flat_map(|id| (ni..ni + 2).map(move |j| (FaceRef::Synthetic { id, image: j }, id as i64)))
+        .collect();
+    let mut rng = rng_for(seed, 0x9A1E, 0);
+    let test = d.test_identities.max(2) as u64;
+    let pairs = (0..d.pairs)
+        .map(|p| {
+            let a = nt + rng.random_range(0..test);
+            let (ia, ib) = (rng.random_range(0..1000), rng.random_range(1000..2000));
+            if p % 2 == 0 {
+                (
+                    FaceRef::Synthetic { id: a, image: ia },
+                    FaceRef::Synthetic { id: a, image: ib },
+                    true,
+                )
+            } else {
+                let mut b = nt + rng.random_range(0..test);
+                while b == a {
+                    b = nt + rng.random_range(0..test);
+                }
+                (
+                    FaceRef::Synthetic { id: a, image: ia },
+                    FaceRef::Synthetic { id: b, image: ib },
+                    false,
+                )
+            }
+        })
+        .collect();
+    Split {
+        train,
+        held_out,
+        pairs,
+        classes: nt as i64,
+    }
+}
+
+fn is_image(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+}
+
+/// Reads `root/train/<identity>/*` and `root/pairs.txt`. The last image of each identity with
+/// at least three is held out for closed-set accuracy.
+pub fn folder_split(root: &Path) -> Result<Split, DataError> {
+    let train_dir = root.join("train");
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DataError::Io { path, source }
+    };
+    let mut ids: Vec<PathBuf> = std::fs::read_dir(&train_dir)
+        .map_err(io(&train_dir))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    ids.sort();
+    let (mut train, mut held_out) = (Vec::new(), Vec::new());
+    for (label, dir) in ids.iter().enumerate() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io(dir))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| is_image(p))
+            .collect();
+        files.sort();
+        if files.len() >= 3 {
+            held_out.push((FaceRef::File(files.pop().unwrap_or_default()), label as i64));
+        }
+        train.extend(files.into_iter().map(|f| (FaceRef::File(f), label as i64)));
+    }
+    if train.is_empty() {
+        return Err(DataError::Invalid {
+            path: train_dir,
+            message: "no identity folders with images".into(),
+        });
+    }
+    let pairs_path = root.join("pairs.txt");
+    let text = std::fs::read_to_string(&pairs_path).map_err(io(&pairs_path))?;
+    let mut pairs = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let bad = |m: String| DataError::Other(format!("{}:{}: {m}", pairs_path.display(), i + 1));
+        if f.len() != 3 || !(f[2] == "0" || f[2] == "1") {
+            return Err(bad("expected `path_a path_b 0|1`".into()));
+        }
+        let (a, b) = (root.join(f[0]), root.join(f[1]));
+        for p in [&a, &b] {
+            if !p.is_file() {
+                return Err(bad(format!("image {} not found", p.display())));
+            }
+        }
+        pairs.push((FaceRef::File(a), FaceRef::File(b), f[2] == "1"));
+    }
+    Ok(Split {
+        train,
+        held_out,
+        pairs,
+        classes: ids.len() as i64,
+    })
+}
+
+pub fn split(d: &DataConfig, seed: u64) -> Result<Split, DataError> {
+    match d.source.as_str() {
+        "synthetic" => Ok(synthetic_split(d, seed)),
+        folder => folder_split(Path::new(folder)),
+    }
+}
+
+/// Writes the synthetic dataset in the real format: train/<id>/<j>.png, test/<id>/<j>.png,
+/// pairs.txt.
+pub fn write_synthetic(out: &Path, d: &DataConfig, seed: u64) -> Result<usize, DataError> {
+    let s = synthetic_split(d, seed);
+    let name = |r: &FaceRef, split: &str| match r {
+        FaceRef::Synthetic { id, image } => format!("{split}/{id:05}/{image:04}.png"),
+        FaceRef::File(p) => p.display().to_string(),
+    };
+    let save = |r: &FaceRef, rel: &str| -> Result<(), DataError> {
+        let path = out.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| DataError::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        kit::images::save(
+            &image::DynamicImage::ImageRgb8(load_face(r, d, seed)?),
+            &path,
+        )
+    };
+    for (r, _) in &s.train {
+        save(r, &name(r, "train"))?;
+    }
+    let mut lines = String::new();
+    for (a, b, same) in &s.pairs {
+        let (na, nb) = (name(a, "test"), name(b, "test"));
+        save(a, &na)?;
+        save(b, &nb)?;
+        lines.push_str(&format!("{na} {nb} {}\n", u8::from(*same)));
+    }
+    kit::rundir::write_atomic(&out.join("pairs.txt"), lines.as_bytes()).map_err(|source| {
+        DataError::Io {
+            path: out.join("pairs.txt"),
+            source,
+        }
+    })?;
+    Ok(s.train.len() + 2 * s.pairs.len())
+}

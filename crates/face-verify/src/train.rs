@@ -1,0 +1,244 @@
+//! Face-recognition training in kit's loop: classify training identities through the head,
+//! evaluate by verifying pairs of unseen identities with cosine similarity of embeddings.
+
+use crate::config::{Config, DataConfig};
+use crate::data::{self, FaceRef, Faces, Split};
+use crate::eval::{roc_picture, verify, Verification};
+use crate::model::{Backbone, Head};
+use kit::data::{DataError, Loader};
+use kit::logging::Logger;
+use kit::train::{Losses, Metrics, Task};
+use loss_zoo::arcface::l2_normalize;
+use std::sync::Arc;
+use tch::{nn, Device, Kind, Tensor};
+
+type Batch = (Tensor, Tensor);
+
+pub struct FaceTask {
+    pub vs: nn::VarStore,
+    pub backbone: Backbone,
+    pub head: Head,
+    pub pairs: Vec<(FaceRef, FaceRef, bool)>,
+    cfg: Config,
+    train: Loader<Faces, Batch>,
+    held_out: Loader<Faces, Batch>,
+    device: Device,
+    logged_faces: bool,
+    grid: Option<image::RgbImage>,
+}
+
+/// Everything an evaluation measured.
+pub struct Evaluation {
+    pub verification: Verification,
+    pub closed_set_accuracy: f64,
+    pub scores: Vec<f64>,
+    pub labels: Vec<bool>,
+}
+
+impl FaceTask {
+    pub fn new(cfg: &Config, device: Device, split: Split) -> Self {
+        let vs = nn::VarStore::new(device);
+        let backbone = Backbone::new(&(vs.root() / "backbone"), &cfg.model);
+        let head = Head::new(
+            &(vs.root() / "head"),
+            &cfg.head,
+            cfg.model.embedding,
+            split.classes,
+        );
+        let faces = |items, flip| Faces {
+            items,
+            data: cfg.data.clone(),
+            seed: cfg.train.seed,
+            flip,
+        };
+        let mut train = Loader::new(
+            Arc::new(faces(split.train, true)),
+            cfg.train.batch_size,
+            Arc::new(data::collate),
+        );
+        train.shuffle = true;
+        train.drop_last = true;
+        train.seed = cfg.train.seed;
+        train.workers = cfg.train.workers;
+        let mut held_out = Loader::new(
+            Arc::new(faces(split.held_out, false)),
+            cfg.train.batch_size,
+            Arc::new(data::collate),
+        );
+        held_out.workers = cfg.train.workers;
+        Self {
+            vs,
+            backbone,
+            head,
+            pairs: split.pairs,
+            cfg: cfg.clone(),
+            train,
+            held_out,
+            device,
+            logged_faces: false,
+            grid: None,
+        }
+    }
+
+    /// L2-normalised embeddings of images (N, 3, S, S).
+    pub fn embed(&self, x: &Tensor) -> Tensor {
+        l2_normalize(&self.backbone.forward_t(&x.to_device(self.device), false))
+    }
+
+    /// Embeddings of many faces, in batches.
+    pub fn embed_refs(&self, refs: &[&FaceRef], d: &DataConfig) -> Result<Tensor, DataError> {
+        let mut out = Vec::new();
+        for chunk in refs.chunks(self.cfg.train.batch_size.max(1)) {
+            let xs: Result<Vec<Tensor>, DataError> = chunk
+                .iter()
+                .map(|r| data::load_face(r, d, self.cfg.train.seed).map(|i| data::to_tensor(&i)))
+                .collect();
+            out.push(self.embed(&Tensor::stack(&xs?, 0)).to_device(Device::Cpu));
+        }
+        Ok(Tensor::cat(&out, 0))
+    }
+
+    pub fn evaluate_all(&self) -> anyhow::Result<(Evaluation, Tensor)> {
+        let a: Vec<&FaceRef> = self.pairs.iter().map(|p| &p.0).collect();
+        let b: Vec<&FaceRef> = self.pairs.iter().map(|p| &p.1).collect();
+        let (ea, eb) = (
+            self.embed_refs(&a, &self.cfg.data)?,
+            self.embed_refs(&b, &self.cfg.data)?,
+        );
+        let sims: Vec<f64> = Vec::try_from(
+            (&ea * &eb)
+                .sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
+                .to_kind(Kind::Double),
+        )?;
+        let labels: Vec<bool> = self.pairs.iter().map(|p| p.2).collect();
+        let (mut right, mut total) = (0i64, 0i64);
+        for batch in self.held_out.epoch(0, 0) {
+            let (x, y) = batch?;
+            let pred = self
+                .head
+                .scores(&self.backbone.forward_t(&x.to_device(self.device), false))
+                .argmax(1, false);
+            right += pred
+                .to_device(Device::Cpu)
+                .eq_tensor(&y)
+                .sum(Kind::Int64)
+                .int64_value(&[]);
+            total += y.size()[0];
+        }
+        let ev = Evaluation {
+            verification: verify(&sims, &labels),
+            closed_set_accuracy: right as f64 / total.max(1) as f64,
+            scores: sims,
+            labels,
+        };
+        Ok((ev, ea))
+    }
+}
+
+impl Task for FaceTask {
+    type Batch = Batch;
+    fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+    fn var_store_mut(&mut self) -> &mut nn::VarStore {
+        &mut self.vs
+    }
+    fn batches_per_epoch(&self) -> usize {
+        self.train.batches_per_epoch()
+    }
+    fn train_batches(
+        &self,
+        epoch: u64,
+        skip: usize,
+    ) -> Box<dyn Iterator<Item = Result<Batch, DataError>>> {
+        Box::new(self.train.epoch(epoch, skip))
+    }
+    fn train_step(&mut self, (x, y): Batch, _step: u64) -> anyhow::Result<Losses> {
+        let (x, y) = (x.to_device(self.device), y.to_device(self.device));
+        if !self.logged_faces {
+            self.logged_faces = true;
+            let pics: Vec<_> = (0..x.size()[0].min(16))
+                .map(|i| kit::images::tensor_to_rgb(&(x.get(i) * 0.5 + 0.5)))
+                .collect();
+            self.grid = Some(kit::images::grid(&pics, 8));
+        }
+        let emb = self.backbone.forward_t(&x, true);
+        let logits = self.head.logits(&emb, &y)?;
+        let loss = logits.cross_entropy_for_logits(&y);
+        let acc = tch::no_grad(|| {
+            self.head
+                .scores(&emb)
+                .argmax(1, false)
+                .eq_tensor(&y)
+                .to_kind(Kind::Float)
+                .mean(Kind::Float)
+        });
+        Ok(Losses {
+            total: loss,
+            terms: vec![("accuracy".into(), acc)],
+            samples: y.size()[0] as usize,
+        })
+    }
+    fn evaluate(&mut self, logger: &mut Logger, step: u64) -> anyhow::Result<Metrics> {
+        let (ev, emb_a) = self.evaluate_all()?;
+        let s = step as i64;
+        if let Some(g) = self.grid.take() {
+            logger.tb.image("train/faces", s, &g)?;
+        }
+        logger
+            .tb
+            .image("eval/roc", s, &roc_picture(&ev.scores, &ev.labels))?;
+        let pos: Vec<f64> = ev
+            .scores
+            .iter()
+            .zip(&ev.labels)
+            .filter(|(_, l)| **l)
+            .map(|(s, _)| *s)
+            .collect();
+        let neg: Vec<f64> = ev
+            .scores
+            .iter()
+            .zip(&ev.labels)
+            .filter(|(_, l)| !**l)
+            .map(|(s, _)| *s)
+            .collect();
+        logger
+            .tb
+            .histogram("eval/similarity_same_person", s, &pos, 40)?;
+        logger
+            .tb
+            .histogram("eval/similarity_different_people", s, &neg, 40)?;
+        // Projector: embeddings of the first image of each pair, labelled by identity.
+        let k = emb_a.size()[0].min(500);
+        let vectors: Vec<Vec<f32>> = (0..k)
+            .filter_map(|i| Vec::try_from(emb_a.get(i)).ok())
+            .collect();
+        let names: Vec<String> = self
+            .pairs
+            .iter()
+            .take(k as usize)
+            .map(|p| match &p.0 {
+                FaceRef::Synthetic { id, .. } => format!("id{id}"),
+                FaceRef::File(f) => f
+                    .parent()
+                    .and_then(|d| d.file_name())
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        kit::tensorboard::write_projector(logger.run_root(), "test_embeddings", &vectors, &names)?;
+        let v = &ev.verification;
+        Ok(Metrics {
+            values: vec![
+                ("auc".into(), v.auc),
+                ("eer".into(), v.eer),
+                ("tar_at_far_1e-2".into(), v.tar_at_far_1e2),
+                ("tar_at_far_1e-3".into(), v.tar_at_far_1e3),
+                ("accuracy_10fold".into(), v.fold_accuracy),
+                ("closed_set_accuracy".into(), ev.closed_set_accuracy),
+            ],
+            selection: "auc".into(),
+            higher_is_better: true,
+        })
+    }
+}

@@ -1,0 +1,196 @@
+//! face-verify end to end: renderer and split invariants, shapes, a smoke train that lowers
+//! the loss, eval + predict + embed on the saved checkpoint, and bad inputs.
+
+use face_verify::config::Config;
+use face_verify::data::{self, FaceRef};
+use face_verify::face::{render, Identity};
+use face_verify::model::{Backbone, Head};
+use face_verify::train::FaceTask;
+use kit::config;
+use kit::logging::Logger;
+use kit::rundir::RunDir;
+use kit::train::{fit, FitOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tch::{Device, Kind, Tensor};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn smoke() -> Config {
+    config::load(
+        &repo().join("configs/face-verify/smoke.yaml"),
+        &["train.device=cpu".into()],
+    )
+    .unwrap()
+}
+
+#[test]
+fn renderer_and_split_invariants() {
+    let p = Identity::new(1, 5);
+    assert_eq!(p, Identity::new(1, 5));
+    assert_ne!(p, Identity::new(1, 6));
+    assert_eq!(render(&p, 1, 3, 32, 1.0), render(&p, 1, 3, 32, 1.0));
+    assert_ne!(render(&p, 1, 3, 32, 1.0), render(&p, 1, 4, 32, 1.0));
+    let cfg = smoke();
+    let s = data::synthetic_split(&cfg.data, 42);
+    let train_ids: std::collections::HashSet<u64> = s
+        .train
+        .iter()
+        .map(|(r, _)| match r {
+            FaceRef::Synthetic { id, .. } => *id,
+            _ => unreachable!(),
+        })
+        .collect();
+    for (a, b, same) in &s.pairs {
+        let (FaceRef::Synthetic { id: ia, .. }, FaceRef::Synthetic { id: ib, .. }) = (a, b) else {
+            unreachable!()
+        };
+        assert!(
+            !train_ids.contains(ia) && !train_ids.contains(ib),
+            "pair uses a training identity"
+        );
+        assert_eq!(ia == ib, *same);
+    }
+    assert_eq!(s.pairs.iter().filter(|p| p.2).count(), s.pairs.len() / 2);
+    assert_eq!(
+        s.train.len(),
+        cfg.data.train_identities * cfg.data.images_per_identity
+    );
+}
+
+#[test]
+fn shapes() {
+    let cfg = smoke();
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    let bb = Backbone::new(&vs.root(), &cfg.model);
+    let e = bb.forward_t(
+        &Tensor::zeros([4, 3, 32, 32], (Kind::Float, Device::Cpu)),
+        false,
+    );
+    assert_eq!(e.size(), [4, cfg.model.embedding]);
+    let head = Head::new(&(vs.root() / "h"), &cfg.head, cfg.model.embedding, 12);
+    assert_eq!(
+        head.logits(&e, &Tensor::from_slice(&[0i64, 1, 2, 3]))
+            .unwrap()
+            .size(),
+        [4, 12]
+    );
+}
+
+#[test]
+fn smoke_train_lowers_loss_then_eval_predict_embed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = smoke();
+    cfg.train.epochs = 6;
+    tch::manual_seed(0);
+    let split = data::synthetic_split(&cfg.data, cfg.train.seed);
+    let fixed: Vec<(Tensor, i64)> = split
+        .train
+        .iter()
+        .take(16)
+        .map(|(r, l)| {
+            (
+                data::to_tensor(&data::load_face(r, &cfg.data, cfg.train.seed).unwrap()),
+                *l,
+            )
+        })
+        .collect();
+    let (x, y) = data::collate(fixed).unwrap();
+    let mut task = FaceTask::new(&cfg, Device::Cpu, split);
+    let loss_on = |t: &FaceTask| {
+        tch::no_grad(|| {
+            t.head
+                .logits(&t.backbone.forward_t(&x, false), &y)
+                .unwrap()
+                .cross_entropy_for_logits(&y)
+                .double_value(&[])
+        })
+    };
+    let before = loss_on(&task);
+    let run = RunDir::create(tmp.path(), "face-verify", Some("t"), "t").unwrap();
+    std::fs::write(run.config(), config::to_yaml(&cfg).unwrap()).unwrap();
+    let mut log = Logger::new(&run.root).unwrap();
+    fit(&mut task, &cfg.train, &run, &mut log, FitOptions::default()).unwrap();
+    let after = loss_on(&task);
+    assert!(after < before * 0.8, "loss {before} -> {after}");
+    assert!(run.file("projector_config.pbtxt").is_file());
+
+    let bin = env!("CARGO_BIN_EXE_face-verify");
+    let ds = tmp.path().join("ds");
+    data::write_synthetic(&ds, &cfg.data, 3).unwrap();
+    let out = Command::new(bin)
+        .args(["eval", "--checkpoint", "last", "--run"])
+        .arg(&run.root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("AUC"));
+    let a = ds.join("train/00000/0000.png");
+    let b = ds.join("train/00000/0001.png");
+    let out = Command::new(bin)
+        .args(["predict", "--checkpoint", "last", "--run"])
+        .arg(&run.root)
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && stdout.contains("cosine similarity")
+            && (stdout.contains("same person") || stdout.contains("different people")),
+        "{stdout}"
+    );
+    let out = Command::new(bin)
+        .args(["embed", "--checkpoint", "last", "--run"])
+        .arg(&run.root)
+        .arg(ds.join("train/00000"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(run.file("embeddings.csv")).unwrap();
+    assert_eq!(csv.lines().count(), cfg.data.images_per_identity);
+    assert_eq!(
+        csv.lines().next().unwrap().split(',').count(),
+        1 + cfg.model.embedding as usize
+    );
+}
+
+#[test]
+fn bad_pairs_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = smoke();
+    data::write_synthetic(tmp.path(), &cfg.data, 1).unwrap();
+    let s = data::folder_split(tmp.path()).unwrap();
+    assert_eq!(s.classes as usize, cfg.data.train_identities);
+    let pairs = tmp.path().join("pairs.txt");
+    let text = std::fs::read_to_string(&pairs).unwrap();
+    std::fs::write(&pairs, format!("{text}a.png b.png maybe\n")).unwrap();
+    let msg = data::folder_split(tmp.path()).err().unwrap().to_string();
+    assert!(
+        msg.contains(&format!("pairs.txt:{}", text.lines().count() + 1)),
+        "{msg}"
+    );
+    std::fs::write(&pairs, "test/nope.png test/nope2.png 1\n").unwrap();
+    let msg = data::folder_split(tmp.path()).err().unwrap().to_string();
+    assert!(
+        msg.contains("pairs.txt:1") && msg.contains("nope.png"),
+        "{msg}"
+    );
+    let bad = tmp.path().join("train/00000/0000.png");
+    std::fs::write(&bad, b"garbage").unwrap();
+    let msg = data::load_face(&FaceRef::File(bad), &cfg.data, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("0000.png"), "{msg}");
+}
