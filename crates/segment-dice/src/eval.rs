@@ -15,6 +15,7 @@ pub struct Scores {
     empty_slices: usize,
     false_positive_slices: usize,
     correct_pixels: usize,
+    background_pixels: usize,
     pixels: usize,
 }
 
@@ -25,6 +26,8 @@ pub struct Report {
     pub iou: f64,
     pub fp_rate: f64,
     pub pixel_accuracy: f64,
+    /// Pixel accuracy of predicting background everywhere (Dice 0): the trap.
+    pub all_background_pixel_accuracy: f64,
     pub hd95: f64,
     pub tumour_slices: usize,
     pub empty_slices: usize,
@@ -34,6 +37,7 @@ impl Scores {
     /// Adds one slice (`size × size` row-major binary masks).
     pub fn add(&mut self, pred: &[bool], truth: &[bool], size: usize) {
         self.pixels += truth.len();
+        self.background_pixels += truth.iter().filter(|&&t| !t).count();
         self.correct_pixels += pred.iter().zip(truth).filter(|(p, t)| p == t).count();
         if truth.iter().any(|&t| t) {
             self.dice.push(dice(pred, truth));
@@ -66,6 +70,8 @@ impl Scores {
                 self.false_positive_slices as f64 / self.empty_slices as f64
             },
             pixel_accuracy: self.correct_pixels as f64 / self.pixels.max(1) as f64,
+            all_background_pixel_accuracy: self.background_pixels as f64
+                / self.pixels.max(1) as f64,
             hd95: mean(&self.hd95),
             tumour_slices: self.dice.len(),
             empty_slices: self.empty_slices,
@@ -175,6 +181,7 @@ mod tests {
         assert!((r.fp_rate - 0.5).abs() < 1e-12);
         // 48 pixels, wrong: 2 in slice 1, 1 in slice 2.
         assert!((r.pixel_accuracy - 45.0 / 48.0).abs() < 1e-12);
+        assert!((r.all_background_pixel_accuracy - 46.0 / 48.0).abs() < 1e-12);
         assert_eq!((r.tumour_slices, r.empty_slices), (1, 2));
         // Boundaries {(1,1),(1,2)} vs {(1,1),(2,1)}: directed distances {0, 1} both ways;
         // numpy.percentile([0, 1], 95) = 0.95.

@@ -91,6 +91,10 @@ fn main() -> anyhow::Result<()> {
                 cfg.loss.kind, r.pixel_accuracy, r.dice, r.iou, r.fp_rate, r.hd95
             );
             println!(
+                "| all background (no model) | {:.4} | 0 | 0 | 0 | - |",
+                r.all_background_pixel_accuracy
+            );
+            println!(
                 "({} tumour slices, {} empty slices, checkpoint {})",
                 r.tumour_slices, r.empty_slices, run.checkpoint
             );
