@@ -60,6 +60,7 @@ demo: setup
         ./target/debug/spiral train --config configs/spiral/smoke.yaml --name demo-$(date -u +%Y%m%d-%H%M%S)
     else
         echo "apps trained:$found"
+        echo "(smoke configs train for seconds; a real run: just train <app>, then just eval <app> runs/<app>/<run>)"
     fi
     echo "Look at the runs with: just tensorboard"
 
