@@ -50,6 +50,8 @@ pub fn predict(task: &SegTask, input: &Path, out_dir: &Path) -> anyhow::Result<P
         }
     };
     let (x, _) = crate::data::collate(vec![slice.clone()])?;
+    task.check_size(&x)
+        .with_context(|| input.display().to_string())?;
     let prob = tch::no_grad(|| task.tumour_probability(&x));
     let p: Vec<f32> = Vec::try_from(prob.flatten(0, -1).to_device(tch::Device::Cpu))?;
     let pred: Vec<bool> = p.iter().map(|&v| v > 0.5).collect();

@@ -161,6 +161,14 @@ impl SegTask {
         })
     }
 
+    /// The U-Net halves the size `depth` times: the side must divide by 2^depth.
+    pub fn check_size(&self, images: &Tensor) -> anyhow::Result<()> {
+        let side = images.size().last().copied().unwrap_or(0);
+        let k = 1i64 << self.cfg.model.depth;
+        anyhow::ensure!(side % k == 0, "slices are {side}×{side} pixels, but model.depth = {} needs a multiple of {k}: resize the dataset or change model.depth", self.cfg.model.depth);
+        Ok(())
+    }
+
     /// Tumour probability maps (N, H, W) for images (N, 1, H, W).
     pub fn tumour_probability(&self, images: &Tensor) -> Tensor {
         let logits = self.net.forward_t(&images.to_device(self.device), false);
@@ -177,6 +185,7 @@ impl SegTask {
         let mut pictures = Vec::new();
         for batch in self.val.epoch(0, 0) {
             let (x, y) = batch?;
+            self.check_size(&x)?;
             let prob = self.tumour_probability(&x).to_device(Device::Cpu);
             let size = prob.size()[1] as usize;
             let p: Vec<f32> = Vec::try_from(prob.flatten(0, -1))?;
@@ -241,6 +250,7 @@ impl Task for SegTask {
         Box::new(self.train.epoch(epoch, skip))
     }
     fn train_step(&mut self, (x, y): Batch, _step: u64) -> anyhow::Result<Losses> {
+        self.check_size(&x)?;
         let (x, y) = (x.to_device(self.device), y.to_device(self.device));
         let logits = self.net.forward_t(&x, true);
         let (total, terms) = self.loss(&logits, &y)?;
