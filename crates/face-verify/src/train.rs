@@ -51,21 +51,16 @@ impl FaceTask {
             seed: cfg.train.seed,
             flip,
         };
-        let mut train = Loader::new(
+        let train = Loader::training(
             Arc::new(faces(split.train, true)),
-            cfg.train.batch_size,
+            &cfg.train,
             Arc::new(data::collate),
         );
-        train.shuffle = true;
-        train.drop_last = true;
-        train.seed = cfg.train.seed;
-        train.workers = cfg.train.workers;
-        let mut held_out = Loader::new(
+        let held_out = Loader::evaluation(
             Arc::new(faces(split.held_out, false)),
-            cfg.train.batch_size,
+            &cfg.train,
             Arc::new(data::collate),
         );
-        held_out.workers = cfg.train.workers;
         Self {
             vs,
             backbone,
@@ -137,21 +132,15 @@ impl FaceTask {
 
 impl Task for FaceTask {
     type Batch = Batch;
+    type Data = Faces;
+    fn train_loader(&self) -> &Loader<Faces, Batch> {
+        &self.train
+    }
     fn var_store(&self) -> &nn::VarStore {
         &self.vs
     }
     fn var_store_mut(&mut self) -> &mut nn::VarStore {
         &mut self.vs
-    }
-    fn batches_per_epoch(&self) -> usize {
-        self.train.batches_per_epoch()
-    }
-    fn train_batches(
-        &self,
-        epoch: u64,
-        skip: usize,
-    ) -> Box<dyn Iterator<Item = Result<Batch, DataError>>> {
-        Box::new(self.train.epoch(epoch, skip))
     }
     fn train_step(&mut self, (x, y): Batch, _step: u64) -> anyhow::Result<Losses> {
         let (x, y) = (x.to_device(self.device), y.to_device(self.device));

@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::data::{self, Batch, Source};
 use crate::model::{frames, Crnn};
 use crate::viz;
-use kit::data::{DataError, Loader};
+use kit::data::Loader;
 use kit::logging::Logger;
 use kit::metrics::{cer, wer};
 use kit::train::{Losses, Metrics, Task};
@@ -45,17 +45,8 @@ impl CtcTask {
         let alphabet = cfg.data.alphabet();
         let vs = nn::VarStore::new(device);
         let net = Crnn::new(&vs.root(), &cfg.model, alphabet.len() as i64 + 1);
-        let mut train = Loader::new(
-            Arc::new(train),
-            cfg.train.batch_size,
-            Arc::new(data::collate),
-        );
-        train.shuffle = true;
-        train.drop_last = true;
-        train.seed = cfg.train.seed;
-        train.workers = cfg.train.workers;
-        let mut val = Loader::new(Arc::new(val), cfg.train.batch_size, Arc::new(data::collate));
-        val.workers = cfg.train.workers;
+        let train = Loader::training(Arc::new(train), &cfg.train, Arc::new(data::collate));
+        let val = Loader::evaluation(Arc::new(val), &cfg.train, Arc::new(data::collate));
         Self {
             vs,
             net,
@@ -121,21 +112,15 @@ pub fn scores(pred: &[String], truth: &[String]) -> (f64, f64, f64) {
 
 impl Task for CtcTask {
     type Batch = Batch;
+    type Data = Source;
+    fn train_loader(&self) -> &Loader<Source, Batch> {
+        &self.train
+    }
     fn var_store(&self) -> &nn::VarStore {
         &self.vs
     }
     fn var_store_mut(&mut self) -> &mut nn::VarStore {
         &mut self.vs
-    }
-    fn batches_per_epoch(&self) -> usize {
-        self.train.batches_per_epoch()
-    }
-    fn train_batches(
-        &self,
-        epoch: u64,
-        skip: usize,
-    ) -> Box<dyn Iterator<Item = Result<Batch, DataError>>> {
-        Box::new(self.train.epoch(epoch, skip))
     }
     fn train_step(&mut self, b: Batch, _step: u64) -> anyhow::Result<Losses> {
         let (lp, il) = self.forward(&b, true);

@@ -70,6 +70,32 @@ impl<D: Dataset, B: Send + 'static> Loader<D, B> {
         }
     }
 
+    /// The training loader of a run: seeded shuffle per epoch, incomplete last batch dropped,
+    /// batch size, seed and workers from the `train:` section.
+    pub fn training(
+        dataset: Arc<D>,
+        cfg: &crate::train::TrainConfig,
+        collate: Collate<D::Item, B>,
+    ) -> Self {
+        let mut l = Self::new(dataset, cfg.batch_size, collate);
+        l.shuffle = true;
+        l.drop_last = true;
+        l.seed = cfg.seed;
+        l.workers = cfg.workers;
+        l
+    }
+
+    /// An evaluation loader: every sample once, in order.
+    pub fn evaluation(
+        dataset: Arc<D>,
+        cfg: &crate::train::TrainConfig,
+        collate: Collate<D::Item, B>,
+    ) -> Self {
+        let mut l = Self::new(dataset, cfg.batch_size, collate);
+        l.workers = cfg.workers;
+        l
+    }
+
     /// The dataset being loaded.
     pub fn dataset(&self) -> &Arc<D> {
         &self.dataset

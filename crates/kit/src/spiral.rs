@@ -141,10 +141,8 @@ impl SpiralTask {
                 Tensor::zeros([0], (Kind::Int64, Device::Cpu)),
             )
         });
-        let mut loader = Loader::new(Arc::new(train), cfg.train.batch_size, Arc::new(collate));
-        loader.shuffle = true;
-        loader.seed = cfg.train.seed;
-        loader.workers = cfg.train.workers;
+        let mut loader = Loader::training(Arc::new(train), &cfg.train, Arc::new(collate));
+        loader.drop_last = false; // keep every point: 19 batches per epoch
         Self {
             vs,
             net,
@@ -165,21 +163,15 @@ impl SpiralTask {
 
 impl Task for SpiralTask {
     type Batch = Batch;
+    type Data = Spirals;
+    fn train_loader(&self) -> &Loader<Spirals, Batch> {
+        &self.loader
+    }
     fn var_store(&self) -> &nn::VarStore {
         &self.vs
     }
     fn var_store_mut(&mut self) -> &mut nn::VarStore {
         &mut self.vs
-    }
-    fn batches_per_epoch(&self) -> usize {
-        self.loader.batches_per_epoch()
-    }
-    fn train_batches(
-        &self,
-        epoch: u64,
-        skip: usize,
-    ) -> Box<dyn Iterator<Item = Result<Batch, DataError>>> {
-        Box::new(self.loader.epoch(epoch, skip))
     }
     fn train_step(&mut self, (x, y): Batch, step: u64) -> anyhow::Result<Losses> {
         let logits = self.net.forward(&x.to_device(self.device));

@@ -116,16 +116,20 @@ impl Metrics {
 /// What an app plugs into the loop.
 pub trait Task {
     type Batch: Send + 'static;
+    /// What the training loader reads.
+    type Data: crate::data::Dataset;
     /// The model's variables (what is optimised and checkpointed).
     fn var_store(&self) -> &VarStore;
     fn var_store_mut(&mut self) -> &mut VarStore;
-    fn batches_per_epoch(&self) -> usize;
+    /// The training data (its order per epoch is what resume restores).
+    fn train_loader(&self) -> &crate::data::Loader<Self::Data, Self::Batch>;
+    fn batches_per_epoch(&self) -> usize {
+        self.train_loader().batches_per_epoch()
+    }
     /// The batches of `epoch` from batch `skip` on.
-    fn train_batches(
-        &self,
-        epoch: u64,
-        skip: usize,
-    ) -> Box<dyn Iterator<Item = Result<Self::Batch, crate::data::DataError>>>;
+    fn train_batches(&self, epoch: u64, skip: usize) -> crate::data::BatchIter<Self::Batch> {
+        self.train_loader().epoch(epoch, skip)
+    }
     /// Forward pass and losses of one batch (the loop does backward and the update).
     fn train_step(&mut self, batch: Self::Batch, step: u64) -> anyhow::Result<Losses>;
     /// Evaluates on held-out data; may log pictures through `logger`.

@@ -77,17 +77,8 @@ impl SegTask {
     pub fn new(cfg: &Config, device: Device, train: Source, val: Source) -> Self {
         let vs = nn::VarStore::new(device);
         let net = UNet::new(&vs.root(), &cfg.model);
-        let mut train = Loader::new(
-            Arc::new(train),
-            cfg.train.batch_size,
-            Arc::new(data::collate),
-        );
-        train.shuffle = true;
-        train.drop_last = true;
-        train.seed = cfg.train.seed;
-        train.workers = cfg.train.workers;
-        let mut val = Loader::new(Arc::new(val), cfg.train.batch_size, Arc::new(data::collate));
-        val.workers = cfg.train.workers;
+        let train = Loader::training(Arc::new(train), &cfg.train, Arc::new(data::collate));
+        let val = Loader::evaluation(Arc::new(val), &cfg.train, Arc::new(data::collate));
         Self {
             vs,
             net,
@@ -233,21 +224,15 @@ impl SegTask {
 
 impl Task for SegTask {
     type Batch = Batch;
+    type Data = Source;
+    fn train_loader(&self) -> &Loader<Source, Batch> {
+        &self.train
+    }
     fn var_store(&self) -> &nn::VarStore {
         &self.vs
     }
     fn var_store_mut(&mut self) -> &mut nn::VarStore {
         &mut self.vs
-    }
-    fn batches_per_epoch(&self) -> usize {
-        self.train.batches_per_epoch()
-    }
-    fn train_batches(
-        &self,
-        epoch: u64,
-        skip: usize,
-    ) -> Box<dyn Iterator<Item = Result<Batch, DataError>>> {
-        Box::new(self.train.epoch(epoch, skip))
     }
     fn train_step(&mut self, (x, y): Batch, _step: u64) -> anyhow::Result<Losses> {
         self.check_size(&x)?;
