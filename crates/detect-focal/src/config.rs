@@ -1,0 +1,112 @@
+//! The typed config of detect-focal (see configs/detect-focal/default.yaml for every key).
+
+use kit::app::AppConfig;
+use kit::train::TrainConfig;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    pub loss: LossConfig,
+    pub detect: DetectConfig,
+    pub train: TrainConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// `synthetic`, or a folder with train/ and val/ (each annotations.json + images/).
+    pub source: String,
+    /// Synthetic scenes per epoch and in the validation set.
+    pub train_size: usize,
+    pub val_size: usize,
+    /// Side of the square network input; images are resized to it (boxes scaled alike).
+    pub size: u32,
+    /// Objects per synthetic scene (inclusive range).
+    pub min_objects: usize,
+    pub max_objects: usize,
+    /// Distractors (lines, dots, arcs, blobs) per synthetic scene: clutter, not classes.
+    pub distractors: usize,
+    /// Random horizontal flips of training images.
+    pub hflip: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Channels of the first backbone stage (doubled-ish per stage).
+    pub width: i64,
+    /// Channels of the feature pyramid and the heads.
+    pub fpn_channels: i64,
+    /// 3×3 conv + GroupNorm + ReLU layers in each head before its output conv.
+    pub head_convs: usize,
+    /// Anchor side at the finest level (stride 8); ×2 per level, ×2^(k/3) scales per level.
+    pub anchor_size: f64,
+    /// Anchor aspect ratios h/w.
+    pub aspect_ratios: Vec<f64>,
+    /// Anchor scales per level (RetinaNet: 2^0, 2^(1/3), 2^(2/3)).
+    pub scales: Vec<f64>,
+    /// Prior foreground probability π of the classification bias at init (RetinaNet: 0.01).
+    pub prior: f64,
+}
+
+/// The box-regression loss.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BoxLoss {
+    /// Smooth-L1 on (dx, dy, dw, dh) anchor offsets (Detectron's RetinaNet).
+    SmoothL1,
+    /// 1 − GIoU of the decoded boxes (Rezatofighi et al., 2019).
+    Giou,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LossConfig {
+    /// Focusing parameter γ (0 = cross-entropy).
+    pub gamma: f64,
+    /// Weight α of positives (negatives get 1 − α); null = no α weighting.
+    pub alpha: Option<f64>,
+    pub box_loss: BoxLoss,
+    /// Smooth-L1 β (transition point), in encoded units.
+    pub smooth_l1_beta: f64,
+    /// Weight of the box loss against the classification loss.
+    pub box_weight: f64,
+    /// IoU ≥ this: positive anchor; < `neg_iou`: negative; in between: ignored.
+    pub pos_iou: f64,
+    pub neg_iou: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DetectConfig {
+    /// Candidates below this score are dropped before NMS (COCO eval: 0.05).
+    pub score_threshold: f64,
+    /// Candidates kept per image before NMS.
+    pub pre_nms_top_k: usize,
+    /// Class-wise NMS IoU threshold.
+    pub nms_iou: f64,
+    /// Detections kept per image after NMS (COCO: 100).
+    pub max_detections: usize,
+    /// Boxes drawn in pictures and printed by `predict` need at least this score.
+    pub show_threshold: f64,
+}
+
+impl AppConfig for Config {
+    fn train(&self) -> &TrainConfig {
+        &self.train
+    }
+    fn train_mut(&mut self) -> &mut TrainConfig {
+        &mut self.train
+    }
+}
+
+impl DataConfig {
+    /// The folder of a real dataset, if `source` is not `synthetic`.
+    pub fn folder(&self) -> Option<PathBuf> {
+        (self.source != "synthetic").then(|| PathBuf::from(&self.source))
+    }
+}

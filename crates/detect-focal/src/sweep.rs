@@ -1,0 +1,131 @@
+//! `sweep`: one training run per focusing parameter γ with everything else equal, evaluated
+//! on the same validation set, written as a markdown table like Lin et al. (2017), Table 1b.
+
+use crate::config::Config;
+use crate::train::{sources, DetTask};
+use kit::app::{self, TrainArgs};
+use kit::device::DeviceSpec;
+use kit::rundir::{utc_stamp, Checkpoint};
+use kit::train::{fit, FitOptions, Outcome};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct SweepArgs {
+    /// The config every run starts from.
+    #[arg(long, default_value = "configs/detect-focal/default.yaml")]
+    pub config: PathBuf,
+    /// The γ values, e.g. --gammas 0,0.5,1,2,5.
+    #[arg(long, value_delimiter = ',', default_value = "0,0.5,1,2,5")]
+    pub gammas: Vec<f64>,
+    /// One α for every run; by default each γ gets the paper's best α (see `paper_alpha`).
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Override config keys for every run, e.g. --set train.epochs=2.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    #[arg(long)]
+    pub device: Option<DeviceSpec>,
+    /// Sweep folder name under runs/detect-focal (default: sweep-<UTC time>).
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, default_value = "runs")]
+    pub runs: PathBuf,
+}
+
+/// The α that Lin et al. (2017) Table 1b pairs with γ: 0.75 for γ < 0.5, 0.5 for γ in
+/// [0.5, 1), 0.25 from γ = 1 on (larger γ down-weights easy negatives already).
+pub fn paper_alpha(gamma: f64) -> f64 {
+    if gamma < 0.5 {
+        0.75
+    } else if gamma < 1.0 {
+        0.5
+    } else {
+        0.25
+    }
+}
+
+/// One row of the table.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub gamma: f64,
+    pub alpha: f64,
+    pub ap: f64,
+    pub ap50: f64,
+    pub ap75: f64,
+    pub minutes: f64,
+}
+
+/// The markdown table of a sweep.
+pub fn table(rows: &[Row], note: &str) -> String {
+    let mut s = String::from("| γ | α | AP | AP50 | AP75 | wall min |\n|---|---|---|---|---|---|\n");
+    for r in rows {
+        s += &format!(
+            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.1} |\n",
+            r.gamma, r.alpha, r.ap, r.ap50, r.ap75, r.minutes
+        );
+    }
+    s += &format!("\n{note}\n");
+    s
+}
+
+/// Trains and evaluates every γ, rewriting `table.md` in the sweep folder after each run.
+pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("sweep-{}", utc_stamp()));
+    let folder = args.runs.join("detect-focal").join(&name);
+    let mut rows = Vec::new();
+    for &gamma in &args.gammas {
+        let alpha = args.alpha.unwrap_or_else(|| paper_alpha(gamma));
+        let mut set = args.set.clone();
+        set.push(format!("loss.gamma={gamma}"));
+        set.push(format!("loss.alpha={alpha}"));
+        let targs = TrainArgs {
+            config: Some(args.config.clone()),
+            set,
+            resume: None,
+            device: args.device,
+            name: Some(format!("{name}/gamma-{gamma}")),
+            runs: args.runs.clone(),
+        };
+        let t0 = Instant::now();
+        let mut s = app::start::<Config>("detect-focal", &targs)?;
+        let (tr, val) = sources(&s.config)?;
+        let mut task = DetTask::new(&s.config, s.device, tr, val);
+        let outcome = fit(&mut task, &s.config.train, &s.run, &mut s.logger, FitOptions::default())?;
+        app::report(&outcome, &s.run.root);
+        if matches!(outcome, Outcome::Interrupted { .. }) {
+            println!("sweep stopped; rows so far are in {}", folder.join("table.md").display());
+            break;
+        }
+        let minutes = t0.elapsed().as_secs_f64() / 60.0;
+        Checkpoint::read(&s.run.best())?.load_model(&mut task.vs)?;
+        let r = task.validate(None, 0)?;
+        rows.push(Row {
+            gamma,
+            alpha,
+            ap: r.ap,
+            ap50: r.ap50,
+            ap75: r.ap75,
+            minutes,
+        });
+        let c = &s.config;
+        let note = format!(
+            "Best checkpoint of each run on {} validation images; config {} with {}; {} epochs × {} images, batch {}, device {:?}.",
+            r.images,
+            args.config.display(),
+            if args.set.is_empty() { "no overrides".to_string() } else { args.set.join(" ") },
+            c.train.epochs,
+            c.data.train_size,
+            c.train.batch_size,
+            s.device
+        );
+        let text = table(&rows, &note);
+        kit::rundir::write_atomic(&folder.join("table.md"), text.as_bytes())?;
+        println!("{text}");
+    }
+    println!("table: {}", folder.join("table.md").display());
+    Ok(())
+}
