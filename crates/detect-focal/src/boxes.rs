@@ -77,7 +77,10 @@ impl Anchors {
             levels.push((stride, n));
             for y in 0..n {
                 for x in 0..n {
-                    let (cx, cy) = ((x as f32 + 0.5) * stride as f32, (y as f32 + 0.5) * stride as f32);
+                    let (cx, cy) = (
+                        (x as f32 + 0.5) * stride as f32,
+                        (y as f32 + 0.5) * stride as f32,
+                    );
                     for &(w, h) in shapes {
                         boxes.push([cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0]);
                     }
@@ -109,7 +112,12 @@ pub fn encode(anchor: &Xyxy, gt: &Xyxy) -> [f32; 4] {
     let (ax, ay) = (anchor[0] + aw / 2.0, anchor[1] + ah / 2.0);
     let (gw, gh) = ((gt[2] - gt[0]).max(1e-3), (gt[3] - gt[1]).max(1e-3));
     let (gx, gy) = (gt[0] + gw / 2.0, gt[1] + gh / 2.0);
-    [(gx - ax) / aw, (gy - ay) / ah, (gw / aw).ln(), (gh / ah).ln()]
+    [
+        (gx - ax) / aw,
+        (gy - ay) / ah,
+        (gw / aw).ln(),
+        (gh / ah).ln(),
+    ]
 }
 
 /// Inverse of [`encode`] (scale offsets clamped as in torchvision).
@@ -180,10 +188,7 @@ pub fn nms(boxes: &[Xyxy], scores: &[f32], threshold: f32) -> Vec<usize> {
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
     let mut keep: Vec<usize> = Vec::new();
     for i in order {
-        if keep
-            .iter()
-            .all(|&k| iou(&boxes[k], &boxes[i]) <= threshold)
-        {
+        if keep.iter().all(|&k| iou(&boxes[k], &boxes[i]) <= threshold) {
             keep.push(i);
         }
     }
@@ -191,7 +196,12 @@ pub fn nms(boxes: &[Xyxy], scores: &[f32], threshold: f32) -> Vec<usize> {
 }
 
 /// NMS within each class only (torchvision `batched_nms`); kept indices by descending score.
-pub fn batched_nms(boxes: &[Xyxy], scores: &[f32], classes: &[usize], threshold: f32) -> Vec<usize> {
+pub fn batched_nms(
+    boxes: &[Xyxy],
+    scores: &[f32],
+    classes: &[usize],
+    threshold: f32,
+) -> Vec<usize> {
     let mut keep = Vec::new();
     let n_classes = classes.iter().max().map_or(0, |m| m + 1);
     for c in 0..n_classes {
@@ -258,11 +268,11 @@ mod tests {
     #[test]
     fn assignment_thresholds_and_low_quality_match() {
         let anchors = [
-            [0., 0., 10., 10.],  // IoU 1 with gt 0
-            [5., 0., 15., 10.],  // IoU 1/3 with gt 0: negative (< 0.4)
-            [2., 0., 12., 10.],  // IoU 8/12 = 0.667 with gt 0: positive
-            [3., 0., 13., 10.],  // IoU 7/13 = 0.538 with gt 0: positive
-            [4., 0., 14., 10.],  // IoU 6/14 = 0.43: ignored
+            [0., 0., 10., 10.],   // IoU 1 with gt 0
+            [5., 0., 15., 10.],   // IoU 1/3 with gt 0: negative (< 0.4)
+            [2., 0., 12., 10.],   // IoU 8/12 = 0.667 with gt 0: positive
+            [3., 0., 13., 10.],   // IoU 7/13 = 0.538 with gt 0: positive
+            [4., 0., 14., 10.],   // IoU 6/14 = 0.43: ignored
             [50., 50., 60., 60.], // IoU 4/24 with gt 1: its best anchor -> positive anyway
         ];
         let gts = [[0., 0., 10., 10.], [52., 52., 56., 56.]];
@@ -270,9 +280,18 @@ mod tests {
         use Assignment::*;
         assert_eq!(
             a,
-            vec![Positive(0), Negative, Positive(0), Positive(0), Ignore, Positive(1)]
+            vec![
+                Positive(0),
+                Negative,
+                Positive(0),
+                Positive(0),
+                Ignore,
+                Positive(1)
+            ]
         );
-        assert!(assign(&anchors, &[], 0.5, 0.4).iter().all(|&x| x == Negative));
+        assert!(assign(&anchors, &[], 0.5, 0.4)
+            .iter()
+            .all(|&x| x == Negative));
     }
 
     #[test]

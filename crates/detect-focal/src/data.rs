@@ -87,28 +87,59 @@ impl CocoFolder {
             path: path.clone(),
             source,
         })?;
-        let coco: CocoFile = serde_json::from_str(&text).map_err(|e| invalid(&path, e.to_string()))?;
+        let coco: CocoFile =
+            serde_json::from_str(&text).map_err(|e| invalid(&path, e.to_string()))?;
         let mut cats: Vec<&CocoCategory> = coco.categories.iter().collect();
         cats.sort_by_key(|c| c.id);
         if cats.is_empty() {
             return Err(invalid(&path, "no categories".into()));
         }
-        let class_of: HashMap<u64, usize> = cats.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
-        let index_of: HashMap<u64, usize> = coco.images.iter().enumerate().map(|(i, im)| (im.id, i)).collect();
+        let class_of: HashMap<u64, usize> =
+            cats.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+        let index_of: HashMap<u64, usize> = coco
+            .images
+            .iter()
+            .enumerate()
+            .map(|(i, im)| (im.id, i))
+            .collect();
         let mut items: Vec<(PathBuf, Vec<[f64; 4]>, Vec<usize>)> = coco
             .images
             .iter()
-            .map(|im| (dir.join("images").join(&im.file_name), Vec::new(), Vec::new()))
+            .map(|im| {
+                (
+                    dir.join("images").join(&im.file_name),
+                    Vec::new(),
+                    Vec::new(),
+                )
+            })
             .collect();
         for a in &coco.annotations {
             let i = *index_of.get(&a.image_id).ok_or_else(|| {
-                invalid(&path, format!("annotation {} refers to image_id {} which is not in `images`", a.id, a.image_id))
+                invalid(
+                    &path,
+                    format!(
+                        "annotation {} refers to image_id {} which is not in `images`",
+                        a.id, a.image_id
+                    ),
+                )
             })?;
             let c = *class_of.get(&a.category_id).ok_or_else(|| {
-                invalid(&path, format!("annotation {} has category_id {} which is not in `categories`", a.id, a.category_id))
+                invalid(
+                    &path,
+                    format!(
+                        "annotation {} has category_id {} which is not in `categories`",
+                        a.id, a.category_id
+                    ),
+                )
             })?;
             if !(a.bbox[2] > 0.0 && a.bbox[3] > 0.0) || a.bbox.iter().any(|v| !v.is_finite()) {
-                return Err(invalid(&path, format!("annotation {}: bbox {:?} needs a positive width and height", a.id, a.bbox)));
+                return Err(invalid(
+                    &path,
+                    format!(
+                        "annotation {}: bbox {:?} needs a positive width and height",
+                        a.id, a.bbox
+                    ),
+                ));
             }
             if a.iscrowd == 0 {
                 items[i].1.push(a.bbox);
@@ -117,7 +148,10 @@ impl CocoFolder {
         }
         for (p, _, _) in &items {
             if !p.is_file() {
-                return Err(invalid(p, format!("image listed in {} is missing", path.display())));
+                return Err(invalid(
+                    p,
+                    format!("image listed in {} is missing", path.display()),
+                ));
             }
         }
         if items.is_empty() {
@@ -135,7 +169,12 @@ impl CocoFolder {
 }
 
 /// Loads an image and its boxes resized to `size`×`size` (boxes scaled with the image).
-pub fn load_scene(path: &Path, boxes: &[[f64; 4]], classes: &[usize], size: u32) -> Result<Scene, DataError> {
+pub fn load_scene(
+    path: &Path,
+    boxes: &[[f64; 4]],
+    classes: &[usize],
+    size: u32,
+) -> Result<Scene, DataError> {
     let img = kit::images::load(path)?;
     let (w, h) = (img.width() as f64, img.height() as f64);
     let (sx, sy) = (size as f64 / w, size as f64 / h);
@@ -175,7 +214,11 @@ impl Dataset for Synthetic {
     }
     fn get(&self, index: usize, epoch: u64) -> Result<Scene, DataError> {
         let s = render(self.seed, index as u64, &self.spec);
-        Ok(if self.hflip && flip_for(self.seed, epoch, index) { hflip(s) } else { s })
+        Ok(if self.hflip && flip_for(self.seed, epoch, index) {
+            hflip(s)
+        } else {
+            s
+        })
     }
 }
 
@@ -187,7 +230,11 @@ impl Dataset for CocoFolder {
     fn get(&self, index: usize, epoch: u64) -> Result<Scene, DataError> {
         let (p, b, c) = &self.items[index];
         let s = load_scene(p, b, c, self.size)?;
-        Ok(if self.hflip && flip_for(self.seed, epoch, index) { hflip(s) } else { s })
+        Ok(if self.hflip && flip_for(self.seed, epoch, index) {
+            hflip(s)
+        } else {
+            s
+        })
     }
 }
 
@@ -253,7 +300,9 @@ pub struct Targets {
 
 /// Stacks scenes and assigns every anchor (classes outside 0..K are an error).
 pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
-    let first = scenes.first().ok_or_else(|| DataError::Other("empty batch".into()))?;
+    let first = scenes
+        .first()
+        .ok_or_else(|| DataError::Other("empty batch".into()))?;
     let (w, h) = first.image.dimensions();
     let n = scenes.len();
     let (a_n, k) = (t.anchors.len(), t.classes);
@@ -264,13 +313,22 @@ pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
     let mut pixels: Vec<u8> = Vec::with_capacity(n * (w * h * 3) as usize);
     for (i, s) in scenes.iter().enumerate() {
         if s.image.dimensions() != (w, h) {
-            return Err(DataError::Other(format!("images of sizes {:?} and {:?} in one batch: set data.size", (w, h), s.image.dimensions())));
+            return Err(DataError::Other(format!(
+                "images of sizes {:?} and {:?} in one batch: set data.size",
+                (w, h),
+                s.image.dimensions()
+            )));
         }
         if let Some(&c) = s.classes.iter().find(|&&c| c >= k) {
-            return Err(DataError::Other(format!("class index {c} but the model has {k} classes")));
+            return Err(DataError::Other(format!(
+                "class index {c} but the model has {k} classes"
+            )));
         }
         pixels.extend_from_slice(s.image.as_raw());
-        for (a, m) in assign(&t.anchors.boxes, &s.boxes, t.pos_iou, t.neg_iou).into_iter().enumerate() {
+        for (a, m) in assign(&t.anchors.boxes, &s.boxes, t.pos_iou, t.neg_iou)
+            .into_iter()
+            .enumerate()
+        {
             let j = i * a_n + a;
             match m {
                 Assignment::Negative => {}
@@ -278,7 +336,8 @@ pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
                 Assignment::Positive(g) => {
                     pos[j] = true;
                     cls[j * k + s.classes[g]] = 1.0;
-                    deltas[j * 4..j * 4 + 4].copy_from_slice(&encode(&t.anchors.boxes[a], &s.boxes[g]));
+                    deltas[j * 4..j * 4 + 4]
+                        .copy_from_slice(&encode(&t.anchors.boxes[a], &s.boxes[g]));
                 }
             }
         }
@@ -309,25 +368,45 @@ pub fn image_tensor(img: &RgbImage) -> Tensor {
 }
 
 /// Writes synthetic scenes as a COCO dataset: `out/{train,val}/annotations.json` + `images/`.
-pub fn write_synthetic(out: &Path, seed: u64, n_train: usize, n_val: usize, spec: &SceneSpec) -> Result<(), DataError> {
+pub fn write_synthetic(
+    out: &Path,
+    seed: u64,
+    n_train: usize,
+    n_val: usize,
+    spec: &SceneSpec,
+) -> Result<(), DataError> {
     for (split, n, stream) in [("train", n_train, seed), ("val", n_val, val_seed(seed))] {
         let dir = out.join(split);
         let img_dir = dir.join("images");
-        std::fs::create_dir_all(&img_dir).map_err(|source| DataError::Io { path: img_dir.clone(), source })?;
+        std::fs::create_dir_all(&img_dir).map_err(|source| DataError::Io {
+            path: img_dir.clone(),
+            source,
+        })?;
         let mut coco = CocoFile {
             images: Vec::new(),
             annotations: Vec::new(),
             categories: CLASSES
                 .iter()
                 .enumerate()
-                .map(|(i, name)| CocoCategory { id: i as u64 + 1, name: name.to_string() })
+                .map(|(i, name)| CocoCategory {
+                    id: i as u64 + 1,
+                    name: name.to_string(),
+                })
                 .collect(),
         };
         for i in 0..n {
             let s = render(stream, i as u64, spec);
             let file_name = format!("{i:05}.png");
-            kit::images::save(&image::DynamicImage::ImageRgb8(s.image.clone()), &img_dir.join(&file_name))?;
-            coco.images.push(CocoImage { id: i as u64 + 1, file_name, width: spec.size, height: spec.size });
+            kit::images::save(
+                &image::DynamicImage::ImageRgb8(s.image.clone()),
+                &img_dir.join(&file_name),
+            )?;
+            coco.images.push(CocoImage {
+                id: i as u64 + 1,
+                file_name,
+                width: spec.size,
+                height: spec.size,
+            });
             for (b, &c) in s.boxes.iter().zip(&s.classes) {
                 let bbox = xyxy_to_xywh(*b);
                 coco.annotations.push(CocoAnnotation {
@@ -342,7 +421,8 @@ pub fn write_synthetic(out: &Path, seed: u64, n_train: usize, n_val: usize, spec
         }
         let text = serde_json::to_string(&coco).map_err(|e| DataError::Other(e.to_string()))?;
         let path = dir.join("annotations.json");
-        kit::rundir::write_atomic(&path, text.as_bytes()).map_err(|source| DataError::Io { path, source })?;
+        kit::rundir::write_atomic(&path, text.as_bytes())
+            .map_err(|source| DataError::Io { path, source })?;
     }
     Ok(())
 }

@@ -234,7 +234,10 @@ mod tests {
         // Class 0: anchors 0 (0.9) and 1 (0.8) overlap (IoU 0.82) -> one kept. Class 1:
         // anchor 1 (0.7) is alone in its class. Anchor 2 is below 0.05 everywhere.
         assert_eq!(d.len(), 2);
-        assert_eq!((d[0].class, d[0].score, d[0].bbox), (0, 0.9, [0., 0., 10., 10.]));
+        assert_eq!(
+            (d[0].class, d[0].score, d[0].bbox),
+            (0, 0.9, [0., 0., 10., 10.])
+        );
         assert_eq!((d[1].class, d[1].score), (1, 0.7));
     }
 

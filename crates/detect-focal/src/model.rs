@@ -61,7 +61,12 @@ impl Head {
         for i in 0..n {
             tower = tower
                 .add(nn::conv2d(p / format!("conv{i}"), ch, ch, 3, cfg))
-                .add(nn::group_norm(p / format!("gn{i}"), 8, ch, Default::default()))
+                .add(nn::group_norm(
+                    p / format!("gn{i}"),
+                    8,
+                    ch,
+                    Default::default(),
+                ))
                 .add_fn(|x| x.relu());
         }
         let out_cfg = nn::ConvConfig {
@@ -103,7 +108,15 @@ impl RetinaNet {
         }
         let f = cfg.fpn_channels;
         let lateral = (0..3)
-            .map(|l| nn::conv2d(p / format!("lateral{l}"), widths[l + 2], f, 1, Default::default()))
+            .map(|l| {
+                nn::conv2d(
+                    p / format!("lateral{l}"),
+                    widths[l + 2],
+                    f,
+                    1,
+                    Default::default(),
+                )
+            })
             .collect();
         let pad = nn::ConvConfig {
             padding: 1,
@@ -165,7 +178,10 @@ impl RetinaNet {
         };
         let (mut cls, mut reg) = (Vec::new(), Vec::new());
         for p in self.pyramid(x, train) {
-            cls.push(flat(self.cls.out.forward(&self.cls.tower.forward(&p)), self.classes));
+            cls.push(flat(
+                self.cls.out.forward(&self.cls.tower.forward(&p)),
+                self.classes,
+            ));
             reg.push(flat(self.reg.out.forward(&self.reg.tower.forward(&p)), 4));
         }
         (Tensor::cat(&cls, 1), Tensor::cat(&reg, 1))

@@ -36,7 +36,12 @@ pub fn predict(task: &DetTask, input: &Path, out_dir: &Path) -> anyhow::Result<P
     let full: Vec<Det> = dets
         .iter()
         .map(|d| Det {
-            bbox: [d.bbox[0] * sx, d.bbox[1] * sy, d.bbox[2] * sx, d.bbox[3] * sy],
+            bbox: [
+                d.bbox[0] * sx,
+                d.bbox[1] * sy,
+                d.bbox[2] * sx,
+                d.bbox[3] * sy,
+            ],
             ..*d
         })
         .collect();

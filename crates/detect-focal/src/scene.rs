@@ -45,7 +45,11 @@ fn outline(class: usize, rng: &mut ChaCha8Rng) -> Vec<(f32, f32)> {
         2 => ring(4, &|_| 1.0, PI / 4.0),
         3 => {
             let inner = rng.random_range(0.38..0.5);
-            ring(10, &move |k| if k % 2 == 0 { 1.0 } else { inner }, -PI / 2.0)
+            ring(
+                10,
+                &move |k| if k % 2 == 0 { 1.0 } else { inner },
+                -PI / 2.0,
+            )
         }
         _ => {
             let t = rng.random_range(0.28..0.4);
@@ -95,7 +99,10 @@ fn paint(
 ) {
     let s = size as f32;
     let (x0, y0) = (bounds[0].max(0.0) as u32, bounds[1].max(0.0) as u32);
-    let (x1, y1) = (bounds[2].min(s - 1.0).max(0.0) as u32, bounds[3].min(s - 1.0).max(0.0) as u32);
+    let (x1, y1) = (
+        bounds[2].min(s - 1.0).max(0.0) as u32,
+        bounds[3].min(s - 1.0).max(0.0) as u32,
+    );
     for py in y0..=y1 {
         for px in x0..=x1 {
             if hit(px as f32 + 0.5, py as f32 + 0.5) {
@@ -116,7 +123,12 @@ fn distractor(buf: &mut [[f32; 3]], size: u32, rng: &mut ChaCha8Rng) {
             let len = rng.random_range(10.0..s * 0.6);
             let (dx, dy) = (a.cos() * len, a.sin() * len);
             let w = rng.random_range(0.6..1.6);
-            let b = [cx.min(cx + dx) - 2.0, cy.min(cy + dy) - 2.0, cx.max(cx + dx) + 2.0, cy.max(cy + dy) + 2.0];
+            let b = [
+                cx.min(cx + dx) - 2.0,
+                cy.min(cy + dy) - 2.0,
+                cx.max(cx + dx) + 2.0,
+                cy.max(cy + dy) + 2.0,
+            ];
             paint(buf, size, b, col, |x, y| {
                 let t = (((x - cx) * dx + (y - cy) * dy) / (len * len)).clamp(0.0, 1.0);
                 let (ex, ey) = (x - cx - t * dx, y - cy - t * dy);
@@ -136,11 +148,17 @@ fn distractor(buf: &mut [[f32; 3]], size: u32, rng: &mut ChaCha8Rng) {
             let w = rng.random_range(0.7..1.8);
             let start: f32 = rng.random_range(0.0..TAU);
             let span: f32 = rng.random_range(1.5..TAU);
-            paint(buf, size, [cx - r - w, cy - r - w, cx + r + w, cy + r + w], col, |x, y| {
-                let d = ((x - cx).powi(2) + (y - cy).powi(2)).sqrt();
-                let a = ((y - cy).atan2(x - cx) - start).rem_euclid(TAU);
-                (d - r).abs() < w && a < span
-            });
+            paint(
+                buf,
+                size,
+                [cx - r - w, cy - r - w, cx + r + w, cy + r + w],
+                col,
+                |x, y| {
+                    let d = ((x - cx).powi(2) + (y - cy).powi(2)).sqrt();
+                    let a = ((y - cy).atan2(x - cx) - start).rem_euclid(TAU);
+                    (d - r).abs() < w && a < span
+                },
+            );
         }
     }
 }
@@ -162,7 +180,12 @@ pub fn render(seed: u64, index: u64, spec: &SceneSpec) -> Scene {
     let mut buf: Vec<[f32; 3]> = (0..size * size)
         .map(|i| {
             let (x, y) = ((i % size) as f32, (i / size) as f32);
-            let t = waves.iter().map(|(fx, fy, p)| (fx * x + fy * y + p).sin()).sum::<f32>() / 6.0 + 0.5;
+            let t = waves
+                .iter()
+                .map(|(fx, fy, p)| (fx * x + fy * y + p).sin())
+                .sum::<f32>()
+                / 6.0
+                + 0.5;
             [0, 1, 2].map(|c| c0[c] * (1.0 - t) + c1[c] * t)
         })
         .collect();
@@ -201,7 +224,9 @@ pub fn render(seed: u64, index: u64, spec: &SceneSpec) -> Scene {
             let under = buf[(cy as u32 * size + cx as u32) as usize];
             let mut col = colour(&mut rng);
             for _ in 0..20 {
-                let diff = (0..3).map(|c| (col[c] - under[c]).abs()).fold(0.0, f32::max);
+                let diff = (0..3)
+                    .map(|c| (col[c] - under[c]).abs())
+                    .fold(0.0, f32::max);
                 if diff >= 0.3 {
                     break;
                 }

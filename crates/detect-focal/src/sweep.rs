@@ -58,7 +58,8 @@ pub struct Row {
 
 /// The markdown table of a sweep.
 pub fn table(rows: &[Row], note: &str) -> String {
-    let mut s = String::from("| γ | α | AP | AP50 | AP75 | wall min |\n|---|---|---|---|---|---|\n");
+    let mut s =
+        String::from("| γ | α | AP | AP50 | AP75 | wall min |\n|---|---|---|---|---|---|\n");
     for r in rows {
         s += &format!(
             "| {} | {} | {:.3} | {:.3} | {:.3} | {:.1} |\n",
@@ -94,10 +95,19 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
         let mut s = app::start::<Config>("detect-focal", &targs)?;
         let (tr, val) = sources(&s.config)?;
         let mut task = DetTask::new(&s.config, s.device, tr, val);
-        let outcome = fit(&mut task, &s.config.train, &s.run, &mut s.logger, FitOptions::default())?;
+        let outcome = fit(
+            &mut task,
+            &s.config.train,
+            &s.run,
+            &mut s.logger,
+            FitOptions::default(),
+        )?;
         app::report(&outcome, &s.run.root);
         if matches!(outcome, Outcome::Interrupted { .. }) {
-            println!("sweep stopped; rows so far are in {}", folder.join("table.md").display());
+            println!(
+                "sweep stopped; rows so far are in {}",
+                folder.join("table.md").display()
+            );
             break;
         }
         let minutes = t0.elapsed().as_secs_f64() / 60.0;

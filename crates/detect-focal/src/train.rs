@@ -194,7 +194,10 @@ impl DetTask {
                 let idx = pos.flatten(0, 1).nonzero().squeeze_dim(1);
                 let anchors = self.anchors_t.index_select(0, &idx.remainder(a_n));
                 let pred = decode_tensor(&anchors, &reg.reshape([-1, 4]).index_select(0, &idx));
-                let truth = decode_tensor(&anchors, &box_targets.reshape([-1, 4]).index_select(0, &idx));
+                let truth = decode_tensor(
+                    &anchors,
+                    &box_targets.reshape([-1, 4]).index_select(0, &idx),
+                );
                 giou_loss_sum(&pred, &truth) / &norm
             }
         };
@@ -215,7 +218,10 @@ impl DetTask {
     /// Sigmoid scores (N, A, K) and box offsets (N, A, 4) on the CPU.
     pub fn scores(&self, images: &Tensor) -> (Tensor, Tensor) {
         let (cls, reg) = tch::no_grad(|| self.net.forward_t(&images.to_device(self.device), false));
-        (cls.sigmoid().to_device(Device::Cpu), reg.to_device(Device::Cpu))
+        (
+            cls.sigmoid().to_device(Device::Cpu),
+            reg.to_device(Device::Cpu),
+        )
     }
 
     /// Detections per image for normalised images (N, 3, S, S).
@@ -261,7 +267,9 @@ impl DetTask {
                     .sum_dim_intlist([-1i64].as_slice(), false, Kind::Float)
                     .masked_select(&b.positive);
                 let negative = b.valid.logical_and(&b.positive.logical_not());
-                let q = scores.amax([-1i64].as_slice(), false).masked_select(&negative);
+                let q = scores
+                    .amax([-1i64].as_slice(), false)
+                    .masked_select(&negative);
                 pos_scores.extend(Vec::<f32>::try_from(p)?.into_iter().map(f64::from));
                 let q: Vec<f32> = Vec::try_from(q)?;
                 neg_scores.extend(q.into_iter().step_by(7).map(f64::from));

@@ -1,0 +1,375 @@
+//! detect-focal end to end: generator and COCO format invariants, model shapes and prior
+//! init, the loss normalisation against a hand computation, a smoke train that lowers the
+//! loss, eval / predict / sweep through the CLI, and bad inputs that fail clearly.
+
+use detect_focal::boxes::{assign, Assignment};
+use detect_focal::config::{BoxLoss, Config};
+use detect_focal::data::{self, collate, CocoFolder, Targets};
+use detect_focal::scene::render;
+use detect_focal::train::{anchors, giou_loss_sum, scene_spec, sources, DetTask};
+use kit::config;
+use kit::logging::Logger;
+use kit::rundir::RunDir;
+use kit::train::{fit, FitOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use tch::{Device, Kind, Tensor};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn load(name: &str) -> Config {
+    config::load(
+        &repo().join(format!("configs/detect-focal/{name}.yaml")),
+        &["train.device=cpu".into()],
+    )
+    .unwrap()
+}
+
+fn cli(args: &[&str], paths: &[&Path]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_detect-focal"))
+        .args(args)
+        .args(paths)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn scenes_are_seeded_and_positives_are_rare() {
+    let cfg = load("default");
+    let spec = scene_spec(&cfg);
+    assert_eq!(render(1, 7, &spec), render(1, 7, &spec));
+    assert_ne!(render(1, 7, &spec).image, render(2, 7, &spec).image);
+    let a = anchors(&cfg);
+    assert_eq!(a.len(), (16 * 16 + 8 * 8 + 4 * 4) * 9);
+    let (mut pos, mut total, mut objects) = (0usize, 0usize, 0usize);
+    for i in 0..100 {
+        let s = render(3, i, &spec);
+        assert!(
+            (1..=6).contains(&s.boxes.len()),
+            "{} objects",
+            s.boxes.len()
+        );
+        assert_eq!(s.boxes.len(), s.classes.len());
+        for b in &s.boxes {
+            assert!(b[0] >= 0.0 && b[1] >= 0.0 && b[2] <= 128.0 && b[3] <= 128.0);
+            assert!(b[2] - b[0] >= 4.0 && b[3] - b[1] >= 4.0, "{b:?}");
+        }
+        objects += s.boxes.len();
+        let m = assign(&a.boxes, &s.boxes, 0.5, 0.4);
+        pos += m
+            .iter()
+            .filter(|x| matches!(x, Assignment::Positive(_)))
+            .count();
+        total += m.len();
+        // Every object gets at least one anchor.
+        for g in 0..s.boxes.len() {
+            assert!(m.contains(&Assignment::Positive(g)));
+        }
+    }
+    let frac = pos as f64 / total as f64;
+    assert!(frac < 0.01, "positive anchors {frac}");
+    assert!(
+        (250..=450).contains(&objects),
+        "{objects} objects in 100 scenes"
+    );
+}
+
+#[test]
+fn coco_round_trip_and_flip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = load("smoke");
+    let spec = scene_spec(&cfg);
+    data::write_synthetic(tmp.path(), 5, 4, 2, &spec).unwrap();
+    let f = CocoFolder::open(&tmp.path().join("train"), spec.size, false, 0).unwrap();
+    assert_eq!(
+        f.class_names,
+        ["circle", "triangle", "square", "star", "cross"]
+    );
+    for i in 0..4 {
+        let want = render(5, i as u64, &spec);
+        let got = kit::data::Dataset::get(&f, i, 0).unwrap();
+        assert_eq!(got.image, want.image);
+        assert_eq!(got.classes, want.classes);
+        for (a, b) in got.boxes.iter().zip(&want.boxes) {
+            for k in 0..4 {
+                assert!((a[k] - b[k]).abs() < 1e-3);
+            }
+        }
+    }
+    let s = render(5, 0, &spec);
+    let f = data::hflip(s.clone());
+    let w = spec.size as f32;
+    assert_eq!(
+        f.boxes[0],
+        [
+            w - s.boxes[0][2],
+            s.boxes[0][1],
+            w - s.boxes[0][0],
+            s.boxes[0][3]
+        ]
+    );
+    assert_eq!(f.image.get_pixel(0, 3), s.image.get_pixel(spec.size - 1, 3));
+}
+
+#[test]
+fn model_shapes_and_prior_init() {
+    let cfg = load("smoke");
+    let (tr, val) = sources(&cfg).unwrap();
+    let task = DetTask::new(&cfg, Device::Cpu, tr, val);
+    let x = Tensor::randn([2, 3, 64, 64], (Kind::Float, Device::Cpu));
+    let (cls, reg) = task.net.forward_t(&x, false);
+    let a = task.anchors.len() as i64;
+    assert_eq!(cls.size(), [2, a, 5]);
+    assert_eq!(reg.size(), [2, a, 4]);
+    let p = cls.sigmoid().mean(Kind::Float).double_value(&[]);
+    assert!((p - 0.01).abs() < 0.002, "mean initial probability {p}");
+}
+
+#[test]
+fn loss_matches_hand_computation() {
+    for box_loss in [BoxLoss::SmoothL1, BoxLoss::Giou] {
+        let mut cfg = load("smoke");
+        cfg.loss.box_loss = box_loss;
+        let (tr, val) = sources(&cfg).unwrap();
+        let task = DetTask::new(&cfg, Device::Cpu, tr, val);
+        let t = Targets {
+            anchors: Arc::new(anchors(&cfg)),
+            classes: 5,
+            pos_iou: 0.5,
+            neg_iou: 0.4,
+        };
+        let spec = scene_spec(&cfg);
+        let b = collate(&t, (0..3).map(|i| render(9, i, &spec)).collect()).unwrap();
+        let (n, a) = (3i64, t.anchors.len() as i64);
+        // Every logit at logit(π) = log(0.01 / 0.99); all box offsets 0.
+        let p = 0.01f64;
+        let cls = Tensor::full([n, a, 5], (p / (1.0 - p)).ln(), (Kind::Float, Device::Cpu));
+        let reg = Tensor::zeros([n, a, 4], (Kind::Float, Device::Cpu));
+        let (total, terms) = task.loss(&cls, &reg, &b).unwrap();
+        let n_pos = b.positive.sum(Kind::Float).double_value(&[]);
+        let n_valid = b.valid.sum(Kind::Float).double_value(&[]);
+        let (al, g) = (0.25, 2.0);
+        let fl_pos = al * (1.0 - p).powf(g) * -p.ln();
+        let fl_neg = (1.0 - al) * p.powf(g) * -(1.0 - p).ln();
+        let want_cls = (n_pos * fl_pos + (n_valid * 5.0 - n_pos) * fl_neg) / n_pos;
+        let got_cls = terms[0].1.double_value(&[]);
+        assert!(
+            (got_cls - want_cls).abs() < 1e-4 * want_cls,
+            "{got_cls} vs {want_cls}"
+        );
+        let got_box = terms[1].1.double_value(&[]);
+        let want_box = match box_loss {
+            BoxLoss::SmoothL1 => {
+                let d: Vec<f32> = Vec::try_from(b.box_targets.flatten(0, -1)).unwrap();
+                let beta = cfg.loss.smooth_l1_beta;
+                d.iter()
+                    .map(|&v| {
+                        let v = (v as f64).abs();
+                        if v < beta {
+                            0.5 * v * v / beta
+                        } else {
+                            v - 0.5 * beta
+                        }
+                    })
+                    .sum::<f64>()
+                    / n_pos
+            }
+            BoxLoss::Giou => {
+                // Zero offsets predict the anchors: sum of 1 − GIoU(anchor, matched box).
+                let mut sum = 0.0;
+                for (i, s) in b.scenes.iter().enumerate() {
+                    let _ = i;
+                    for m in assign(&t.anchors.boxes, &s.boxes, 0.5, 0.4)
+                        .iter()
+                        .zip(&t.anchors.boxes)
+                    {
+                        if let (Assignment::Positive(gi), an) = m {
+                            let gt = s.boxes[*gi];
+                            let iou = detect_focal::boxes::iou(an, &gt) as f64;
+                            let union = (detect_focal::boxes::area(an)
+                                + detect_focal::boxes::area(&gt))
+                                as f64
+                                / (1.0 + iou)
+                                * 1.0;
+                            let hull = ((an[2].max(gt[2]) - an[0].min(gt[0]))
+                                * (an[3].max(gt[3]) - an[1].min(gt[1])))
+                                as f64;
+                            sum += 1.0 - (iou - (hull - union) / hull);
+                        }
+                    }
+                }
+                sum / n_pos
+            }
+        };
+        assert!(
+            (got_box - want_box).abs() < 2e-3 * want_box,
+            "{box_loss:?}: {got_box} vs {want_box}"
+        );
+        let want_total = got_cls + cfg.loss.box_weight * got_box;
+        assert!((total.double_value(&[]) - want_total).abs() < 1e-5 * want_total);
+    }
+}
+
+#[test]
+fn giou_by_hand() {
+    let a = Tensor::from_slice(&[0f32, 0., 1., 1., 0., 0., 2., 2.]).view([2, 4]);
+    let b = Tensor::from_slice(&[2f32, 0., 3., 1., 0., 0., 2., 2.]).view([2, 4]);
+    // Disjoint unit boxes 1 apart: IoU 0, hull 3, union 2 -> GIoU −1/3, loss 4/3; same box: 0.
+    let l = giou_loss_sum(&a, &b).double_value(&[]);
+    assert!((l - 4.0 / 3.0).abs() < 1e-5, "{l}");
+}
+
+#[test]
+fn smoke_train_lowers_loss_then_eval_predict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = load("smoke");
+    cfg.train.epochs = 6;
+    tch::manual_seed(0);
+    let (tr, val) = sources(&cfg).unwrap();
+    let mut task = DetTask::new(&cfg, Device::Cpu, tr, val);
+    let t = Targets {
+        anchors: task.anchors.clone(),
+        classes: 5,
+        pos_iou: 0.5,
+        neg_iou: 0.4,
+    };
+    let spec = scene_spec(&cfg);
+    let b = collate(
+        &t,
+        (0..8).map(|i| render(cfg.train.seed, i, &spec)).collect(),
+    )
+    .unwrap();
+    let loss_on = |task: &DetTask| {
+        tch::no_grad(|| {
+            let (c, r) = task.net.forward_t(&b.images, false);
+            task.loss(&c, &r, &b).unwrap().0.double_value(&[])
+        })
+    };
+    let before = loss_on(&task);
+    let run = RunDir::create(tmp.path(), "detect-focal", Some("t"), "t").unwrap();
+    std::fs::write(run.config(), config::to_yaml(&cfg).unwrap()).unwrap();
+    let mut log = Logger::new(&run.root).unwrap();
+    fit(&mut task, &cfg.train, &run, &mut log, FitOptions::default()).unwrap();
+    let after = loss_on(&task);
+    assert!(after < before * 0.8, "loss {before} -> {after}");
+
+    let (ok, text) = cli(&["eval", "--checkpoint", "last", "--run"], &[&run.root]);
+    assert!(
+        ok && text.contains("| AP | AP50 | AP75 |") && text.contains("| circle |"),
+        "{text}"
+    );
+    assert!(run.file("eval.json").is_file());
+
+    let ds = tmp.path().join("ds");
+    data::write_synthetic(&ds, 5, 2, 1, &spec).unwrap();
+    let img = ds.join("val/images/00000.png");
+    let (ok, text) = cli(
+        &["predict", "--checkpoint", "last", "--run"],
+        &[&run.root, &img],
+    );
+    assert!(ok && text.contains("class      score"), "{text}");
+    assert!(run.file("predictions/00000-boxes.png").is_file());
+}
+
+#[test]
+fn sweep_writes_a_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let smoke = repo().join("configs/detect-focal/smoke.yaml");
+    let (ok, text) = cli(
+        &[
+            "sweep",
+            "--gammas",
+            "0,2",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "train.device=cpu",
+            "--name",
+            "sw",
+            "--config",
+        ],
+        &[&smoke, Path::new("--runs"), tmp.path()],
+    );
+    assert!(ok, "{text}");
+    let table = std::fs::read_to_string(tmp.path().join("detect-focal/sw/table.md")).unwrap();
+    assert!(table.contains("| γ | α | AP | AP50 | AP75 |"), "{table}");
+    assert!(
+        table.contains("| 0 | 0.75 |") && table.contains("| 2 | 0.25 |"),
+        "{table}"
+    );
+    assert!(tmp
+        .path()
+        .join("detect-focal/sw/gamma-2/checkpoints/best.safetensors")
+        .is_file());
+}
+
+#[test]
+fn bad_coco_files_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = scene_spec(&load("smoke"));
+    data::write_synthetic(tmp.path(), 1, 2, 1, &spec).unwrap();
+    let dir = tmp.path().join("train");
+    let ann = dir.join("annotations.json");
+    let good = std::fs::read_to_string(&ann).unwrap();
+    let mut j: serde_json::Value = serde_json::from_str(&good).unwrap();
+    j["annotations"][0]["category_id"] = 99.into();
+    std::fs::write(&ann, j.to_string()).unwrap();
+    let msg = CocoFolder::open(&dir, 64, false, 0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("annotations.json") && msg.contains("annotation 1") && msg.contains("99"),
+        "{msg}"
+    );
+
+    std::fs::write(&ann, &good).unwrap();
+    std::fs::remove_file(dir.join("images/00001.png")).unwrap();
+    let msg = CocoFolder::open(&dir, 64, false, 0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("images/00001.png") && msg.contains("missing"),
+        "{msg}"
+    );
+
+    std::fs::write(&ann, "{\"images\": [").unwrap();
+    let msg = CocoFolder::open(&dir, 64, false, 0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("annotations.json") && msg.contains("line 1"),
+        "{msg}"
+    );
+
+    std::fs::write(&ann, &good).unwrap();
+    std::fs::write(dir.join("images/00001.png"), b"not a png").unwrap();
+    let f = CocoFolder::open(&dir, 64, false, 0).unwrap();
+    let msg = kit::data::Dataset::get(&f, 1, 0).err().unwrap().to_string();
+    assert!(msg.contains("images/00001.png"), "{msg}");
+}
+
+#[test]
+fn wrong_config_key_is_reported_by_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("configs/detect-focal/smoke.yaml")).unwrap();
+    let bad = tmp.path().join("bad.yaml");
+    std::fs::write(&bad, text.replace("  gamma:", "  gama:")).unwrap();
+    let (ok, out) = cli(
+        &["train", "--runs"],
+        &[tmp.path(), Path::new("--config"), &bad],
+    );
+    assert!(!ok);
+    assert!(out.contains("bad.yaml:") && out.contains("gama"), "{out}");
+}
