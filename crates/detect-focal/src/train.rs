@@ -22,6 +22,10 @@ pub fn scene_spec(cfg: &Config) -> SceneSpec {
         min_objects: cfg.data.min_objects,
         max_objects: cfg.data.max_objects,
         distractors: cfg.data.distractors,
+        object_size: (
+            cfg.data.object_size[0] as f32,
+            cfg.data.object_size[1] as f32,
+        ),
     }
 }
 
@@ -206,7 +210,7 @@ impl DetTask {
         let terms = vec![
             ("cls_loss".into(), cls_loss.detach()),
             ("box_loss".into(), box_loss.detach()),
-            ("positives_per_image".into(), &n_pos / n),
+            ("positives_per_batch".into(), n_pos.shallow_clone()),
             (
                 "positive_anchor_fraction".into(),
                 &n_pos / (n * self.anchors.len() as f64),

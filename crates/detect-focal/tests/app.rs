@@ -373,3 +373,18 @@ fn wrong_config_key_is_reported_by_the_cli() {
     assert!(!ok);
     assert!(out.contains("bad.yaml:") && out.contains("gama"), "{out}");
 }
+
+#[test]
+fn every_config_loads() {
+    for name in ["default", "smoke", "ce"] {
+        let c = load(name);
+        assert_eq!(c.data.source, "synthetic", "{name}");
+    }
+    let ce = load("ce");
+    assert_eq!((ce.loss.gamma, ce.loss.alpha), (0.0, None));
+    let d = load("default");
+    assert_eq!(
+        (d.loss.gamma, d.loss.alpha, d.model.prior),
+        (2.0, Some(0.25), 0.01)
+    );
+}
