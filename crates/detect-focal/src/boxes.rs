@@ -29,16 +29,9 @@ pub fn area(b: &Xyxy) -> f32 {
     (b[2] - b[0]).max(0.0) * (b[3] - b[1]).max(0.0)
 }
 
+/// IoU of two boxes (kit's COCO IoU, so matching, NMS and AP agree on overlap).
 pub fn iou(a: &Xyxy, b: &Xyxy) -> f32 {
-    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
-    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
-    let inter = iw * ih;
-    let union = area(a) + area(b) - inter;
-    if union <= 0.0 {
-        0.0
-    } else {
-        inter / union
-    }
+    kit::metrics::iou_xywh(&xyxy_to_xywh(*a), &xyxy_to_xywh(*b)) as f32
 }
 
 /// Anchors of a pyramid, in the order the heads emit them: level, then row, then column,
