@@ -149,6 +149,11 @@ impl Report {
     }
 }
 
+/// Names of the [`class_colour`] palette, for legends.
+pub const COLOUR_NAMES: [&str; 8] = [
+    "red", "orange", "blue", "magenta", "cyan", "yellow", "violet", "white",
+];
+
 /// A colour per class for drawn boxes (truth is always green).
 pub fn class_colour(class: usize) -> Rgb<u8> {
     const P: [[u8; 3]; 8] = [

@@ -4,6 +4,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use detect_focal::config::Config;
+use detect_focal::eval::COLOUR_NAMES;
 use detect_focal::sweep::{self, SweepArgs};
 use detect_focal::{data, predict, train};
 use kit::app::{self, RunArgs, TrainArgs};
@@ -115,6 +116,13 @@ fn main() -> anyhow::Result<()> {
                 }
                 println!("  picture {}", p.picture.display());
             }
+            let legend: Vec<String> = task
+                .class_names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("{n} {}", COLOUR_NAMES[i % COLOUR_NAMES.len()]))
+                .collect();
+            println!("box colours: {}", legend.join(", "));
         }
         Cmd::Synth {
             out,
