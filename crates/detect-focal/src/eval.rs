@@ -95,6 +95,8 @@ impl Collector {
             images: self.images,
             objects: self.gts.len(),
             detections: self.dets.len(),
+            negative_loss_share: f64::NAN,
+            negative_loss_share_ce: f64::NAN,
         }
     }
 }
@@ -111,6 +113,10 @@ pub struct Report {
     pub images: usize,
     pub objects: usize,
     pub detections: usize,
+    /// Share of the run's classification loss (its γ, α) that comes from negative anchors.
+    pub negative_loss_share: f64,
+    /// The same share under plain cross-entropy, for the same outputs.
+    pub negative_loss_share_ce: f64,
 }
 
 impl Report {
@@ -120,6 +126,8 @@ impl Report {
             ("ap".into(), self.ap),
             ("ap50".into(), self.ap50),
             ("ap75".into(), self.ap75),
+            ("negative_loss_share".into(), self.negative_loss_share),
+            ("negative_loss_share_ce".into(), self.negative_loss_share_ce),
         ];
         for (name, v) in &self.per_class {
             if let Some(v) = v {
@@ -145,6 +153,13 @@ impl Report {
             "\n({} images, {} objects, {} detections kept)\n",
             self.images, self.objects, self.detections
         );
+        if self.negative_loss_share.is_finite() {
+            s += &format!(
+                "share of the classification loss from negative anchors: {:.1}% with this run's loss, {:.1}% under cross-entropy\n",
+                100.0 * self.negative_loss_share,
+                100.0 * self.negative_loss_share_ce
+            );
+        }
         s
     }
 }

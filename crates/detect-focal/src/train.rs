@@ -219,13 +219,32 @@ impl DetTask {
         Ok((total, terms))
     }
 
+    /// Class logits (N, A, K) and box offsets (N, A, 4) on the CPU.
+    pub fn outputs(&self, images: &Tensor) -> (Tensor, Tensor) {
+        let (cls, reg) = tch::no_grad(|| self.net.forward_t(&images.to_device(self.device), false));
+        (cls.to_device(Device::Cpu), reg.to_device(Device::Cpu))
+    }
+
     /// Sigmoid scores (N, A, K) and box offsets (N, A, 4) on the CPU.
     pub fn scores(&self, images: &Tensor) -> (Tensor, Tensor) {
-        let (cls, reg) = tch::no_grad(|| self.net.forward_t(&images.to_device(self.device), false));
-        (
-            cls.sigmoid().to_device(Device::Cpu),
-            reg.to_device(Device::Cpu),
-        )
+        let (cls, reg) = self.outputs(images);
+        (cls.sigmoid(), reg)
+    }
+
+    /// Summed classification loss on negative anchors and on all valid anchors, under the
+    /// run's (γ, α) and under plain cross-entropy (γ = 0, no α): how much of each loss the
+    /// background contributes (Lin et al. 2017, Fig. 4).
+    fn loss_split(&self, logits: &Tensor, b: &Batch) -> anyhow::Result<[f64; 4]> {
+        let valid = b.valid.unsqueeze(-1).to_kind(Kind::Float);
+        let negative = (1.0 - &b.cls_targets) * &valid;
+        let l = &self.cfg.loss;
+        let mut out = [0.0; 4];
+        for (i, (alpha, gamma)) in [(l.alpha, l.gamma), (None, 0.0)].into_iter().enumerate() {
+            let per = sigmoid_focal_loss(logits, &b.cls_targets, alpha, gamma, Reduction::None)?;
+            out[2 * i] = (&per * &negative).sum(Kind::Double).double_value(&[]);
+            out[2 * i + 1] = (&per * &valid).sum(Kind::Double).double_value(&[]);
+        }
+        Ok(out)
     }
 
     /// Detections per image for normalised images (N, 3, S, S).
@@ -253,10 +272,15 @@ impl DetTask {
         let mut col = Collector::default();
         let (mut pos_scores, mut neg_scores) = (Vec::<f64>::new(), Vec::<f64>::new());
         let mut pictures = Vec::new();
+        let mut split = [0.0f64; 4];
         let show = self.cfg.detect.show_threshold as f32;
         for batch in self.val.epoch(0, 0) {
             let b = batch?;
-            let (scores, deltas) = self.scores(&b.images);
+            let (logits, deltas) = self.outputs(&b.images);
+            for (acc, v) in split.iter_mut().zip(self.loss_split(&logits, &b)?) {
+                *acc += v;
+            }
+            let scores = logits.sigmoid();
             let dets = self.detect(&scores, &deltas)?;
             for (s, d) in b.scenes.iter().zip(&dets) {
                 col.add(d, &s.boxes, &s.classes);
@@ -279,7 +303,9 @@ impl DetTask {
                 neg_scores.extend(q.into_iter().step_by(7).map(f64::from));
             }
         }
-        let report = col.report(&self.class_names);
+        let mut report = col.report(&self.class_names);
+        report.negative_loss_share = split[0] / split[1];
+        report.negative_loss_share_ce = split[2] / split[3];
         if let Some(log) = logger {
             let s = step as i64;
             log.tb.image(
