@@ -376,7 +376,7 @@ fn wrong_config_key_is_reported_by_the_cli() {
 
 #[test]
 fn every_config_loads() {
-    for name in ["default", "smoke", "ce"] {
+    for name in ["default", "smoke", "ce", "giou"] {
         let c = load(name);
         assert_eq!(c.data.source, "synthetic", "{name}");
     }
