@@ -45,8 +45,8 @@ pub fn paper_alpha(gamma: f64) -> f64 {
     }
 }
 
-/// One row of the table.
-#[derive(Debug, Clone)]
+/// One row of the table (also saved as `sweep-row.json` in the run's folder).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Row {
     pub gamma: f64,
     pub alpha: f64,
@@ -71,6 +71,8 @@ pub fn table(rows: &[Row], note: &str) -> String {
 }
 
 /// Trains and evaluates every γ, rewriting `table.md` in the sweep folder after each run.
+/// Run again with the same `--name` to continue a stopped sweep: finished runs (those with a
+/// `sweep-row.json`) are kept, a stopped run resumes from its last checkpoint.
 pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     let name = args
         .name
@@ -83,10 +85,23 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
         let mut set = args.set.clone();
         set.push(format!("loss.gamma={gamma}"));
         set.push(format!("loss.alpha={alpha}"));
+        let dir = folder.join(format!("gamma-{gamma}"));
+        let row_file = dir.join("sweep-row.json");
+        if let Ok(text) = std::fs::read_to_string(&row_file) {
+            let row: Row = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", row_file.display()))?;
+            println!(
+                "γ = {gamma}: finished before, kept ({})",
+                row_file.display()
+            );
+            rows.push(row);
+            continue;
+        }
+        let resume = dir.join("config.yaml").is_file();
         let targs = TrainArgs {
             config: Some(args.config.clone()),
-            set,
-            resume: None,
+            set: if resume { Vec::new() } else { set },
+            resume: resume.then(|| dir.clone()),
             device: args.device,
             name: Some(format!("{name}/gamma-{gamma}")),
             runs: args.runs.clone(),
@@ -113,14 +128,17 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
         let minutes = t0.elapsed().as_secs_f64() / 60.0;
         Checkpoint::read(&s.run.best())?.load_model(&mut task.vs)?;
         let r = task.validate(None, 0)?;
-        rows.push(Row {
+        let row = Row {
             gamma,
             alpha,
             ap: r.ap,
             ap50: r.ap50,
             ap75: r.ap75,
             minutes,
-        });
+        };
+        let text = serde_json::to_string_pretty(&row)?;
+        kit::rundir::write_atomic(&row_file, text.as_bytes())?;
+        rows.push(row);
         let c = &s.config;
         let note = format!(
             "Best checkpoint of each run on {} validation images; config {} with {}; {} epochs × {} images, batch {}, device {:?}.",

@@ -33,6 +33,9 @@ pub struct SpiralData {
     /// Test hook: make the loss NaN at this step (checks the NaN guard).
     #[serde(default)]
     pub poison_step: Option<u64>,
+    /// Test hook: a finite loss whose gradient is NaN at this step (checks the gradient guard).
+    #[serde(default)]
+    pub poison_grad_step: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -96,6 +99,7 @@ pub struct SpiralTask {
     eval: Batch,
     device: Device,
     poison_step: Option<u64>,
+    poison_grad_step: Option<u64>,
 }
 
 impl SpiralTask {
@@ -150,6 +154,7 @@ impl SpiralTask {
             eval,
             device,
             poison_step: cfg.data.poison_step,
+            poison_grad_step: cfg.data.poison_grad_step,
         }
     }
 
@@ -179,6 +184,10 @@ impl Task for SpiralTask {
         let mut loss = logits.cross_entropy_for_logits(&y);
         if self.poison_step == Some(step) {
             loss *= f64::NAN;
+        }
+        if self.poison_grad_step == Some(step) {
+            // sqrt at 0: adds 0 to the loss, but its gradient is 0·∞ = NaN.
+            loss += (&logits * 0.0).sqrt().sum(Kind::Float);
         }
         let acc = logits
             .argmax(-1, false)

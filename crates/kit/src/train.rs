@@ -144,6 +144,12 @@ pub enum TrainError {
          checkpoint was left as it was (lower train.lr, or set train.grad_clip)"
     )]
     NonFinite { step: u64, term: String, value: f64 },
+    #[error(
+        "the gradient norm is {value} at step {step} (the loss was finite): training stopped \
+         before the update, the last good checkpoint was left as it was (a loss whose \
+         gradient is infinite somewhere, e.g. x^γ with γ < 1 at x = 0; or lower train.lr)"
+    )]
+    NonFiniteGradient { step: u64, value: f64 },
     #[error(transparent)]
     Run(#[from] RunError),
     #[error(transparent)]
@@ -242,6 +248,13 @@ pub fn fit<T: Task>(
             optim.zero_grad();
             losses.total.backward();
             let grad_norm = optim.clip_grad_norm(cfg.grad_clip);
+            if !grad_norm.is_finite() {
+                progress.finish();
+                return Err(TrainError::NonFiniteGradient {
+                    step: state.step,
+                    value: grad_norm,
+                });
+            }
             optim.step(lr);
             state.step += 1;
             state.batch_in_epoch += 1;

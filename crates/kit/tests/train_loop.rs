@@ -116,6 +116,33 @@ fn nan_loss_stops_and_keeps_last_good_checkpoint() {
 }
 
 #[test]
+fn nan_gradient_stops_before_the_update_and_the_checkpoint() {
+    // Step 29 is the last before the checkpoint at step 30: without the guard the NaN update
+    // would be saved to last.safetensors before the next loss showed it.
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = smoke(&["train.checkpoint_every=10", "data.poison_grad_step=29"]);
+    let (run, mut log) = new_run(tmp.path(), "nan-grad");
+    let mut t = task(&cfg);
+    let err = fit(&mut t, &cfg.train, &run, &mut log, FitOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, TrainError::NonFiniteGradient { step: 29, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("gradient norm is NaN at step 29"),
+        "{err}"
+    );
+    let ck = Checkpoint::read(&run.last()).unwrap();
+    assert_eq!(ck.train_state().unwrap().step, 20);
+    for (name, w) in weights(&t) {
+        assert!(
+            w.isfinite().all().int64_value(&[]) == 1,
+            "{name} not finite in memory"
+        );
+    }
+}
+
+#[test]
 fn wrong_config_key_names_file_line_and_key() {
     let tmp = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(repo().join("configs/spiral/smoke.yaml")).unwrap();

@@ -4,6 +4,22 @@
 use crate::{check_dims, check_int, check_same_shape, LossError, Reduction, Result};
 use tch::{Kind, Tensor};
 
+/// (1 − p_t)^γ with the base kept at or above the dtype's smallest normal number: where
+/// p_t rounds to exactly 1 (confident correct outputs), d/dx x^γ = γ·x^(γ−1) is infinite
+/// for γ < 1 and the gradient would turn to NaN (0·∞). The value changes by at most
+/// (1.2e−38)^γ in float32, and the clamp passes no gradient there (the true one is ~0).
+fn modulating_factor(p_t: &Tensor, gamma: f64) -> Tensor {
+    let tiny = if p_t.kind() == Kind::Double {
+        f64::MIN_POSITIVE
+    } else {
+        f32::MIN_POSITIVE as f64
+    };
+    p_t.neg()
+        .g_add_scalar(1.0)
+        .clamp_min(tiny)
+        .pow_tensor_scalar(gamma)
+}
+
 /// Sigmoid focal loss, element-wise over any shape:
 ///
 /// p = σ(x), p_t = p·y + (1 − p)·(1 − y), CE = −[y·log p + (1 − y)·log(1 − p)],
@@ -41,7 +57,7 @@ pub fn sigmoid_focal_loss(
     let mut loss = if gamma == 0.0 {
         ce
     } else {
-        ce * p_t.neg().g_add_scalar(1.0).pow_tensor_scalar(gamma)
+        ce * modulating_factor(&p_t, gamma)
     };
     if let Some(a) = alpha {
         loss = loss * (&targets * a + (1.0 - &targets) * (1.0 - a));
@@ -97,12 +113,7 @@ pub fn softmax_focal_loss(
     let logp_t = logp.gather(1, &labels.unsqueeze(1), false).squeeze_dim(1);
     let mut loss = -&logp_t;
     if gamma != 0.0 {
-        loss = loss
-            * logp_t
-                .exp()
-                .neg()
-                .g_add_scalar(1.0)
-                .pow_tensor_scalar(gamma);
+        loss = loss * modulating_factor(&logp_t.exp(), gamma);
     }
     if let Some(a) = alpha {
         let w = a

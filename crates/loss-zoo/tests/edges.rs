@@ -375,3 +375,49 @@ fn focal_gamma_zero_is_bce() {
         "{err}"
     );
 }
+
+/// γ < 1 at saturated logits: p_t rounds to 1, and d/dx x^γ at x = 0 is infinite. The
+/// gradient must stay finite (it is ~0 there), in float32 (where detection training runs)
+/// and float64; unsaturated elements keep their exact gradient.
+#[test]
+fn focal_gamma_below_one_has_finite_gradients_when_saturated() {
+    for kind in [Kind::Float, Kind::Double] {
+        for gamma in [0.2, 0.5, 0.9] {
+            let x = Tensor::from_slice(&[40.0f64, -40.0, 120.0, 0.3, -1.0])
+                .to_kind(kind)
+                .set_requires_grad(true);
+            let y = Tensor::from_slice(&[1.0f64, 0.0, 1.0, 1.0, 0.0]).to_kind(kind);
+            let l = focal::sigmoid_focal_loss(&x, &y, Some(0.25), gamma, Reduction::Sum).unwrap();
+            l.backward();
+            let g: Vec<f64> = Vec::try_from(x.grad().to_kind(Kind::Double)).unwrap();
+            assert!(g.iter().all(|v| v.is_finite()), "{kind:?} γ={gamma}: {g:?}");
+            assert!(g[0].abs() < 1e-9 && g[2].abs() < 1e-9, "{g:?}");
+            // Element 3 (x = 0.3, y = 1): FL = α(1−p)^γ·(−log p), against finite differences.
+            let f = |v: f64| {
+                let p = 1.0 / (1.0 + (-v).exp());
+                0.25 * (1.0 - p).powf(gamma) * -p.ln()
+            };
+            let fd = (f(0.3 + 1e-6) - f(0.3 - 1e-6)) / 2e-6;
+            let tol = if kind == Kind::Double { 1e-6 } else { 1e-4 };
+            assert!(
+                (g[3] - fd).abs() < tol,
+                "{kind:?} γ={gamma}: {} vs {fd}",
+                g[3]
+            );
+
+            let xs = Tensor::from_slice(&[60.0f64, 0.0, 0.0, 0.5, 0.2, 0.1])
+                .to_kind(kind)
+                .view([2, 3])
+                .set_requires_grad(true);
+            let labels = Tensor::from_slice(&[0i64, 1]);
+            let l = focal::softmax_focal_loss(&xs, &labels, None, gamma, Reduction::Sum).unwrap();
+            l.backward();
+            let g: Vec<f64> =
+                Vec::try_from(xs.grad().to_kind(Kind::Double).flatten(0, -1)).unwrap();
+            assert!(
+                g.iter().all(|v| v.is_finite()),
+                "softmax {kind:?} γ={gamma}: {g:?}"
+            );
+        }
+    }
+}
