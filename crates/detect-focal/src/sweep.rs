@@ -72,7 +72,8 @@ pub fn table(rows: &[Row], note: &str) -> String {
 
 /// Trains and evaluates every γ, rewriting `table.md` in the sweep folder after each run.
 /// Run again with the same `--name` to continue a stopped sweep: finished runs (those with a
-/// `sweep-row.json`) are kept, a stopped run resumes from its last checkpoint.
+/// `sweep-row.json`) are kept, a stopped run resumes from its last checkpoint (its wall time
+/// then counts from the resume).
 pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     let name = args
         .name
