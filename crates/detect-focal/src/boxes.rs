@@ -97,7 +97,7 @@ impl Anchors {
 }
 
 /// Largest |dw|, |dh| accepted when decoding (torchvision: log(1000 / 16)).
-const MAX_LOG_SCALE: f32 = 4.135_166_6;
+pub const MAX_LOG_SCALE: f32 = 4.135_166_6;
 
 /// Offsets of `gt` from `anchor`: ((gx − ax)/aw, (gy − ay)/ah, log(gw/aw), log(gh/ah)).
 pub fn encode(anchor: &Xyxy, gt: &Xyxy) -> [f32; 4] {

@@ -1,14 +1,12 @@
-//! Datasets of scenes (synthetic, or COCO detection JSON + an image folder) and the batch
+//! Datasets of scenes (synthetic, or COCO via `crate::coco`) and the batch
 //! targets of every anchor, computed on the loader's worker threads.
 
-use crate::boxes::{assign, encode, xywh_to_xyxy, xyxy_to_xywh, Anchors, Assignment};
+use crate::boxes::{assign, encode, Anchors, Assignment};
+pub use crate::coco::{load_scene, write_synthetic, CocoFolder};
 use crate::scene::{render, Scene, SceneSpec, CLASSES};
 use image::RgbImage;
 use kit::data::{rng_for, DataError, Dataset};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tch::{Kind, Tensor};
 
@@ -16,181 +14,12 @@ use tch::{Kind, Tensor};
 pub const MEAN: [f32; 3] = [0.5, 0.5, 0.5];
 pub const STD: [f32; 3] = [0.25, 0.25, 0.25];
 
-/// The COCO detection file (only the fields a detector needs; others are ignored).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CocoFile {
-    pub images: Vec<CocoImage>,
-    pub annotations: Vec<CocoAnnotation>,
-    pub categories: Vec<CocoCategory>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CocoImage {
-    pub id: u64,
-    pub file_name: String,
-    pub width: u32,
-    pub height: u32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CocoAnnotation {
-    pub id: u64,
-    pub image_id: u64,
-    pub category_id: u64,
-    /// `[x, y, w, h]` in pixels of the original image.
-    pub bbox: [f64; 4],
-    #[serde(default)]
-    pub area: f64,
-    #[serde(default)]
-    pub iscrowd: u8,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CocoCategory {
-    pub id: u64,
-    pub name: String,
-}
-
 /// Scenes rendered on the fly.
 pub struct Synthetic {
     pub seed: u64,
     pub len: usize,
     pub spec: SceneSpec,
     pub hflip: bool,
-}
-
-/// One COCO split: `dir/annotations.json` + `dir/images/<file_name>`, resized to `size`.
-pub struct CocoFolder {
-    pub dir: PathBuf,
-    pub class_names: Vec<String>,
-    /// (image path, boxes in original pixels, class indices)
-    pub items: Vec<(PathBuf, Vec<[f64; 4]>, Vec<usize>)>,
-    pub size: u32,
-    pub hflip: bool,
-    pub seed: u64,
-}
-
-fn invalid(path: &Path, message: String) -> DataError {
-    DataError::Invalid {
-        path: path.to_path_buf(),
-        message,
-    }
-}
-
-impl CocoFolder {
-    /// Reads and checks `dir/annotations.json`: unknown image or category ids, empty boxes and
-    /// missing image files are errors naming the file (and the annotation id). Crowd
-    /// annotations (`iscrowd: 1`) are skipped, as COCO's evaluation ignores them.
-    pub fn open(dir: &Path, size: u32, hflip: bool, seed: u64) -> Result<Self, DataError> {
-        let path = dir.join("annotations.json");
-        let text = std::fs::read_to_string(&path).map_err(|source| DataError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let coco: CocoFile =
-            serde_json::from_str(&text).map_err(|e| invalid(&path, e.to_string()))?;
-        let mut cats: Vec<&CocoCategory> = coco.categories.iter().collect();
-        cats.sort_by_key(|c| c.id);
-        if cats.is_empty() {
-            return Err(invalid(&path, "no categories".into()));
-        }
-        let class_of: HashMap<u64, usize> =
-            cats.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
-        let index_of: HashMap<u64, usize> = coco
-            .images
-            .iter()
-            .enumerate()
-            .map(|(i, im)| (im.id, i))
-            .collect();
-        let mut items: Vec<(PathBuf, Vec<[f64; 4]>, Vec<usize>)> = coco
-            .images
-            .iter()
-            .map(|im| {
-                (
-                    dir.join("images").join(&im.file_name),
-                    Vec::new(),
-                    Vec::new(),
-                )
-            })
-            .collect();
-        for a in &coco.annotations {
-            let i = *index_of.get(&a.image_id).ok_or_else(|| {
-                invalid(
-                    &path,
-                    format!(
-                        "annotation {} refers to image_id {} which is not in `images`",
-                        a.id, a.image_id
-                    ),
-                )
-            })?;
-            let c = *class_of.get(&a.category_id).ok_or_else(|| {
-                invalid(
-                    &path,
-                    format!(
-                        "annotation {} has category_id {} which is not in `categories`",
-                        a.id, a.category_id
-                    ),
-                )
-            })?;
-            if !(a.bbox[2] > 0.0 && a.bbox[3] > 0.0) || a.bbox.iter().any(|v| !v.is_finite()) {
-                return Err(invalid(
-                    &path,
-                    format!(
-                        "annotation {}: bbox {:?} needs a positive width and height",
-                        a.id, a.bbox
-                    ),
-                ));
-            }
-            if a.iscrowd == 0 {
-                items[i].1.push(a.bbox);
-                items[i].2.push(c);
-            }
-        }
-        for (p, _, _) in &items {
-            if !p.is_file() {
-                return Err(invalid(
-                    p,
-                    format!("image listed in {} is missing", path.display()),
-                ));
-            }
-        }
-        if items.is_empty() {
-            return Err(invalid(&path, "no images".into()));
-        }
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            class_names: cats.iter().map(|c| c.name.clone()).collect(),
-            items,
-            size,
-            hflip,
-            seed,
-        })
-    }
-}
-
-/// Loads an image and its boxes resized to `size`×`size` (boxes scaled with the image).
-pub fn load_scene(
-    path: &Path,
-    boxes: &[[f64; 4]],
-    classes: &[usize],
-    size: u32,
-) -> Result<Scene, DataError> {
-    let img = kit::images::load(path)?;
-    let (w, h) = (img.width() as f64, img.height() as f64);
-    let (sx, sy) = (size as f64 / w, size as f64 / h);
-    let image = kit::images::resize(&img, size, size).to_rgb8();
-    let boxes = boxes
-        .iter()
-        .map(|b| {
-            let b = xywh_to_xyxy([b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy]);
-            crate::boxes::clip(b, size as f32, size as f32)
-        })
-        .collect();
-    Ok(Scene {
-        image,
-        boxes,
-        classes: classes.to_vec(),
-    })
 }
 
 /// Mirrors a scene left-right.
@@ -203,7 +32,7 @@ pub fn hflip(mut s: Scene) -> Scene {
     s
 }
 
-fn flip_for(seed: u64, epoch: u64, index: usize) -> bool {
+pub(crate) fn flip_for(seed: u64, epoch: u64, index: usize) -> bool {
     rng_for(seed, 0xF11, epoch * 1_000_003 + index as u64).random_bool(0.5)
 }
 
@@ -214,22 +43,6 @@ impl Dataset for Synthetic {
     }
     fn get(&self, index: usize, epoch: u64) -> Result<Scene, DataError> {
         let s = render(self.seed, index as u64, &self.spec);
-        Ok(if self.hflip && flip_for(self.seed, epoch, index) {
-            hflip(s)
-        } else {
-            s
-        })
-    }
-}
-
-impl Dataset for CocoFolder {
-    type Item = Scene;
-    fn len(&self) -> usize {
-        self.items.len()
-    }
-    fn get(&self, index: usize, epoch: u64) -> Result<Scene, DataError> {
-        let (p, b, c) = &self.items[index];
-        let s = load_scene(p, b, c, self.size)?;
         Ok(if self.hflip && flip_for(self.seed, epoch, index) {
             hflip(s)
         } else {
@@ -365,64 +178,4 @@ pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
 /// Normalised network input (1, 3, S, S) for one picture already at the model's size.
 pub fn image_tensor(img: &RgbImage) -> Tensor {
     kit::images::rgb_to_tensor(img, MEAN, STD).unsqueeze(0)
-}
-
-/// Writes synthetic scenes as a COCO dataset: `out/{train,val}/annotations.json` + `images/`.
-pub fn write_synthetic(
-    out: &Path,
-    seed: u64,
-    n_train: usize,
-    n_val: usize,
-    spec: &SceneSpec,
-) -> Result<(), DataError> {
-    for (split, n, stream) in [("train", n_train, seed), ("val", n_val, val_seed(seed))] {
-        let dir = out.join(split);
-        let img_dir = dir.join("images");
-        std::fs::create_dir_all(&img_dir).map_err(|source| DataError::Io {
-            path: img_dir.clone(),
-            source,
-        })?;
-        let mut coco = CocoFile {
-            images: Vec::new(),
-            annotations: Vec::new(),
-            categories: CLASSES
-                .iter()
-                .enumerate()
-                .map(|(i, name)| CocoCategory {
-                    id: i as u64 + 1,
-                    name: name.to_string(),
-                })
-                .collect(),
-        };
-        for i in 0..n {
-            let s = render(stream, i as u64, spec);
-            let file_name = format!("{i:05}.png");
-            kit::images::save(
-                &image::DynamicImage::ImageRgb8(s.image.clone()),
-                &img_dir.join(&file_name),
-            )?;
-            coco.images.push(CocoImage {
-                id: i as u64 + 1,
-                file_name,
-                width: spec.size,
-                height: spec.size,
-            });
-            for (b, &c) in s.boxes.iter().zip(&s.classes) {
-                let bbox = xyxy_to_xywh(*b);
-                coco.annotations.push(CocoAnnotation {
-                    id: coco.annotations.len() as u64 + 1,
-                    image_id: i as u64 + 1,
-                    category_id: c as u64 + 1,
-                    bbox,
-                    area: bbox[2] * bbox[3],
-                    iscrowd: 0,
-                });
-            }
-        }
-        let text = serde_json::to_string(&coco).map_err(|e| DataError::Other(e.to_string()))?;
-        let path = dir.join("annotations.json");
-        kit::rundir::write_atomic(&path, text.as_bytes())
-            .map_err(|source| DataError::Io { path, source })?;
-    }
-    Ok(())
 }

@@ -1,9 +1,10 @@
 //! detect-focal: a RetinaNet-style single-stage detector trained with sigmoid focal loss.
-//! `config` (typed YAML), `scene` (synthetic shape scenes), `data` (datasets, COCO JSON, batch
-//! targets), `boxes` (anchors, box coding, matching, NMS), `model` (backbone + FPN + heads),
+//! `config` (typed YAML), `scene` (synthetic shape scenes), `data` (datasets and batch targets),
+//! `coco` (COCO JSON read / write), `boxes` (anchors, box coding, matching, NMS), `model` (backbone + FPN + heads),
 //! `train` (the task in kit's loop), `eval` (COCO AP, pictures, the γ table), `predict`.
 
 pub mod boxes;
+pub mod coco;
 pub mod config;
 pub mod data;
 pub mod eval;

@@ -1,7 +1,7 @@
 //! The detection task in kit's loop: focal classification loss with RetinaNet's
 //! normalisation, smooth-L1 or GIoU box loss, and evaluation with pictures and histograms.
 
-use crate::boxes::Anchors;
+use crate::boxes::{Anchors, MAX_LOG_SCALE};
 use crate::config::{BoxLoss, Config};
 use crate::data::{self, Batch, CocoFolder, Source, Synthetic, Targets};
 use crate::eval::{picture, postprocess, Collector, Det, Report};
@@ -85,8 +85,8 @@ fn decode_tensor(anchors: &Tensor, d: &Tensor) -> Tensor {
     let ay = anchors.select(1, 1) + &ah * 0.5;
     let cx = ax + d.select(1, 0) * &aw;
     let cy = ay + d.select(1, 1) * &ah;
-    let w = aw * d.select(1, 2).clamp_max(4.135_166_6).exp();
-    let h = ah * d.select(1, 3).clamp_max(4.135_166_6).exp();
+    let w = aw * d.select(1, 2).clamp_max(MAX_LOG_SCALE as f64).exp();
+    let h = ah * d.select(1, 3).clamp_max(MAX_LOG_SCALE as f64).exp();
     Tensor::stack(
         &[
             &cx - &w * 0.5,
