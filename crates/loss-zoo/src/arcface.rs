@@ -69,15 +69,18 @@ impl MarginConfig {
 /// `labels` (N) the target classes (−1 = no margin for that row, as arcface_torch's partial
 /// FC). Returns s·cos θ for non-targets and s·(cos(m1·θ + m2) − m3) for targets.
 ///
-/// Values match insightface arcface_torch `CombinedMarginLoss`. Gradients are the true
-/// derivative of that formula (arcface_torch computes the margin in-place under `no_grad`,
-/// so its own backward is a straight-through s·∂cos). Numerics:
-/// - cos θ is clamped to [−1 + ε, 1 − ε] (ε = 1e-7 in float32, 1e-12 in float64) before
-///   `acos`, whose derivative is infinite at ±1: cos = ±1 gives finite values and gradients.
-/// - θ + m2 > π (target cosine below cos(π − m2) ≈ −0.88 at m2 = 0.5) is left as
-///   cos(θ + m2), as `CombinedMarginLoss` does: the target logit then rises again with θ, but
-///   only for embeddings almost opposite their class centre, which training leaves within the
-///   first steps; the legacy `easy_margin` / `cos θ − m·sin m` fallback is not applied.
+/// Values match insightface arcface_torch `CombinedMarginLoss` wherever it accepts the
+/// margins (m1 = 1 and at most one of m2, m3 non-zero). It ignores m2 when m3 > 0 and rejects
+/// m1 ≠ 1; here the full combined formula of Deng et al. (2019, Eq. 4) applies in those cases.
+///
+/// Gradient: as in insightface's training, the margin is applied without a gradient through
+/// it (straight-through): ∂logit/∂cos θ = s for every entry. The true derivative of
+/// cos(θ + m2) changes sign where θ + m2 > π (target cosine below cos(π − m2) ≈ −0.88 at
+/// m2 = 0.5): there it pushes an embedding *away* from its class centre, and embeddings that
+/// start almost opposite their centre stay stuck at θ = π. The straight-through gradient always
+/// pulls toward the centre, and where the margin is small it equals the true one up to the
+/// factor ∂cos(θ+m)/∂cos θ = sin(θ+m)/sin θ. cos θ is clamped to [−1 + ε, 1 − ε] (ε = 1e-7 in
+/// float32, 1e-12 in float64) before `acos` so cos = ±1 gives finite values.
 pub fn margin_logits(cosine: &Tensor, labels: &Tensor, cfg: &MarginConfig) -> Result<Tensor> {
     check_dims(cosine, "cosine", 2, "(N, C)")?;
     check_int(labels, "labels")?;
@@ -100,6 +103,8 @@ pub fn margin_logits(cosine: &Tensor, labels: &Tensor, cfg: &MarginConfig) -> Re
     let target = cosine.gather(1, &idx, false);
     let theta = target.clamp(-1.0 + eps, 1.0 - eps).acos();
     let margined = (theta * cfg.m1 + cfg.m2).cos() - cfg.m3;
+    // Value of the margined logit, gradient of the plain cosine (see above).
+    let margined = &target + (margined - &target).detach();
     let new_target = margined.where_self(&valid.unsqueeze(1), &target);
     Ok(cosine.scatter(1, &idx, &new_target) * cfg.s)
 }

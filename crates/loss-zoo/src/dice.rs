@@ -96,6 +96,20 @@ pub fn dice_loss(pred: &Tensor, target: &Tensor, opts: &DiceOptions) -> Result<T
         pred.shallow_clone()
     };
     let c = input.size()[1];
+    if c == 1 && (opts.softmax || opts.to_onehot_y) {
+        let what = if opts.softmax {
+            "softmax over one channel is 1 everywhere (zero gradient)"
+        } else {
+            "one-hot of one class cannot hold a foreground"
+        };
+        return Err(LossError::Value {
+            arg: "opts",
+            message: format!(
+                "pred has 1 channel: {what}; use sigmoid with a binary (N, 1, ...) target, or \
+                 give pred one channel per class (background included)"
+            ),
+        });
+    }
     if opts.softmax {
         input = input.softmax(1, input.kind());
     }

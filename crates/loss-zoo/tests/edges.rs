@@ -351,3 +351,35 @@ fn chamfer_sizes_padding_and_chunks() {
     .unwrap_err();
     assert!(err.to_string().contains("`y`"), "{err}");
 }
+
+#[test]
+fn dice_one_channel_softmax_or_onehot_is_an_error() {
+    // MONAI warns and skips the softmax; a silent all-ones prediction trains nothing, so here
+    // it is an error that says what to do instead.
+    let logits = Tensor::randn([2, 1, 4, 4], CPU_F64);
+    let labels = Tensor::zeros([2, 1, 4, 4], (Kind::Int64, Device::Cpu));
+    for opts in [
+        dice::DiceOptions {
+            softmax: true,
+            ..Default::default()
+        },
+        dice::DiceOptions {
+            to_onehot_y: true,
+            ..Default::default()
+        },
+    ] {
+        let msg = dice::dice_loss(&logits, &labels, &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("1 channel") && msg.contains("sigmoid"),
+            "{msg}"
+        );
+    }
+    // Sigmoid on one channel with a binary target is the supported binary form.
+    let ok = dice::DiceOptions {
+        sigmoid: true,
+        ..Default::default()
+    };
+    assert!(dice::dice_loss(&logits, &labels.to_kind(Kind::Double), &ok).is_ok());
+}
