@@ -2,12 +2,13 @@
 //! and the closing summary. `--config`, `--set`, `--resume`, `--device` behave the same in
 //! every app because they come from here.
 
-use crate::config;
+use crate::config::{self, InvalidValue};
+use crate::data::Dataset;
 use crate::device::{seed_torch, set_threads, DeviceSpec};
 use crate::logging::Logger;
-use crate::rundir::RunDir;
+use crate::rundir::{Checkpoint, RunDir};
 use crate::tensorboard::HParam;
-use crate::train::{Outcome, TrainConfig};
+use crate::train::{fit, FitOptions, Outcome, Task, TrainConfig, TrainError};
 use anyhow::Context;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -34,6 +35,9 @@ pub struct TrainArgs {
     /// Where run folders go.
     #[arg(long, default_value = "runs")]
     pub runs: PathBuf,
+    /// Stop as Ctrl-C would after this many steps (tests of resume).
+    #[arg(long, hide = true)]
+    pub stop_after: Option<u64>,
 }
 
 /// Arguments of `<app> eval` and `<app> predict`: which run and which checkpoint.
@@ -54,9 +58,14 @@ pub struct RunArgs {
 pub trait AppConfig: Serialize + DeserializeOwned {
     fn train(&self) -> &TrainConfig;
     fn train_mut(&mut self) -> &mut TrainConfig;
+    /// Checks the app's own keys (the `train:` section is checked by the kit) before anything
+    /// is written: `loss.gamma must be ≥ 0, got -1`.
+    fn validate(&self) -> Result<(), InvalidValue> {
+        Ok(())
+    }
 }
 
-/// Everything `train` needs before the task is built.
+/// Everything a finished `train` leaves for its caller (a sweep evaluates the task after it).
 pub struct Session<C> {
     pub config: C,
     pub run: RunDir,
@@ -65,51 +74,144 @@ pub struct Session<C> {
     pub resume: bool,
 }
 
-/// Loads the config (from `--config`, or the run folder with `--resume`), applies `--set` and
-/// `--device`, creates the run folder, writes the resolved config there, seeds libtorch.
-pub fn start<C: AppConfig>(app: &str, args: &TrainArgs) -> anyhow::Result<Session<C>> {
-    let (mut config, run): (C, RunDir) = match &args.resume {
+/// Loads, overrides and validates a config without writing anything.
+fn resolve<C: AppConfig>(
+    path: &Path,
+    set: &[String],
+    device: Option<DeviceSpec>,
+) -> anyhow::Result<C> {
+    let mut config: C = config::load(path, set)?;
+    if let Some(d) = device {
+        config.train_mut().device = d;
+    }
+    let checked = config.train().validate().and_then(|()| config.validate());
+    if let Err(e) = checked {
+        let from = if set.is_empty() {
+            String::new()
+        } else {
+            format!(" (with --set {})", set.join(" --set "))
+        };
+        anyhow::bail!("{}{from}: {e}", path.display());
+    }
+    Ok(config)
+}
+
+/// `<app> train`: loads and validates the config (from `--config`, or the run folder with
+/// `--resume`), builds the task with `build` (model + data), and only then touches the run
+/// folder: a new run gets a fresh folder, a resumed one is checked against its checkpoint
+/// before its `config.yaml` changes. Then trains and prints how it ended.
+pub fn train<C, T>(
+    app: &str,
+    args: &TrainArgs,
+    build: impl FnOnce(&C, tch::Device) -> anyhow::Result<T>,
+) -> anyhow::Result<(Outcome, Session<C>, T)>
+where
+    C: AppConfig,
+    T: Task,
+{
+    let existing = match &args.resume {
         Some(dir) => {
             let run = RunDir::open(dir)?;
-            (config::load(&run.config(), &args.set)?, run)
+            run.check_app(app)?;
+            Some(run)
+        }
+        None => None,
+    };
+    let config_path = match (&existing, &args.config) {
+        (Some(run), _) => run.config(),
+        (None, Some(p)) => p.clone(),
+        (None, None) => {
+            anyhow::bail!("pass --config configs/{app}/<name>.yaml (or --resume runs/{app}/<run>)")
+        }
+    };
+    let config: C = resolve(&config_path, &args.set, args.device)?;
+    let t = config.train();
+    let device = t.device.resolve()?;
+    set_threads(t.threads);
+    seed_torch(t.seed);
+    let mut task = build(&config, device)?;
+    if task.batches_per_epoch() == 0 {
+        return Err(TrainError::NoBatch {
+            samples: task.train_loader().dataset().len(),
+            batch_size: config.train().batch_size,
+        }
+        .into());
+    }
+    let yaml = config::to_yaml(&config)?;
+    let run = match existing {
+        Some(run) => {
+            let removed = run.clean_temp()?;
+            if removed > 0 {
+                println!("removed {removed} partial file(s) left by an earlier stop");
+            }
+            // A resume that cannot work must fail before the run's files change.
+            Checkpoint::read(&run.last())?
+                .load_model(task.var_store_mut())
+                .context(
+                    "the run's checkpoint does not fit this config (a --set changed the model?)",
+                )?;
+            if std::fs::read_to_string(run.config()).ok().as_deref() != Some(yaml.as_str()) {
+                run.write("config.yaml", yaml.as_bytes())?;
+            }
+            run
         }
         None => {
-            let path = args.config.as_deref().context(
-                "pass --config configs/<app>/<name>.yaml (or --resume runs/<app>/<run>)",
-            )?;
-            let config: C = config::load(path, &args.set)?;
-            let tag = path.file_stem().map(|s| s.to_string_lossy().to_string());
+            let tag = config_path
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string());
             let run = RunDir::create(
                 &args.runs,
                 app,
                 args.name.as_deref(),
                 &tag.unwrap_or_default(),
             )?;
-            (config, run)
+            run.write("config.yaml", yaml.as_bytes())?;
+            run
         }
     };
-    if let Some(d) = args.device {
-        config.train_mut().device = d;
-    }
-    run.write("config.yaml", config::to_yaml(&config)?.as_bytes())?;
-    let t = config.train();
-    let device = t.device.resolve()?;
-    set_threads(t.threads);
-    seed_torch(t.seed);
     let mut logger = Logger::new(&run.root)
         .with_context(|| format!("cannot open logs in {}", run.root.display()))?;
-    let yaml = config::to_yaml(&config)?;
     log_config(&mut logger, &yaml)
         .with_context(|| format!("cannot write logs in {}", run.root.display()))?;
     println!("run folder : {}", run.root.display());
     println!("device     : {device:?}");
-    Ok(Session {
+    let resume = args.resume.is_some();
+    let opts = FitOptions {
+        resume,
+        stop_after: args.stop_after,
+    };
+    let outcome = fit(&mut task, config.train(), &run, &mut logger, opts)?;
+    report(&outcome, &run.root);
+    let session = Session {
         config,
         run,
         device,
         logger,
-        resume: args.resume.is_some(),
-    })
+        resume,
+    };
+    Ok((outcome, session, task))
+}
+
+/// Runs an app's `main`: a user error prints its message and causes (never a backtrace, even
+/// with `RUST_BACKTRACE` set) and exits 1; output into a closed pipe (`eval | head`) ends the
+/// program quietly instead of panicking.
+pub fn main(run: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode {
+    // Rust ignores SIGPIPE, which turns `println!` into a closed pipe into a panic; the
+    // default action ends the process the way every other command-line tool does.
+    // SAFETY: called at start-up before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// Writes the resolved config to TensorBoard: as text, and flattened into hparams
@@ -158,8 +260,12 @@ fn flatten(prefix: &str, v: &serde_norway::Value, out: &mut Vec<(String, HParam)
 }
 
 /// Opens a finished (or stopped) run for eval / predict: its config and the checkpoint path.
-pub fn open_run<C: AppConfig>(args: &RunArgs) -> anyhow::Result<(C, RunDir, PathBuf, tch::Device)> {
+pub fn open_run<C: AppConfig>(
+    app: &str,
+    args: &RunArgs,
+) -> anyhow::Result<(C, RunDir, PathBuf, tch::Device)> {
     let run = RunDir::open(&args.run)?;
+    run.check_app(app)?;
     let mut config: C = config::load(&run.config(), &[])?;
     if let Some(d) = args.device {
         config.train_mut().device = d;

@@ -33,13 +33,179 @@ pub enum ConfigError {
     Write(String),
 }
 
+/// A hyper-parameter outside its valid range, found by a config's `validate()` before anything
+/// is written: `loss.gamma must be ≥ 0, got -1`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("`{key}` {message}")]
+pub struct InvalidValue {
+    /// Dotted key path, e.g. `loss.gamma`.
+    pub key: String,
+    /// What is wrong, e.g. `must be ≥ 0, got -1`.
+    pub message: String,
+}
+
+/// `Err(InvalidValue { key, message })` unless `ok`; the message is only built on failure.
+pub fn ensure(ok: bool, key: &str, message: impl FnOnce() -> String) -> Result<(), InvalidValue> {
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidValue {
+            key: key.to_string(),
+            message: message(),
+        })
+    }
+}
+
 /// Reads `path` as YAML into `T`, then applies `overrides` (`a.b.c=value`, value parsed as YAML).
+///
+/// A file may start from another: `base: default.yaml` (relative to the file) plus only the
+/// keys that differ; sections merge key by key, any other value replaces the base's. Errors
+/// still name the file (overlay or base) and line of the offending key.
 pub fn load<T: DeserializeOwned>(path: &Path, overrides: &[String]) -> Result<T, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let text = read(path)?;
+    let tree = syntax(path, serde_norway::from_str::<Value>(&text))?;
+    if base_of(&tree).is_none() {
+        return parse(&text, path, overrides);
+    }
+    let mut chain = Vec::new();
+    let mut merged = resolve(path, tree, &mut chain)?;
+    let typed: Result<T, _> = serde_path_to_error::deserialize(merged.clone());
+    if let Err(e) = typed {
+        return Err(locate_in_chain(&chain, e));
+    }
+    for assignment in overrides {
+        apply_override(&mut merged, assignment)?;
+    }
+    serde_path_to_error::deserialize(merged).map_err(|e| {
+        let key = e.path().to_string();
+        ConfigError::Override {
+            assignment: overrides.join(" --set "),
+            message: format!("key `{key}`: {}", e.into_inner()),
+        }
+    })
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
-    parse(&text, path, overrides)
+    })
+}
+
+fn syntax<V>(path: &Path, r: Result<V, serde_norway::Error>) -> Result<V, ConfigError> {
+    r.map_err(|e| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+fn base_of(tree: &Value) -> Option<&Value> {
+    tree.as_mapping().and_then(|m| m.get("base"))
+}
+
+/// The tree of `path` with its `base:` chain merged in; `chain` collects (file, text), overlay
+/// first, for error locations.
+fn resolve(
+    path: &Path,
+    mut tree: Value,
+    chain: &mut Vec<(PathBuf, String)>,
+) -> Result<Value, ConfigError> {
+    chain.push((path.to_path_buf(), read(path)?));
+    let Some(base) = base_of(&tree).cloned() else {
+        return Ok(tree);
+    };
+    let err = |message: String| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        message,
+    };
+    let name = base
+        .as_str()
+        .ok_or_else(|| err("`base` must be a file name, e.g. base: default.yaml".into()))?;
+    let base_path = path.parent().unwrap_or(Path::new(".")).join(name);
+    if chain.iter().any(|(p, _)| p == &base_path) || chain.len() > 8 {
+        return Err(err(format!("`base: {name}` makes a cycle")));
+    }
+    let base_text = read(&base_path)?;
+    let base_tree = syntax(&base_path, serde_norway::from_str::<Value>(&base_text))?;
+    let mut merged = resolve(&base_path, base_tree, chain)?;
+    if let Some(m) = tree.as_mapping_mut() {
+        m.remove("base");
+    }
+    merge(&mut merged, tree);
+    Ok(merged)
+}
+
+/// Deep merge: mappings key by key, anything else replaced by the overlay's value.
+fn merge(base: &mut Value, overlay: Value) {
+    match (base, overlay) {
+        (Value::Mapping(b), Value::Mapping(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// Names the file and line of the key a typed error points at: the first file of the chain
+/// (overlay first) that sets it, else the overlay itself.
+fn locate_in_chain(
+    chain: &[(PathBuf, String)],
+    e: serde_path_to_error::Error<serde_norway::Error>,
+) -> ConfigError {
+    let key = e.path().to_string();
+    let message = strip_location(&e.into_inner().to_string());
+    let parts: Vec<&str> = key.split('.').filter(|p| !p.is_empty()).collect();
+    for n in (1..=parts.len()).rev() {
+        for (path, text) in chain {
+            if let Some((line, column)) = key_line(text, &parts[..n]) {
+                return ConfigError::Invalid {
+                    path: path.clone(),
+                    line,
+                    column,
+                    key,
+                    message,
+                };
+            }
+        }
+    }
+    ConfigError::Syntax {
+        path: chain.first().map(|c| c.0.clone()).unwrap_or_default(),
+        message: format!("key `{key}`: {message}"),
+    }
+}
+
+/// 1-based line and column of `a:` → `b:` → … in block-style YAML text.
+fn key_line(text: &str, parts: &[&str]) -> Option<(usize, usize)> {
+    let mut depth = 0; // parts matched so far
+    let mut indents: Vec<usize> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let body = line.trim_start();
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - body.len();
+        while indents.last().is_some_and(|&d| indent <= d) {
+            indents.pop();
+            depth -= 1;
+        }
+        let Some((k, _)) = body.split_once(':') else {
+            continue;
+        };
+        if depth < parts.len() && k.trim().trim_matches(['"', '\'']) == parts[depth] {
+            if depth + 1 == parts.len() {
+                return Some((i + 1, indent + 1));
+            }
+            indents.push(indent);
+            depth += 1;
+        }
+    }
+    None
 }
 
 /// Same as [`load`] on text already read; `path` is only used in messages.
@@ -193,6 +359,36 @@ mod tests {
             msg.contains("a.yaml:3:") && msg.contains("train.lr"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn overlay_merges_and_names_the_overlay_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("base.yaml"), TEXT).unwrap();
+        let overlay = dir.path().join("o.yaml");
+        std::fs::write(&overlay, "base: base.yaml\ntrain:\n  lr: 0.5\n").unwrap();
+        let c: Cfg = load(&overlay, &[]).unwrap();
+        assert_eq!((c.name.as_str(), c.train.lr, c.train.steps), ("x", 0.5, 3));
+        let c: Cfg = load(&overlay, &["train.steps=4".into()]).unwrap();
+        assert_eq!(c.train.steps, 4);
+        std::fs::write(&overlay, "base: base.yaml\n# note\ntrain:\n  lrr: 0.5\n").unwrap();
+        let msg = load::<Cfg>(&overlay, &[]).unwrap_err().to_string();
+        assert!(msg.contains("o.yaml:4:3") && msg.contains("lrr"), "{msg}");
+        // A wrong type inherited from the base names the base file.
+        std::fs::write(
+            dir.path().join("base.yaml"),
+            TEXT.replace("steps: 3", "steps: many"),
+        )
+        .unwrap();
+        std::fs::write(&overlay, "base: base.yaml\ntrain:\n  lr: 0.5\n").unwrap();
+        let msg = load::<Cfg>(&overlay, &[]).unwrap_err().to_string();
+        assert!(
+            msg.contains("base.yaml:4:") && msg.contains("train.steps"),
+            "{msg}"
+        );
+        std::fs::write(&overlay, "base: o.yaml\n").unwrap();
+        let msg = load::<Cfg>(&overlay, &[]).unwrap_err().to_string();
+        assert!(msg.contains("cycle"), "{msg}");
     }
 
     #[test]

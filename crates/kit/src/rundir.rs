@@ -22,6 +22,21 @@ pub enum RunError {
     Checkpoint { path: PathBuf, message: String },
     #[error("{0} is not a run directory (no config.yaml): pass a folder under runs/<app>/")]
     NotARun(PathBuf),
+    #[error(
+        "{0} already exists: a new run never writes into an old one (continue it with \
+         --resume {0}, or pick another --name)"
+    )]
+    Exists(PathBuf),
+    #[error(
+        "{path} was made by `{made_by}`, not `{app}`: use `{made_by} eval|predict --run {path}`"
+    )]
+    OtherApp {
+        path: PathBuf,
+        made_by: String,
+        app: String,
+    },
+    #[error("{path} is not a valid JSON array ({message}): move it away to start a new one")]
+    CorruptJson { path: PathBuf, message: String },
 }
 
 /// Writes `bytes` to `path` via a temp file in the same folder + fsync + rename.
@@ -64,22 +79,78 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Creates `runs_root/<app>/<name>` (name defaults to `<tag>-<UTC date-time>`).
+    /// Creates `runs_root/<app>/<name>` (name defaults to `<tag>-<UTC date-time>`) and records
+    /// the app in `meta.json`. An existing folder is never reused: with an explicit name that
+    /// is an error; a default name gets a `-2`, `-3`, … suffix.
     pub fn create(
         runs_root: &Path,
         app: &str,
         name: Option<&str>,
         tag: &str,
     ) -> Result<Self, RunError> {
-        let name = name
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("{tag}-{}", utc_stamp()));
-        let root = runs_root.join(app).join(name);
-        std::fs::create_dir_all(root.join("checkpoints")).map_err(|source| RunError::Io {
-            path: root.clone(),
-            source,
-        })?;
-        Ok(Self { root })
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| RunError::Io { path, source }
+        };
+        let base = match name {
+            Some(n) => runs_root.join(app).join(n),
+            None => runs_root.join(app).join(format!("{tag}-{}", utc_stamp())),
+        };
+        let parent = base.parent().unwrap_or(runs_root);
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+        let mut root = base.clone();
+        for k in 2.. {
+            // create_dir (not _all) claims the folder atomically: two runs never share one.
+            match std::fs::create_dir(&root) {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if name.is_some() {
+                        return Err(RunError::Exists(root));
+                    }
+                    root = PathBuf::from(format!("{}-{k}", base.display()));
+                }
+                Err(e) => return Err(io(&root)(e)),
+            }
+        }
+        std::fs::create_dir(root.join("checkpoints")).map_err(io(&root))?;
+        let run = Self { root };
+        let meta = serde_json::json!({ "app": app });
+        run.write("meta.json", meta.to_string().as_bytes())?;
+        Ok(run)
+    }
+
+    /// Checks that the run was made by `app` (runs without `meta.json` pass).
+    pub fn check_app(&self, app: &str) -> Result<(), RunError> {
+        let made_by = std::fs::read_to_string(self.file("meta.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v.get("app").and_then(|a| a.as_str().map(str::to_string)));
+        match made_by {
+            Some(m) if m != app => Err(RunError::OtherApp {
+                path: self.root.clone(),
+                made_by: m,
+                app: app.to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Removes temp files that a killed process (or a full disk) left behind mid-write.
+    pub fn clean_temp(&self) -> Result<usize, RunError> {
+        let mut removed = 0;
+        for dir in [self.root.clone(), self.root.join("checkpoints")] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(".tmp-") {
+                    let path = e.path();
+                    std::fs::remove_file(&path).map_err(|source| RunError::Io { path, source })?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 
     /// Opens an existing run (for resume, eval, predict).
@@ -112,10 +183,14 @@ impl RunDir {
     /// Appends one entry to the run's `eval.json` (a JSON array), atomically.
     pub fn append_eval(&self, entry: serde_json::Value) -> Result<(), RunError> {
         let path = self.file("eval.json");
-        let mut all: Vec<serde_json::Value> = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default();
+        let mut all: Vec<serde_json::Value> = match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| RunError::CorruptJson {
+                path: path.clone(),
+                message: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(source) => return Err(RunError::Io { path, source }),
+        };
         all.push(entry);
         let text = serde_json::to_string_pretty(&all).unwrap_or_default();
         self.write("eval.json", text.as_bytes())

@@ -1,6 +1,8 @@
 //! The training loop, generic over a [`Task`]: optimiser + schedule + clipping, eval and
 //! checkpoint cadence, best-checkpoint tracking, resume, Ctrl-C and NaN handling.
 
+use crate::config::{ensure, InvalidValue};
+use crate::data::Dataset;
 use crate::device::{seed_torch, DeviceSpec};
 use crate::logging::{Logger, Progress};
 use crate::optim::{lr_at, OptimSettings, Optimizer, OptimizerKind};
@@ -78,6 +80,48 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// Checks every key of the `train:` section before anything is written.
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        let finite_ge0 = |v: f64| v.is_finite() && v >= 0.0;
+        ensure(self.epochs >= 1, "train.epochs", || {
+            format!("must be ≥ 1, got {}", self.epochs)
+        })?;
+        ensure(self.batch_size >= 1, "train.batch_size", || {
+            format!("must be ≥ 1, got {}", self.batch_size)
+        })?;
+        ensure(self.lr.is_finite() && self.lr > 0.0, "train.lr", || {
+            format!("must be a finite number > 0, got {}", self.lr)
+        })?;
+        ensure(
+            finite_ge0(self.min_lr) && self.min_lr <= self.lr,
+            "train.min_lr",
+            || {
+                format!(
+                    "must lie in [0, train.lr = {}], got {}",
+                    self.lr, self.min_lr
+                )
+            },
+        )?;
+        ensure(finite_ge0(self.weight_decay), "train.weight_decay", || {
+            format!("must be ≥ 0, got {}", self.weight_decay)
+        })?;
+        for (key, v) in [
+            ("train.beta1", self.beta1),
+            ("train.beta2", self.beta2),
+            ("train.momentum", self.momentum),
+        ] {
+            ensure(finite_ge0(v) && v < 1.0, key, || {
+                format!("must lie in [0, 1), got {v}")
+            })?;
+        }
+        ensure(self.eps.is_finite() && self.eps > 0.0, "train.eps", || {
+            format!("must be > 0, got {}", self.eps)
+        })?;
+        ensure(finite_ge0(self.grad_clip), "train.grad_clip", || {
+            format!("must be ≥ 0 (0 = off), got {}", self.grad_clip)
+        })
+    }
+
     fn optim_settings(&self) -> OptimSettings {
         OptimSettings {
             kind: self.optimizer,
@@ -150,6 +194,22 @@ pub enum TrainError {
          gradient is infinite somewhere, e.g. x^γ with γ < 1 at x = 0; or lower train.lr)"
     )]
     NonFiniteGradient { step: u64, value: f64 },
+    #[error(
+        "`{name}` holds non-finite values after step {step}: training stopped without saving, \
+         the last good checkpoint was left as it was (lower train.lr, or set train.grad_clip)"
+    )]
+    NonFiniteWeights { step: u64, name: String },
+    #[error(
+        "the training set gives no full batch of train.batch_size = {batch_size} \
+         ({samples} samples; the incomplete last batch is dropped): lower train.batch_size or \
+         add data"
+    )]
+    NoBatch { samples: usize, batch_size: usize },
+    #[error(
+        "the selection metric `{selection}` is not among the evaluation's metrics ({known}): \
+         best.safetensors could never be chosen"
+    )]
+    UnknownSelection { selection: String, known: String },
     #[error(transparent)]
     Run(#[from] RunError),
     #[error(transparent)]
@@ -191,7 +251,7 @@ fn install_ctrlc() {
                 eprintln!("second Ctrl-C: exiting without waiting for the checkpoint");
                 std::process::exit(130);
             }
-            eprintln!("Ctrl-C: finishing this step and saving a checkpoint…");
+            eprintln!("stop requested (Ctrl-C or SIGTERM): finishing this step and saving a checkpoint… (Ctrl-C again exits at once)");
         });
     });
 }
@@ -214,6 +274,12 @@ pub fn fit<T: Task>(
         state = ck.train_state()?;
     }
     let per_epoch = task.batches_per_epoch() as u64;
+    if per_epoch == 0 {
+        return Err(TrainError::NoBatch {
+            samples: task.train_loader().dataset().len(),
+            batch_size: cfg.batch_size,
+        });
+    }
     let mut total = cfg.epochs * per_epoch;
     if cfg.max_steps > 0 {
         total = total.min(cfg.max_steps);
@@ -223,7 +289,8 @@ pub fn fit<T: Task>(
     let mut window_start = Instant::now();
     let mut window_samples = 0usize;
     let save_last = |task: &T, optim: &Optimizer, state: &TrainState| {
-        save_checkpoint(&run.last(), task.var_store(), Some(optim), state)
+        ensure_finite(task.var_store(), Some(optim), state.step)?;
+        save_checkpoint(&run.last(), task.var_store(), Some(optim), state).map_err(TrainError::from)
     };
 
     while state.step < total && state.epoch < cfg.epochs {
@@ -237,7 +304,12 @@ pub fn fit<T: Task>(
             for (k, t) in &losses.terms {
                 logged.push((k.clone(), t.double_value(&[])));
             }
-            if let Some((term, value)) = logged.iter().find(|(_, v)| !v.is_finite()) {
+            // Name the term that went non-finite, not only the total it spoils.
+            let bad = logged[1..]
+                .iter()
+                .chain(&logged[..1])
+                .find(|(_, v)| !v.is_finite());
+            if let Some((term, value)) = bad {
                 progress.finish();
                 return Err(TrainError::NonFinite {
                     step: state.step,
@@ -293,6 +365,7 @@ pub fn fit<T: Task>(
             if eval_due || done {
                 let m = evaluate(task, logger, &mut state, &progress)?;
                 if state.best_step == state.step {
+                    ensure_finite(task.var_store(), None, state.step)?;
                     save_checkpoint(&run.best(), task.var_store(), None, &state)?;
                 }
                 last_metrics = Some(m);
@@ -319,6 +392,12 @@ pub fn fit<T: Task>(
         }
     }
     progress.finish();
+    if state.best_metric.is_none() {
+        progress.println(
+            "warning: the selection metric was never finite, so no best.safetensors was written \
+             (use --checkpoint last with eval and predict)",
+        );
+    }
     Ok(Outcome::Finished {
         state,
         last: last_metrics,
@@ -341,6 +420,13 @@ fn evaluate<T: Task>(
         scalars.push(("eval/selection".into(), v));
     }
     logger.scalars(state.step, &scalars)?;
+    if m.get(&m.selection).is_none() {
+        let known: Vec<&str> = m.values.iter().map(|(k, _)| k.as_str()).collect();
+        return Err(TrainError::UnknownSelection {
+            selection: m.selection.clone(),
+            known: known.join(", "),
+        });
+    }
     let summary: Vec<String> = m
         .values
         .iter()
@@ -351,7 +437,15 @@ fn evaluate<T: Task>(
         state.step,
         summary.join(", ")
     ));
-    if let Some(v) = m.get(&m.selection).filter(|v| v.is_finite()) {
+    let selected = m.get(&m.selection).unwrap_or(f64::NAN);
+    if !selected.is_finite() {
+        progress.println(&format!(
+            "warning: selection metric `{}` is {selected} at step {}: best.safetensors not \
+             updated",
+            m.selection, state.step
+        ));
+    }
+    if let Some(v) = Some(selected).filter(|v| v.is_finite()) {
         let better = state
             .best_metric
             .is_none_or(|b| if m.higher_is_better { v > b } else { v < b });
@@ -361,4 +455,20 @@ fn evaluate<T: Task>(
         }
     }
     Ok(m)
+}
+
+/// Refuses to checkpoint weights (or optimiser moments) that are NaN or infinite: an update
+/// can break the weights with a finite loss and gradient, and the next step's check would come
+/// after the save.
+fn ensure_finite(vs: &VarStore, optim: Option<&Optimizer>, step: u64) -> Result<(), TrainError> {
+    let mut named = vs.variables().into_iter().collect::<Vec<_>>();
+    if let Some(o) = optim {
+        named.extend(o.state_tensors());
+    }
+    for (name, t) in named {
+        if t.is_floating_point() && t.isfinite().all().int64_value(&[]) == 0 {
+            return Err(TrainError::NonFiniteWeights { step, name });
+        }
+    }
+    Ok(())
 }

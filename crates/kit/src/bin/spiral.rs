@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use kit::app::{self, RunArgs, TrainArgs};
 use kit::rundir::Checkpoint;
 use kit::spiral::{SpiralConfig, SpiralTask};
-use kit::train::{fit, FitOptions, Task};
+use kit::train::Task;
 
 #[derive(Parser)]
 #[command(about = "Spiral classification: the kit's end-to-end example task")]
@@ -23,20 +23,19 @@ enum Cmd {
     Eval(RunArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    app::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::Train(args) => {
-            let mut s = app::start::<SpiralConfig>("spiral", &args)?;
-            let mut task = SpiralTask::new(&s.config, s.device);
-            let opts = FitOptions {
-                resume: s.resume,
-                stop_after: None,
-            };
-            let outcome = fit(&mut task, &s.config.train, &s.run, &mut s.logger, opts)?;
-            app::report(&outcome, &s.run.root);
+            app::train("spiral", &args, |c: &SpiralConfig, device| {
+                Ok(SpiralTask::new(c, device))
+            })?;
         }
         Cmd::Eval(args) => {
-            let (cfg, run, ck, device) = app::open_run::<SpiralConfig>(&args)?;
+            let (cfg, run, ck, device) = app::open_run::<SpiralConfig>("spiral", &args)?;
             let mut task = SpiralTask::new(&cfg, device);
             Checkpoint::read(&ck)?.load_model(task.var_store_mut())?;
             let mut logger = kit::logging::Logger::new(&run.root).context("open logs")?;

@@ -1,0 +1,313 @@
+//! Nothing lost, nothing silently wrong: regression tests for the defects found by trying to
+//! break the apps (issue 12), run through the kit's example app `spiral` and its loop.
+
+use kit::config;
+use kit::logging::Logger;
+use kit::rundir::{Checkpoint, RunDir, RunError};
+use kit::spiral::{SpiralConfig, SpiralTask};
+use kit::train::{fit, FitOptions, Losses, Metrics, Task, TrainError};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use tch::Device;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn smoke() -> PathBuf {
+    repo().join("configs/spiral/smoke.yaml")
+}
+
+fn cfg(overrides: &[&str]) -> SpiralConfig {
+    let mut o: Vec<String> = vec!["train.device=cpu".into()];
+    o.extend(overrides.iter().map(|s| s.to_string()));
+    config::load(&smoke(), &o).unwrap()
+}
+
+/// Runs the spiral binary with `args` (and `--runs runs_root` for `train`).
+fn spiral(runs_root: &Path, args: &[&str]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_spiral"));
+    c.args(args).env("RUST_BACKTRACE", "1");
+    if args.first() == Some(&"train") {
+        c.arg("--runs").arg(runs_root);
+    }
+    c.output().unwrap()
+}
+
+fn train_args<'a>(name: &'a str, extra: &[&'a str]) -> Vec<String> {
+    let mut v: Vec<String> = vec!["train".into(), "--config".into()];
+    v.push(smoke().to_string_lossy().to_string());
+    for s in [
+        "--name",
+        name,
+        "--set",
+        "train.device=cpu",
+        "--set",
+        "train.epochs=1",
+    ] {
+        v.push(s.into());
+    }
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn run_spiral(runs_root: &Path, args: &[String]) -> Output {
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    spiral(runs_root, &a)
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(snapshot(&p));
+        } else {
+            out.push((p.clone(), std::fs::read(&p).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_new_run_never_writes_into_an_existing_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = run_spiral(tmp.path(), &train_args("same", &[]));
+    assert!(first.status.success(), "{}", text(&first));
+    let run = tmp.path().join("spiral/same");
+    let before = snapshot(&run);
+    let again = run_spiral(
+        tmp.path(),
+        &train_args("same", &["--set", "train.max_steps=3"]),
+    );
+    assert!(!again.status.success());
+    let msg = text(&again);
+    assert!(
+        msg.contains("already exists") && msg.contains("--resume"),
+        "{msg}"
+    );
+    assert_eq!(snapshot(&run), before, "the old run changed");
+    // Default names never collide either: two runs in the same second get distinct folders.
+    let a = RunDir::create(tmp.path(), "x", None, "t").unwrap();
+    let b = RunDir::create(tmp.path(), "x", None, "t").unwrap();
+    assert_ne!(a.root, b.root);
+    assert!(matches!(
+        RunDir::create(tmp.path(), "spiral", Some("same"), "t"),
+        Err(RunError::Exists(_))
+    ));
+}
+
+#[test]
+fn non_finite_weights_are_never_saved() {
+    // A finite loss and gradient, but an update so large the weights overflow to ±inf: the
+    // next loss would show it only after the checkpoint of this step was written.
+    let tmp = tempfile::tempdir().unwrap();
+    let run = RunDir::create(tmp.path(), "spiral", Some("w"), "t").unwrap();
+    let mut log = Logger::new(&run.root).unwrap();
+    let good = cfg(&[
+        "train.checkpoint_every=1",
+        "train.max_steps=5",
+        "train.warmup_steps=0",
+    ]);
+    let mut t = SpiralTask::new(&good, Device::Cpu);
+    fit(&mut t, &good.train, &run, &mut log, FitOptions::default()).unwrap();
+    let saved = std::fs::read(run.last()).unwrap();
+
+    let bad = cfg(&[
+        "train.checkpoint_every=1",
+        "train.max_steps=9",
+        "train.warmup_steps=0",
+        "train.lr=1e39",
+        "train.grad_clip=0",
+    ]);
+    let mut t = SpiralTask::new(&bad, Device::Cpu);
+    let opts = FitOptions {
+        resume: true,
+        stop_after: None,
+    };
+    let err = fit(&mut t, &bad.train, &run, &mut log, opts).unwrap_err();
+    assert!(
+        matches!(err, TrainError::NonFiniteWeights { step: 6, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("without saving"), "{err}");
+    assert_eq!(
+        std::fs::read(run.last()).unwrap(),
+        saved,
+        "last.safetensors changed"
+    );
+    let best = Checkpoint::read(&run.best()).unwrap();
+    assert!(best.train_state().unwrap().step <= 5);
+}
+
+#[test]
+fn invalid_values_fail_before_any_folder_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (set, key) in [
+        ("train.batch_size=0", "train.batch_size"),
+        ("train.epochs=0", "train.epochs"),
+        ("train.lr=.nan", "train.lr"),
+        ("train.grad_clip=-1", "train.grad_clip"),
+    ] {
+        let o = run_spiral(tmp.path(), &train_args("bad", &["--set", set]));
+        assert!(!o.status.success());
+        let msg = text(&o);
+        assert!(
+            msg.contains(&format!("`{key}`")) && msg.contains("smoke.yaml"),
+            "{msg}"
+        );
+        // User errors print the message, not a backtrace (RUST_BACKTRACE=1 is set).
+        assert!(msg.lines().count() <= 3, "{msg}");
+        assert!(
+            !tmp.path().join("spiral").exists(),
+            "{set}: a folder was created"
+        );
+    }
+    // No training batch at all (here an empty set; apps that drop the incomplete last batch
+    // also when there are fewer samples than one batch): named, no folder.
+    let o = run_spiral(
+        tmp.path(),
+        &train_args("small", &["--set", "data.points_per_class=0"]),
+    );
+    let msg = text(&o);
+    assert!(
+        !o.status.success() && msg.contains("no full batch"),
+        "{msg}"
+    );
+    assert!(!tmp.path().join("spiral/small").exists());
+}
+
+#[test]
+fn a_failed_resume_changes_nothing_and_temp_files_are_cleaned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run_spiral(tmp.path(), &train_args("r", &[]));
+    assert!(o.status.success(), "{}", text(&o));
+    let run = tmp.path().join("spiral/r");
+    let before = snapshot(&run);
+    let dir = run.to_string_lossy().to_string();
+    let o = spiral(
+        tmp.path(),
+        &["train", "--resume", &dir, "--set", "model.hidden=32"],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("does not fit this config"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(snapshot(&run), before, "a failed resume changed the run");
+
+    // A partial checkpoint left by a kill is removed by the next resume.
+    let partial = run.join("checkpoints/.tmp-999999-last.safetensors");
+    std::fs::write(&partial, b"partial").unwrap();
+    let o = spiral(
+        tmp.path(),
+        &["train", "--resume", &dir, "--set", "train.epochs=2"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!partial.exists());
+    let ck = Checkpoint::read(&run.join("checkpoints/last.safetensors")).unwrap();
+    assert!(ck.train_state().unwrap().epoch == 2);
+}
+
+#[test]
+fn runs_of_another_app_and_corrupt_eval_files_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = RunDir::create(tmp.path(), "segment-dice", Some("s"), "t").unwrap();
+    std::fs::write(run.config(), "{}").unwrap();
+    let dir = run.root.to_string_lossy().to_string();
+    let o = spiral(tmp.path(), &["eval", "--run", &dir]);
+    let msg = text(&o);
+    assert!(
+        !o.status.success() && msg.contains("made by `segment-dice`"),
+        "{msg}"
+    );
+
+    std::fs::write(run.file("eval.json"), b"[{\"a\": 1}, trunc").unwrap();
+    let err = run.append_eval(serde_json::json!({"b": 2})).unwrap_err();
+    assert!(matches!(err, RunError::CorruptJson { .. }), "{err}");
+    assert_eq!(
+        std::fs::read(run.file("eval.json")).unwrap(),
+        b"[{\"a\": 1}, trunc"
+    );
+}
+
+/// The spiral task with a selection metric that evaluation never reports.
+struct MisnamedSelection(SpiralTask);
+
+impl Task for MisnamedSelection {
+    type Batch = <SpiralTask as Task>::Batch;
+    type Data = <SpiralTask as Task>::Data;
+    fn var_store(&self) -> &tch::nn::VarStore {
+        self.0.var_store()
+    }
+    fn var_store_mut(&mut self) -> &mut tch::nn::VarStore {
+        self.0.var_store_mut()
+    }
+    fn train_loader(&self) -> &kit::data::Loader<Self::Data, Self::Batch> {
+        self.0.train_loader()
+    }
+    fn train_step(&mut self, batch: Self::Batch, step: u64) -> anyhow::Result<Losses> {
+        self.0.train_step(batch, step)
+    }
+    fn evaluate(&mut self, logger: &mut Logger, step: u64) -> anyhow::Result<Metrics> {
+        let mut m = self.0.evaluate(logger, step)?;
+        m.selection = "acuracy".into();
+        Ok(m)
+    }
+}
+
+#[test]
+fn a_misnamed_selection_metric_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = RunDir::create(tmp.path(), "spiral", Some("m"), "t").unwrap();
+    let mut log = Logger::new(&run.root).unwrap();
+    let c = cfg(&["train.max_steps=5", "train.eval_every=5"]);
+    let mut t = MisnamedSelection(SpiralTask::new(&c, Device::Cpu));
+    let err = fit(&mut t, &c.train, &run, &mut log, FitOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("`acuracy`") && msg.contains("accuracy"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn sigterm_saves_like_ctrl_c() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = train_args("term", &["--set", "train.epochs=100000"]);
+    args.push("--runs".into());
+    args.push(tmp.path().to_string_lossy().to_string());
+    let child = Command::new(env!("CARGO_BIN_EXE_spiral"))
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let metrics = tmp.path().join("spiral/term/metrics.jsonl");
+    let t0 = std::time::Instant::now();
+    while std::fs::metadata(&metrics).map(|m| m.len()).unwrap_or(0) == 0 {
+        assert!(t0.elapsed().as_secs() < 60, "no progress within 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "exit {:?}: {stdout}", out.status);
+    assert!(stdout.contains("interrupted at step"), "{stdout}");
+    let ck = Checkpoint::read(&tmp.path().join("spiral/term/checkpoints/last.safetensors"));
+    assert!(ck.unwrap().train_state().unwrap().step > 0);
+}
