@@ -126,6 +126,20 @@ impl CocoFolder {
                     ),
                 ));
             }
+            let im = &coco.images[i];
+            let [x, y, w, h] = a.bbox;
+            let inside_w = (x + w).min(im.width as f64) - x.max(0.0);
+            let inside_h = (y + h).min(im.height as f64) - y.max(0.0);
+            if inside_w <= 0.0 || inside_h <= 0.0 {
+                return Err(invalid(
+                    &path,
+                    format!(
+                        "annotation {}: bbox {:?} lies outside its image {} ({}×{}): clipped \
+                         to the image it would be empty",
+                        a.id, a.bbox, im.file_name, im.width, im.height
+                    ),
+                ));
+            }
             if a.iscrowd == 0 {
                 items[i].1.push(a.bbox);
                 items[i].2.push(c);

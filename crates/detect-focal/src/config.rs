@@ -1,6 +1,7 @@
 //! The typed config of detect-focal (see configs/detect-focal/default.yaml for every key).
 
 use kit::app::AppConfig;
+use kit::config::{ensure, InvalidValue};
 use kit::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -103,6 +104,48 @@ impl AppConfig for Config {
     }
     fn train_mut(&mut self) -> &mut TrainConfig {
         &mut self.train
+    }
+    fn validate(&self) -> Result<(), InvalidValue> {
+        let (d, m, l, k) = (&self.data, &self.model, &self.loss, &self.detect);
+        ensure(l.gamma.is_finite() && l.gamma >= 0.0, "loss.gamma", || {
+            format!("must be ≥ 0, got {}", l.gamma)
+        })?;
+        if let Some(a) = l.alpha {
+            ensure((0.0..=1.0).contains(&a), "loss.alpha", || {
+                format!("must lie in [0, 1] (or be null), got {a}")
+            })?;
+        }
+        ensure(
+            0.0 <= l.neg_iou && l.neg_iou <= l.pos_iou && l.pos_iou <= 1.0,
+            "loss.pos_iou",
+            || {
+                format!(
+                    "needs 0 ≤ loss.neg_iou ({}) ≤ loss.pos_iou ({}) ≤ 1",
+                    l.neg_iou, l.pos_iou
+                )
+            },
+        )?;
+        ensure(m.prior > 0.0 && m.prior < 1.0, "model.prior", || {
+            format!("must lie in (0, 1), got {}", m.prior)
+        })?;
+        ensure(d.size > 0 && d.size % 32 == 0, "data.size", || {
+            format!(
+                "must be a multiple of 32 (the coarsest stride), got {}",
+                d.size
+            )
+        })?;
+        ensure(d.min_objects <= d.max_objects, "data.min_objects", || {
+            format!(
+                "must be ≤ data.max_objects ({}), got {}",
+                d.max_objects, d.min_objects
+            )
+        })?;
+        if d.source == "synthetic" {
+            ensure(d.val_size >= 1, "data.val_size", || "must be ≥ 1".into())?;
+        }
+        ensure((0.0..=1.0).contains(&k.nms_iou), "detect.nms_iou", || {
+            format!("must lie in [0, 1], got {}", k.nms_iou)
+        })
     }
 }
 

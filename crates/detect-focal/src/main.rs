@@ -9,7 +9,6 @@ use detect_focal::sweep::{self, SweepArgs};
 use detect_focal::{data, predict, train};
 use kit::app::{self, RunArgs, TrainArgs};
 use kit::rundir::Checkpoint;
-use kit::train::{fit, FitOptions};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -41,6 +40,9 @@ enum Cmd {
         /// Where the pictures go (default: RUN/predictions).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Report and draw boxes scoring at least this (default: the run's detect.show_threshold).
+        #[arg(long)]
+        threshold: Option<f64>,
     },
     /// Write the synthetic dataset in COCO format (train/ and val/).
     Synth {
@@ -62,8 +64,12 @@ enum Cmd {
 fn load_task(
     args: &RunArgs,
     data: Option<PathBuf>,
+    show_threshold: Option<f64>,
 ) -> anyhow::Result<(Config, kit::rundir::RunDir, train::DetTask)> {
-    let (mut cfg, run, ck, device) = app::open_run::<Config>(args)?;
+    let (mut cfg, run, ck, device) = app::open_run::<Config>("detect-focal", args)?;
+    if let Some(t) = show_threshold {
+        cfg.detect.show_threshold = t;
+    }
     if let Some(d) = data {
         cfg.data.source = d.to_string_lossy().to_string();
     }
@@ -73,21 +79,20 @@ fn load_task(
     Ok((cfg, run, task))
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    app::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::Train(args) => {
-            let mut s = app::start::<Config>("detect-focal", &args)?;
-            let (tr, val) = train::sources(&s.config).context("loading the dataset")?;
-            let mut task = train::DetTask::new(&s.config, s.device, tr, val);
-            let opts = FitOptions {
-                resume: s.resume,
-                stop_after: None,
-            };
-            let outcome = fit(&mut task, &s.config.train, &s.run, &mut s.logger, opts)?;
-            app::report(&outcome, &s.run.root);
+            app::train("detect-focal", &args, |c: &Config, device| {
+                let (tr, val) = train::sources(c).context("loading the dataset")?;
+                Ok(train::DetTask::new(c, device, tr, val))
+            })?;
         }
         Cmd::Eval { run, data } => {
-            let (cfg, rd, task) = load_task(&run, data)?;
+            let (cfg, rd, task) = load_task(&run, data, None)?;
             let r = task.validate(None, 0)?;
             let label = format!(
                 "γ={} α={}",
@@ -101,8 +106,16 @@ fn main() -> anyhow::Result<()> {
             }))?;
             println!("appended to {}", rd.file("eval.json").display());
         }
-        Cmd::Predict { run, inputs, out } => {
-            let (_, rd, task) = load_task(&run, None)?;
+        Cmd::Predict {
+            run,
+            inputs,
+            out,
+            threshold,
+        } => {
+            if let Some(t) = threshold.filter(|t| !(0.0..=1.0).contains(t)) {
+                anyhow::bail!("--threshold {t}: a score threshold lies in [0, 1]");
+            }
+            let (_, rd, task) = load_task(&run, None, threshold)?;
             let out = out.unwrap_or_else(|| rd.file("predictions"));
             for input in &inputs {
                 let p = predict::predict(&task, input, &out)?;

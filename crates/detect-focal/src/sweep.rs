@@ -6,7 +6,7 @@ use crate::train::{sources, DetTask};
 use kit::app::{self, TrainArgs};
 use kit::device::DeviceSpec;
 use kit::rundir::{utc_stamp, Checkpoint};
-use kit::train::{fit, FitOptions, Outcome};
+use kit::train::Outcome;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -106,19 +106,13 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
             device: args.device,
             name: Some(format!("{name}/gamma-{gamma}")),
             runs: args.runs.clone(),
+            stop_after: None,
         };
         let t0 = Instant::now();
-        let mut s = app::start::<Config>("detect-focal", &targs)?;
-        let (tr, val) = sources(&s.config)?;
-        let mut task = DetTask::new(&s.config, s.device, tr, val);
-        let outcome = fit(
-            &mut task,
-            &s.config.train,
-            &s.run,
-            &mut s.logger,
-            FitOptions::default(),
-        )?;
-        app::report(&outcome, &s.run.root);
+        let (outcome, s, mut task) = app::train("detect-focal", &targs, |c: &Config, device| {
+            let (tr, val) = sources(c)?;
+            Ok(DetTask::new(c, device, tr, val))
+        })?;
         if matches!(outcome, Outcome::Interrupted { .. }) {
             println!(
                 "sweep stopped; rows so far are in {}",

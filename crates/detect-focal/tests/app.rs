@@ -313,6 +313,57 @@ fn sweep_writes_a_table() {
 }
 
 #[test]
+fn a_stopped_sweep_continues_to_the_same_weights() {
+    // Regression: resuming a stopped sweep run used to retrain it from step 0.
+    let tmp = tempfile::tempdir().unwrap();
+    let smoke = repo().join("configs/detect-focal/smoke.yaml");
+    let common = ["--set", "train.epochs=1", "--set", "train.device=cpu"];
+    let sweep = |name: &str| {
+        let mut a = vec!["sweep", "--gammas", "2", "--name", name];
+        a.extend(common);
+        a.push("--config");
+        cli(&a, &[&smoke, Path::new("--runs"), tmp.path()])
+    };
+    let (ok, text) = sweep("whole");
+    assert!(ok, "{text}");
+    // The same run, stopped after 2 steps as Ctrl-C would, where the sweep puts it.
+    let mut a = vec![
+        "train",
+        "--name",
+        "part/gamma-2",
+        "--stop-after",
+        "2",
+        "--set",
+        "loss.gamma=2",
+        "--set",
+        "loss.alpha=0.25",
+    ];
+    a.extend(common);
+    a.push("--config");
+    let (ok, text) = cli(&a, &[&smoke, Path::new("--runs"), tmp.path()]);
+    assert!(ok && text.contains("interrupted at step 2"), "{text}");
+    let (ok, text) = sweep("part");
+    assert!(ok, "{text}");
+    let ck = |sweep: &str| {
+        let p = tmp.path().join(format!(
+            "detect-focal/{sweep}/gamma-2/checkpoints/last.safetensors"
+        ));
+        let mut t = tch::Tensor::read_safetensors(p).unwrap();
+        t.retain(|(k, _)| !k.starts_with("optim/"));
+        t.sort_by(|a, b| a.0.cmp(&b.0));
+        t
+    };
+    let (whole, part) = (ck("whole"), ck("part"));
+    assert_eq!(whole.len(), part.len());
+    for ((k, a), (_, b)) in whole.iter().zip(&part) {
+        assert!(
+            a.equal(b),
+            "{k} differs between the whole and the continued sweep"
+        );
+    }
+}
+
+#[test]
 fn bad_coco_files_are_named() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = scene_spec(&load("smoke"));
@@ -329,6 +380,19 @@ fn bad_coco_files_are_named() {
         .to_string();
     assert!(
         msg.contains("annotations.json") && msg.contains("annotation 1") && msg.contains("99"),
+        "{msg}"
+    );
+
+    // A box entirely outside its image is empty once clipped: an error, as data/README says.
+    let mut j: serde_json::Value = serde_json::from_str(&good).unwrap();
+    j["annotations"][0]["bbox"] = serde_json::json!([500.0, 500.0, 10.0, 10.0]);
+    std::fs::write(&ann, j.to_string()).unwrap();
+    let msg = CocoFolder::open(&dir, 64, false, 0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("annotation 1") && msg.contains("outside its image"),
         "{msg}"
     );
 

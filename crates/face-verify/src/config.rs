@@ -1,6 +1,7 @@
 //! The typed config of face-verify (see configs/face-verify/default.yaml).
 
 use kit::app::AppConfig;
+use kit::config::{ensure, InvalidValue};
 use kit::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 
@@ -69,5 +70,41 @@ impl AppConfig for Config {
     }
     fn train_mut(&mut self) -> &mut TrainConfig {
         &mut self.train
+    }
+    fn validate(&self) -> Result<(), InvalidValue> {
+        let (d, h) = (&self.data, &self.head);
+        ensure(h.s.is_finite() && h.s > 0.0, "head.s", || {
+            format!("must be > 0, got {}", h.s)
+        })?;
+        ensure(h.m.is_finite() && h.m >= 0.0, "head.m", || {
+            format!("must be ≥ 0, got {}", h.m)
+        })?;
+        if d.source == "synthetic" {
+            ensure(d.train_identities >= 2, "data.train_identities", || {
+                format!(
+                    "must be ≥ 2 (a classifier needs two classes), got {}",
+                    d.train_identities
+                )
+            })?;
+            ensure(d.test_identities >= 2, "data.test_identities", || {
+                format!(
+                    "must be ≥ 2 (impostor pairs need two people), got {}",
+                    d.test_identities
+                )
+            })?;
+            ensure(
+                d.images_per_identity >= 2,
+                "data.images_per_identity",
+                || {
+                    format!(
+                        "must be ≥ 2 (genuine pairs need two images), got {}",
+                        d.images_per_identity
+                    )
+                },
+            )?;
+        }
+        ensure(d.pairs >= 2, "data.pairs", || {
+            format!("must be ≥ 2, got {}", d.pairs)
+        })
     }
 }

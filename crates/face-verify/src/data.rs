@@ -182,6 +182,23 @@ pub fn folder_split(root: &Path) -> Result<Split, DataError> {
         }
         pairs.push((FaceRef::File(a), FaceRef::File(b), f[2] == "1"));
     }
+    let genuine = pairs.iter().filter(|p| p.2).count();
+    if genuine == 0 || genuine == pairs.len() {
+        return Err(DataError::Invalid {
+            path: pairs_path,
+            message: format!(
+                "{} pairs, {genuine} of them same-person: verification needs both same-person \
+                 (1) and different-person (0) pairs",
+                pairs.len()
+            ),
+        });
+    }
+    if ids.len() < 2 {
+        return Err(DataError::Invalid {
+            path: train_dir,
+            message: "one identity folder: training a classifier needs at least two".into(),
+        });
+    }
     Ok(Split {
         train,
         held_out,

@@ -7,7 +7,6 @@ use face_verify::config::Config;
 use face_verify::{data, predict, train};
 use kit::app::{self, RunArgs, TrainArgs};
 use kit::rundir::Checkpoint;
-use kit::train::{fit, FitOptions};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -58,7 +57,7 @@ fn load(
     args: &RunArgs,
     data_source: Option<String>,
 ) -> anyhow::Result<(Config, kit::rundir::RunDir, train::FaceTask)> {
-    let (mut cfg, run, ck, device) = app::open_run::<Config>(args)?;
+    let (mut cfg, run, ck, device) = app::open_run::<Config>("face-verify", args)?;
     if let Some(d) = data_source {
         cfg.data.source = d;
     }
@@ -68,29 +67,32 @@ fn load(
     Ok((cfg, run, task))
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    app::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::Train(args) => {
-            let mut s = app::start::<Config>("face-verify", &args)?;
-            let split =
-                data::split(&s.config.data, s.config.train.seed).context("loading the dataset")?;
-            let mut task = train::FaceTask::new(&s.config, s.device, split);
-            let opts = FitOptions {
-                resume: s.resume,
-                stop_after: None,
-            };
-            let outcome = fit(&mut task, &s.config.train, &s.run, &mut s.logger, opts)?;
+            let (outcome, s, mut task) = app::train("face-verify", &args, |c: &Config, device| {
+                let split = data::split(&c.data, c.train.seed).context("loading the dataset")?;
+                Ok(train::FaceTask::new(c, device, split))
+            })?;
             if let kit::train::Outcome::Finished { .. } = outcome {
                 Checkpoint::read(&s.run.best())?.load_model(&mut task.vs)?;
                 let (ev, _) = tch::no_grad(|| task.evaluate_all())?;
-                predict::save_threshold(&s.run, ev.verification.threshold, ev.verification.auc)?;
+                predict::save_threshold(
+                    &s.run,
+                    "best",
+                    ev.verification.threshold,
+                    ev.verification.auc,
+                )?;
                 println!(
                     "threshold {:.4} (best checkpoint) saved to {}",
                     ev.verification.threshold,
-                    s.run.file("threshold.json").display()
+                    s.run.file(&predict::threshold_file("best")).display()
                 );
             }
-            app::report(&outcome, &s.run.root);
         }
         Cmd::Eval { run, data } => {
             let (cfg, rd, task) = load(&run, data)?;
@@ -116,12 +118,12 @@ fn main() -> anyhow::Result<()> {
                 ev.labels.len(),
                 run.checkpoint
             );
-            predict::save_threshold(&rd, v.threshold, v.auc)?;
+            predict::save_threshold(&rd, &run.checkpoint, v.threshold, v.auc)?;
             rd.append_eval(serde_json::json!({ "checkpoint": run.checkpoint, "data": cfg.data.source, "verification": v, "closed_set_accuracy": ev.closed_set_accuracy }))?;
         }
         Cmd::Predict { run, a, b } => {
             let (cfg, rd, task) = load(&run, None)?;
-            let thr = predict::load_threshold(&rd)?;
+            let thr = predict::load_threshold(&rd, &run.checkpoint)?;
             let sim = predict::similarity(&task, &cfg, &a, &b)?;
             let verdict = if sim >= thr {
                 "same person"

@@ -7,21 +7,32 @@ use anyhow::Context;
 use kit::rundir::RunDir;
 use std::path::{Path, PathBuf};
 
-/// Saves the verification threshold chosen on the eval pairs.
-pub fn save_threshold(run: &RunDir, threshold: f64, auc: f64) -> anyhow::Result<()> {
-    let v = serde_json::json!({ "threshold": threshold, "auc": auc, "rule": "same person when cosine similarity >= threshold" });
+/// The threshold file of one checkpoint: a threshold belongs to the weights it was chosen for.
+pub fn threshold_file(checkpoint: &str) -> String {
+    format!("threshold-{checkpoint}.json")
+}
+
+/// Saves the verification threshold chosen on the eval pairs for `checkpoint` (best | last).
+pub fn save_threshold(
+    run: &RunDir,
+    checkpoint: &str,
+    threshold: f64,
+    auc: f64,
+) -> anyhow::Result<()> {
+    let v = serde_json::json!({ "checkpoint": checkpoint, "threshold": threshold, "auc": auc, "rule": "same person when cosine similarity >= threshold" });
     run.write(
-        "threshold.json",
+        &threshold_file(checkpoint),
         serde_json::to_string_pretty(&v)?.as_bytes(),
     )?;
     Ok(())
 }
 
-pub fn load_threshold(run: &RunDir) -> anyhow::Result<f64> {
-    let path = run.file("threshold.json");
+/// The threshold chosen for `checkpoint`'s weights.
+pub fn load_threshold(run: &RunDir, checkpoint: &str) -> anyhow::Result<f64> {
+    let path = run.file(&threshold_file(checkpoint));
     let text = std::fs::read_to_string(&path).with_context(|| {
         format!(
-            "{} missing: run `face-verify eval --run {}` first",
+            "{} missing: run `face-verify eval --run {} --checkpoint {checkpoint}` first",
             path.display(),
             run.root.display()
         )

@@ -133,6 +133,20 @@ fn smoke_train_lowers_loss_then_eval_predict_embed() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("AUC"));
     let a = ds.join("train/00000/0000.png");
     let b = ds.join("train/00000/0001.png");
+    // A threshold belongs to its checkpoint: eval of `last` must not feed predict with `best`.
+    assert!(run.file("threshold-last.json").is_file());
+    let out = Command::new(bin)
+        .args(["predict", "--checkpoint", "best", "--run"])
+        .arg(&run.root)
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("threshold-best.json"),
+        "{stderr}"
+    );
     let out = Command::new(bin)
         .args(["predict", "--checkpoint", "last", "--run"])
         .arg(&run.root)
@@ -181,6 +195,21 @@ fn bad_pairs_file_is_named() {
         msg.contains(&format!("pairs.txt:{}", text.lines().count() + 1)),
         "{msg}"
     );
+    // An empty pairs.txt (it used to panic in torch.cat) and only same-person pairs.
+    for body in [
+        "".to_string(),
+        text.lines()
+            .filter(|l| l.ends_with(" 1"))
+            .map(|l| format!("{l}\n"))
+            .collect(),
+    ] {
+        std::fs::write(&pairs, body).unwrap();
+        let msg = data::folder_split(tmp.path()).err().unwrap().to_string();
+        assert!(
+            msg.contains("pairs.txt") && msg.contains("different-person"),
+            "{msg}"
+        );
+    }
     std::fs::write(&pairs, "test/nope.png test/nope2.png 1\n").unwrap();
     let msg = data::folder_split(tmp.path()).err().unwrap().to_string();
     assert!(

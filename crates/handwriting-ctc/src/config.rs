@@ -1,6 +1,7 @@
 //! The typed config of handwriting-ctc (see configs/handwriting-ctc/default.yaml).
 
 use kit::app::AppConfig;
+use kit::config::{ensure, InvalidValue};
 use kit::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +56,40 @@ impl AppConfig for Config {
     }
     fn train_mut(&mut self) -> &mut TrainConfig {
         &mut self.train
+    }
+    fn validate(&self) -> Result<(), InvalidValue> {
+        let d = &self.data;
+        ensure(!d.alphabet.is_empty(), "data.alphabet", || {
+            "must hold at least one character".into()
+        })?;
+        ensure(
+            d.alphabet
+                .chars()
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+                == d.alphabet.chars().count(),
+            "data.alphabet",
+            || format!("has a repeated character: {:?}", d.alphabet),
+        )?;
+        ensure(
+            d.min_len >= 1 && d.min_len <= d.max_len,
+            "data.min_len",
+            || {
+                format!(
+                    "needs 1 ≤ data.min_len ≤ data.max_len ({}), got {}",
+                    d.max_len, d.min_len
+                )
+            },
+        )?;
+        ensure(self.decode.beam_width >= 1, "decode.beam_width", || {
+            format!("must be ≥ 1, got {}", self.decode.beam_width)
+        })?;
+        if d.source == "synthetic" || d.source == "mnist" {
+            ensure(d.val_size >= 1, "data.val_size", || {
+                "must be ≥ 1 (an empty validation set scores CER 0)".into()
+            })?;
+        }
+        Ok(())
     }
 }
 

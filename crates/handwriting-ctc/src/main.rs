@@ -6,7 +6,6 @@ use handwriting_ctc::config::Config;
 use handwriting_ctc::{data, predict, train};
 use kit::app::{self, RunArgs, TrainArgs};
 use kit::rundir::Checkpoint;
-use kit::train::{fit, FitOptions};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -62,7 +61,7 @@ fn load_task(
     args: &RunArgs,
     source: Option<String>,
 ) -> anyhow::Result<(Config, kit::rundir::RunDir, train::CtcTask)> {
-    let (mut cfg, run, ck, device) = app::open_run::<Config>(args)?;
+    let (mut cfg, run, ck, device) = app::open_run::<Config>("handwriting-ctc", args)?;
     if let Some(s) = source {
         cfg.data.source = s;
     }
@@ -72,23 +71,22 @@ fn load_task(
     Ok((cfg, run, task))
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    app::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::Train(args) => {
-            let mut s = app::start::<Config>("handwriting-ctc", &args)?;
-            let (tr, val) = data::sources(&s.config.data, s.config.train.seed)
-                .context("loading the dataset")?;
-            let mut task = train::CtcTask::new(&s.config, s.device, tr, val);
-            let opts = FitOptions {
-                resume: s.resume,
-                stop_after: None,
-            };
-            let outcome = fit(&mut task, &s.config.train, &s.run, &mut s.logger, opts)?;
+            let (_, _, task) = app::train("handwriting-ctc", &args, |c: &Config, device| {
+                let (tr, val) =
+                    data::sources(&c.data, c.train.seed).context("loading the dataset")?;
+                Ok(train::CtcTask::new(c, device, tr, val))
+            })?;
             println!(
                 "samples skipped (output shorter than label): {}",
                 task.skipped
             );
-            app::report(&outcome, &s.run.root);
         }
         Cmd::Eval { run, data } => {
             let (cfg, rd, task) = load_task(&run, data)?;

@@ -1,6 +1,7 @@
 //! The typed config of segment-dice (see configs/segment-dice/default.yaml for every key).
 
 use kit::app::AppConfig;
+use kit::config::{ensure, InvalidValue};
 use kit::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -68,6 +69,53 @@ impl AppConfig for Config {
     }
     fn train_mut(&mut self) -> &mut TrainConfig {
         &mut self.train
+    }
+    fn validate(&self) -> Result<(), InvalidValue> {
+        let (m, d, l) = (&self.model, &self.data, &self.loss);
+        ensure(m.classes >= 2, "model.classes", || {
+            format!(
+                "must be ≥ 2 (background + tumour classes), got {}",
+                m.classes
+            )
+        })?;
+        ensure(m.width >= 1, "model.width", || {
+            format!("must be ≥ 1, got {}", m.width)
+        })?;
+        ensure((1..=8).contains(&m.depth), "model.depth", || {
+            format!("must lie in 1..=8, got {}", m.depth)
+        })?;
+        let k = 1u32 << m.depth;
+        ensure(d.size > 0 && d.size % k == 0, "data.size", || {
+            format!(
+                "must be a multiple of 2^model.depth = {k} (the U-Net halves it {} times), got {}",
+                m.depth, d.size
+            )
+        })?;
+        if d.folder().is_none() {
+            ensure(d.val_size >= 1, "data.val_size", || "must be ≥ 1".into())?;
+        }
+        ensure(l.gamma.is_finite() && l.gamma >= 0.0, "loss.gamma", || {
+            format!("must be ≥ 0, got {}", l.gamma)
+        })?;
+        for (key, v) in [
+            ("loss.lambda_dice", l.lambda_dice),
+            ("loss.lambda_ce", l.lambda_ce),
+        ] {
+            ensure(v.is_finite() && v >= 0.0, key, || {
+                format!("must be ≥ 0, got {v}")
+            })?;
+        }
+        ensure(
+            l.alpha.is_empty() || l.alpha.len() == m.classes as usize,
+            "loss.alpha",
+            || {
+                format!(
+                    "needs one weight per class ({}), got {}",
+                    m.classes,
+                    l.alpha.len()
+                )
+            },
+        )
     }
 }
 

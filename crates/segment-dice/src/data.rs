@@ -174,6 +174,10 @@ pub struct Folder {
     pub pairs: Vec<(PathBuf, PathBuf)>,
     pub hflip: bool,
     pub seed: u64,
+    /// Side every slice must have (`data.size`), checked per file.
+    pub size: Option<u32>,
+    /// Mask values must lie in 0..classes (`model.classes`), checked per file.
+    pub classes: Option<i64>,
 }
 
 impl Folder {
@@ -214,7 +218,13 @@ impl Folder {
                 message: "no .png images found".into(),
             });
         }
-        Ok(Self { pairs, hflip, seed })
+        Ok(Self {
+            pairs,
+            hflip,
+            seed,
+            size: None,
+            classes: None,
+        })
     }
 }
 
@@ -233,11 +243,47 @@ pub fn read_pair(image: &Path, mask: &Path) -> Result<Slice, DataError> {
             ),
         });
     }
+    let mut mask = m.into_raw();
+    // Binary masks saved as 0/255 (what most mask tools, and our own predict, write) mean
+    // background / tumour.
+    if mask.contains(&255) && mask.iter().all(|&v| v == 0 || v == 255) {
+        mask.iter_mut().for_each(|v| *v = u8::from(*v == 255));
+    }
     Ok(Slice {
         size: img.width(),
         image: img.into_raw(),
-        mask: m.into_raw(),
+        mask,
     })
+}
+
+impl Folder {
+    /// Reads pair `index` and checks it against `data.size` and `model.classes`, naming the file.
+    fn read_checked(&self, index: usize) -> Result<Slice, DataError> {
+        let (image, mask) = &self.pairs[index];
+        let s = read_pair(image, mask)?;
+        if let Some(size) = self.size.filter(|&n| n != s.size) {
+            return Err(DataError::Invalid {
+                path: image.clone(),
+                message: format!(
+                    "slice is {0}×{0} but data.size = {size}: every slice of a dataset must have \
+                     the size the config names (resize the dataset, or set data.size)",
+                    s.size
+                ),
+            });
+        }
+        let top = s.mask.iter().copied().max().unwrap_or(0) as i64;
+        if let Some(classes) = self.classes.filter(|&c| top >= c) {
+            return Err(DataError::Invalid {
+                path: mask.clone(),
+                message: format!(
+                    "mask value {top} but model.classes = {classes} allows 0..={}: masks hold \
+                     class indices (or 0/255 for a binary mask)",
+                    classes - 1
+                ),
+            });
+        }
+        Ok(s)
+    }
 }
 
 fn maybe_flip(mut s: Slice, flip: bool) -> Slice {
@@ -269,10 +315,9 @@ impl Dataset for Folder {
         self.pairs.len()
     }
     fn get(&self, index: usize, epoch: u64) -> Result<Slice, DataError> {
-        let (i, m) = &self.pairs[index];
         let flip = self.hflip
             && rng_for(self.seed, 0xF11, epoch * 1_000_003 + index as u64).random_bool(0.5);
-        Ok(maybe_flip(read_pair(i, m)?, flip))
+        Ok(maybe_flip(self.read_checked(index)?, flip))
     }
 }
 

@@ -5,7 +5,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kit::app::{self, RunArgs, TrainArgs};
 use kit::rundir::Checkpoint;
-use kit::train::{fit, FitOptions};
 use segment_dice::config::Config;
 use segment_dice::{data, predict, train};
 use std::path::PathBuf;
@@ -58,7 +57,7 @@ fn load_task(
     args: &RunArgs,
     data: Option<PathBuf>,
 ) -> anyhow::Result<(Config, kit::rundir::RunDir, train::SegTask)> {
-    let (mut cfg, run, ck, device) = app::open_run::<Config>(args)?;
+    let (mut cfg, run, ck, device) = app::open_run::<Config>("segment-dice", args)?;
     if let Some(d) = data {
         cfg.data.source = d.to_string_lossy().to_string();
     }
@@ -68,18 +67,17 @@ fn load_task(
     Ok((cfg, run, task))
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    app::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::Train(args) => {
-            let mut s = app::start::<Config>("segment-dice", &args)?;
-            let (tr, val) = train::sources(&s.config).context("loading the dataset")?;
-            let mut task = train::SegTask::new(&s.config, s.device, tr, val);
-            let opts = FitOptions {
-                resume: s.resume,
-                stop_after: None,
-            };
-            let outcome = fit(&mut task, &s.config.train, &s.run, &mut s.logger, opts)?;
-            app::report(&outcome, &s.run.root);
+            app::train("segment-dice", &args, |c: &Config, device| {
+                let (tr, val) = train::sources(c).context("loading the dataset")?;
+                Ok(train::SegTask::new(c, device, tr, val))
+            })?;
         }
         Cmd::Eval { run, data } => {
             let (cfg, rd, task) = load_task(&run, data)?;

@@ -57,10 +57,15 @@ pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
                 hflip: false,
             }),
         ),
-        Some(root) => (
-            Source::Folder(Folder::open(&root.join("train"), d.hflip, seed)?),
-            Source::Folder(Folder::open(&root.join("val"), false, seed)?),
-        ),
+        Some(root) => {
+            let open = |split: &str, hflip: bool| -> Result<Source, DataError> {
+                let mut f = Folder::open(&root.join(split), hflip, seed)?;
+                f.size = Some(d.size);
+                f.classes = Some(cfg.model.classes);
+                Ok(Source::Folder(f))
+            };
+            (open("train", d.hflip)?, open("val", false)?)
+        }
     })
 }
 
@@ -235,7 +240,6 @@ impl Task for SegTask {
         &mut self.vs
     }
     fn train_step(&mut self, (x, y): Batch, _step: u64) -> anyhow::Result<Losses> {
-        self.check_size(&x)?;
         let (x, y) = (x.to_device(self.device), y.to_device(self.device));
         let logits = self.net.forward_t(&x, true);
         let (total, terms) = self.loss(&logits, &y)?;

@@ -2,6 +2,7 @@
 //! predict on the saved checkpoint, and bad inputs that fail clearly.
 
 use kit::config;
+use kit::data::Dataset;
 use kit::logging::Logger;
 use kit::rundir::{Checkpoint, RunDir};
 use kit::train::{fit, FitOptions};
@@ -143,6 +144,76 @@ fn missing_or_mismatched_mask_names_both_files() {
     .unwrap_err()
     .to_string();
     assert!(msg.contains("images/00002.png"), "{msg}");
+}
+
+#[test]
+fn binary_255_masks_are_read_and_bad_values_or_sizes_name_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    data::write_synthetic(tmp.path(), 1, 3, 1, 32).unwrap();
+    let train = tmp.path().join("train");
+    // Rewrite mask 0 as 0/255 (what mask tools and our own predict write): read as 0/1.
+    let m0 = train.join("masks/00000.png");
+    let orig = data::read_pair(&train.join("images/00000.png"), &m0).unwrap();
+    let scaled: Vec<u8> = orig
+        .mask
+        .iter()
+        .map(|&v| if v > 0 { 255 } else { 0 })
+        .collect();
+    image::GrayImage::from_raw(32, 32, scaled)
+        .unwrap()
+        .save(&m0)
+        .unwrap();
+    let again = data::read_pair(&train.join("images/00000.png"), &m0).unwrap();
+    assert_eq!(again.mask, orig.mask);
+
+    let mut folder = data::Folder::open(&train, false, 0).unwrap();
+    folder.size = Some(32);
+    folder.classes = Some(2);
+    assert!(folder.get(0, 0).is_ok());
+    // A mask value beyond model.classes names the mask file and the key.
+    image::GrayImage::from_pixel(32, 32, image::Luma([7]))
+        .save(train.join("masks/00001.png"))
+        .unwrap();
+    let msg = folder.get(1, 0).unwrap_err().to_string();
+    assert!(
+        msg.contains("masks/00001.png") && msg.contains("model.classes"),
+        "{msg}"
+    );
+    // A slice of another size names the image and data.size.
+    folder.size = Some(64);
+    let msg = folder.get(0, 0).unwrap_err().to_string();
+    assert!(
+        msg.contains("images/00000.png") && msg.contains("data.size"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn invalid_hyper_parameters_name_the_key_before_a_folder_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let smoke = repo().join("configs/segment-dice/smoke.yaml");
+    for (set, key) in [
+        ("model.classes=1", "model.classes"),
+        ("data.size=36", "data.size"),
+        ("loss.gamma=-1", "loss.gamma"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_segment-dice"))
+            .args(["train", "--set", set, "--config"])
+            .arg(&smoke)
+            .arg("--runs")
+            .arg(tmp.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(&format!("`{key}`")),
+            "{err}"
+        );
+        assert!(
+            !tmp.path().join("segment-dice").exists(),
+            "{set}: folder created"
+        );
+    }
 }
 
 #[test]
