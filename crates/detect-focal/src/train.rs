@@ -9,7 +9,7 @@ use crate::model::{RetinaNet, STRIDES};
 use crate::scene::SceneSpec;
 use kit::data::{DataError, Loader};
 use kit::logging::Logger;
-use kit::train::{Losses, Metrics, Task};
+use kit::train::{Losses, Metrics, StepContext, Task};
 use loss_zoo::focal::sigmoid_focal_loss;
 use loss_zoo::Reduction;
 use std::sync::Arc;
@@ -334,7 +334,7 @@ impl Task for DetTask {
     fn var_store_mut(&mut self) -> &mut nn::VarStore {
         &mut self.vs
     }
-    fn train_step(&mut self, b: Batch, _step: u64) -> anyhow::Result<Losses> {
+    fn train_step(&mut self, b: Batch, _ctx: &mut StepContext) -> anyhow::Result<Losses> {
         let (cls, reg) = self.net.forward_t(&b.images.to_device(self.device), true);
         let (total, terms) = self.loss(&cls, &reg, &b)?;
         Ok(Losses {

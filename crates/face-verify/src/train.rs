@@ -7,7 +7,7 @@ use crate::eval::{roc_picture, verify, Verification};
 use crate::model::{Backbone, Head};
 use kit::data::{DataError, Loader};
 use kit::logging::Logger;
-use kit::train::{Losses, Metrics, Task};
+use kit::train::{Losses, Metrics, StepContext, Task};
 use loss_zoo::arcface::l2_normalize;
 use std::sync::Arc;
 use tch::{nn, Device, Kind, Tensor};
@@ -24,7 +24,6 @@ pub struct FaceTask {
     held_out: Loader<Faces, Batch>,
     device: Device,
     logged_faces: bool,
-    grid: Option<image::RgbImage>,
 }
 
 /// Everything an evaluation measured.
@@ -71,7 +70,6 @@ impl FaceTask {
             held_out,
             device,
             logged_faces: false,
-            grid: None,
         }
     }
 
@@ -142,14 +140,16 @@ impl Task for FaceTask {
     fn var_store_mut(&mut self) -> &mut nn::VarStore {
         &mut self.vs
     }
-    fn train_step(&mut self, (x, y): Batch, _step: u64) -> anyhow::Result<Losses> {
+    fn train_step(&mut self, (x, y): Batch, ctx: &mut StepContext) -> anyhow::Result<Losses> {
         let (x, y) = (x.to_device(self.device), y.to_device(self.device));
         if !self.logged_faces {
             self.logged_faces = true;
             let pics: Vec<_> = (0..x.size()[0].min(16))
                 .map(|i| kit::images::tensor_to_rgb(&(x.get(i) * 0.5 + 0.5)))
                 .collect();
-            self.grid = Some(kit::images::grid(&pics, 8));
+            ctx.logger
+                .tb
+                .image("train/faces", ctx.step as i64, &kit::images::grid(&pics, 8))?;
         }
         let emb = self.backbone.forward_t(&x, true);
         let logits = self.head.logits(&emb, &y)?;
@@ -171,9 +171,6 @@ impl Task for FaceTask {
     fn evaluate(&mut self, logger: &mut Logger, step: u64) -> anyhow::Result<Metrics> {
         let (ev, emb_a) = self.evaluate_all()?;
         let s = step as i64;
-        if let Some(g) = self.grid.take() {
-            logger.tb.image("train/faces", s, &g)?;
-        }
         logger
             .tb
             .image("eval/roc", s, &roc_picture(&ev.scores, &ev.labels))?;

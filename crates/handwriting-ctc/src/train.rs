@@ -8,7 +8,7 @@ use crate::viz;
 use kit::data::Loader;
 use kit::logging::Logger;
 use kit::metrics::{cer, wer};
-use kit::train::{Losses, Metrics, Task};
+use kit::train::{Losses, Metrics, StepContext, Task};
 use loss_zoo::ctc::{beam_search_decode, ctc_loss, greedy_decode};
 use loss_zoo::Reduction;
 use std::collections::HashSet;
@@ -122,7 +122,7 @@ impl Task for CtcTask {
     fn var_store_mut(&mut self) -> &mut nn::VarStore {
         &mut self.vs
     }
-    fn train_step(&mut self, b: Batch, _step: u64) -> anyhow::Result<Losses> {
+    fn train_step(&mut self, b: Batch, ctx: &mut StepContext) -> anyhow::Result<Losses> {
         let (lp, il) = self.forward(&b, true);
         let il_v: Vec<i64> = Vec::try_from(&il)?;
         // Skip samples whose output is too short for their label (CTC would be +inf).
@@ -136,12 +136,12 @@ impl Task for CtcTask {
             if il_v[i] < min_frames(&label) {
                 self.skipped += 1;
                 if self.reported.insert(b.names[i].clone()) {
-                    eprintln!(
+                    ctx.println(&format!(
                         "skipped {}: {} frames for a label that needs {}",
                         b.names[i],
                         il_v[i],
                         min_frames(&label)
-                    );
+                    ));
                 }
                 continue;
             }

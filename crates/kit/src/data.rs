@@ -157,22 +157,43 @@ impl<D: Dataset, B: Send + 'static> Loader<D, B> {
             next: skip,
             skip,
             total,
+            custom: None,
         }
     }
 }
 
-/// Iterator over prepared batches, in order.
+/// Iterator over prepared batches, in order: from a [`Loader`]'s worker threads, or from any
+/// iterator an app supplies (e.g. batches generated on-policy by the model being trained).
 pub struct BatchIter<B> {
     receivers: Vec<Receiver<Result<B, DataError>>>,
     handles: Vec<JoinHandle<()>>,
     next: usize,
     skip: usize,
     total: usize,
+    custom: Option<Box<dyn Iterator<Item = Result<B, DataError>>>>,
+}
+
+impl<B> BatchIter<B> {
+    /// Batches from an app's own iterator (override `Task::train_batches` to return it; keep
+    /// `Task::batches_per_epoch` equal to the number it yields).
+    pub fn custom(iter: impl Iterator<Item = Result<B, DataError>> + 'static) -> Self {
+        Self {
+            receivers: Vec::new(),
+            handles: Vec::new(),
+            next: 0,
+            skip: 0,
+            total: 0,
+            custom: Some(Box::new(iter)),
+        }
+    }
 }
 
 impl<B> Iterator for BatchIter<B> {
     type Item = Result<B, DataError>;
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(it) = self.custom.as_mut() {
+            return it.next();
+        }
         if self.next >= self.total {
             return None;
         }
@@ -242,5 +263,12 @@ mod tests {
         assert_eq!(sorted, (0..10).collect::<Vec<_>>());
         let flat: Vec<usize> = l.epoch(0, 0).flat_map(Result::unwrap).collect();
         assert_eq!(flat, e0);
+    }
+
+    #[test]
+    fn custom_batches_pass_through_in_order() {
+        let it: BatchIter<u32> = BatchIter::custom((0..3u32).map(Ok));
+        let got: Vec<u32> = it.map(|b| b.unwrap()).collect();
+        assert_eq!(got, vec![0, 1, 2]);
     }
 }

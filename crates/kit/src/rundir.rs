@@ -246,6 +246,17 @@ pub fn save_checkpoint(
         .map_err(|e| err(e.to_string()))
 }
 
+/// What a warm start did, variable by variable.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WarmStart {
+    /// Copied from the checkpoint.
+    pub loaded: Vec<String>,
+    /// In the checkpoint, not used by the model.
+    pub skipped: Vec<String>,
+    /// Kept at their fresh initialisation (allowed by `allow_new`).
+    pub new: Vec<String>,
+}
+
 /// A checkpoint read into memory.
 pub struct Checkpoint {
     pub path: PathBuf,
@@ -300,6 +311,70 @@ impl Checkpoint {
             }
             Ok(())
         })
+    }
+
+    /// Warm start: copies into `vs` the variables this checkpoint has, after renaming its
+    /// names by `rename` (`(from_prefix, to_prefix)` pairs, e.g. `("body.", "body.")` or
+    /// `("", "policy.")`). A model variable the checkpoint lacks (or holds with another shape)
+    /// is an error unless it starts with one of `allow_new`, in which case it keeps its fresh
+    /// initialisation. Checkpoint variables the model does not use are skipped.
+    pub fn load_partial(
+        &self,
+        vs: &mut VarStore,
+        rename: &[(String, String)],
+        allow_new: &[String],
+    ) -> Result<WarmStart, RunError> {
+        let mut source: HashMap<String, &Tensor> = HashMap::new();
+        for (name, t) in &self.tensors {
+            if name.starts_with("optim/") || name.starts_with("train_state/") {
+                continue;
+            }
+            let renamed = rename.iter().find_map(|(from, to)| {
+                name.strip_prefix(from.as_str()).map(|r| format!("{to}{r}"))
+            });
+            match (renamed, rename.is_empty()) {
+                (Some(n), _) => {
+                    source.insert(n, t);
+                }
+                (None, true) => {
+                    source.insert(name.clone(), t);
+                }
+                (None, false) => {}
+            }
+        }
+        let mut report = WarmStart::default();
+        let is_new = |name: &str| allow_new.iter().any(|p| name.starts_with(p.as_str()));
+        tch::no_grad(|| {
+            for (name, mut var) in vs.variables() {
+                match source.remove(&name) {
+                    Some(src) if src.size() == var.size() => {
+                        var.f_copy_(src).map_err(|e| self.err(e.to_string()))?;
+                        report.loaded.push(name);
+                    }
+                    _ if is_new(&name) => report.new.push(name),
+                    Some(src) => {
+                        return Err(self.err(format!(
+                            "variable `{name}` has shape {:?}, the model expects {:?} (list it \
+                             in init_from.allow_new to initialise it afresh)",
+                            src.size(),
+                            var.size()
+                        )))
+                    }
+                    None => {
+                        return Err(self.err(format!(
+                            "has no variable for `{name}` (after renaming): map it with \
+                             init_from.rename, or list it in init_from.allow_new"
+                        )))
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        report.skipped = source.into_keys().collect();
+        report.loaded.sort();
+        report.new.sort();
+        report.skipped.sort();
+        Ok(report)
     }
 
     /// Restores the optimiser state.

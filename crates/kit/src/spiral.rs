@@ -5,7 +5,7 @@
 use crate::app::AppConfig;
 use crate::data::{rng_for, DataError, Dataset, Loader};
 use crate::logging::Logger;
-use crate::train::{Losses, Metrics, Task, TrainConfig};
+use crate::train::{Losses, Metrics, StepContext, Task, TrainConfig};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -178,7 +178,8 @@ impl Task for SpiralTask {
     fn var_store_mut(&mut self) -> &mut nn::VarStore {
         &mut self.vs
     }
-    fn train_step(&mut self, (x, y): Batch, step: u64) -> anyhow::Result<Losses> {
+    fn train_step(&mut self, (x, y): Batch, ctx: &mut StepContext) -> anyhow::Result<Losses> {
+        let step = ctx.step;
         let logits = self.net.forward(&x.to_device(self.device));
         let y = y.to_device(self.device);
         let mut loss = logits.cross_entropy_for_logits(&y);

@@ -50,6 +50,31 @@ pub struct TrainConfig {
     pub threads: usize,
     /// Data-loading worker threads.
     pub workers: usize,
+    /// Warm start a new run from another run's weights (not used on --resume).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<InitFrom>,
+}
+
+/// `train.init_from`: which run's weights start this one, and how names map.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InitFrom {
+    /// A run folder, e.g. runs/rlhf-reward/sft-…
+    pub run: std::path::PathBuf,
+    /// `best` (default) or `last`.
+    #[serde(default = "best")]
+    pub checkpoint: String,
+    /// Prefix renames `[from, to]` applied to the checkpoint's names, e.g. `[["", "body."]]`;
+    /// a checkpoint name no pair matches is unused (empty list: names as saved).
+    #[serde(default)]
+    pub rename: Vec<(String, String)>,
+    /// Model variables (by prefix) that may be missing from the checkpoint: fresh init.
+    #[serde(default)]
+    pub allow_new: Vec<String>,
+}
+
+fn best() -> String {
+    "best".into()
 }
 
 impl Default for TrainConfig {
@@ -75,6 +100,7 @@ impl Default for TrainConfig {
             device: DeviceSpec::Auto,
             threads: 0,
             workers: 2,
+            init_from: None,
         }
     }
 }
@@ -119,7 +145,20 @@ impl TrainConfig {
         })?;
         ensure(finite_ge0(self.grad_clip), "train.grad_clip", || {
             format!("must be ≥ 0 (0 = off), got {}", self.grad_clip)
-        })
+        })?;
+        if let Some(i) = &self.init_from {
+            ensure(
+                i.checkpoint == "best" || i.checkpoint == "last",
+                "train.init_from.checkpoint",
+                || format!("must be best or last, got {}", i.checkpoint),
+            )?;
+            ensure(
+                i.run.join("config.yaml").is_file(),
+                "train.init_from.run",
+                || format!("{} is not a run folder (no config.yaml)", i.run.display()),
+            )?;
+        }
+        Ok(())
     }
 
     fn optim_settings(&self) -> OptimSettings {
@@ -157,6 +196,25 @@ impl Metrics {
     }
 }
 
+/// What a training step may use besides its batch: where training is, and the logs (a
+/// picture, or a scalar such as an annealed β, logged at this step).
+pub struct StepContext<'a> {
+    /// Updates taken before this one (0-based).
+    pub step: u64,
+    /// Updates the run will take in all.
+    pub total_steps: u64,
+    pub epoch: u64,
+    pub logger: &'a mut Logger,
+    progress: &'a Progress,
+}
+
+impl StepContext<'_> {
+    /// Prints a line above the progress bar (never `eprintln!` under a live bar).
+    pub fn println(&self, line: &str) {
+        self.progress.println(line);
+    }
+}
+
 /// What an app plugs into the loop.
 pub trait Task {
     type Batch: Send + 'static;
@@ -175,7 +233,7 @@ pub trait Task {
         self.train_loader().epoch(epoch, skip)
     }
     /// Forward pass and losses of one batch (the loop does backward and the update).
-    fn train_step(&mut self, batch: Self::Batch, step: u64) -> anyhow::Result<Losses>;
+    fn train_step(&mut self, batch: Self::Batch, ctx: &mut StepContext) -> anyhow::Result<Losses>;
     /// Evaluates on held-out data; may log pictures through `logger`.
     fn evaluate(&mut self, logger: &mut Logger, step: u64) -> anyhow::Result<Metrics>;
 }
@@ -272,6 +330,29 @@ pub fn fit<T: Task>(
         ck.load_model(task.var_store_mut())?;
         ck.load_optimizer(&mut optim)?;
         state = ck.train_state()?;
+    } else if let Some(init) = &cfg.init_from {
+        let from = RunDir::open(&init.run)?;
+        let path = match init.checkpoint.as_str() {
+            "last" => from.last(),
+            _ => from.best(),
+        };
+        let ws = Checkpoint::read(&path)?.load_partial(
+            task.var_store_mut(),
+            &init.rename,
+            &init.allow_new,
+        )?;
+        println!(
+            "warm start from {}: {} variables loaded, {} new, {} in the checkpoint unused{}",
+            path.display(),
+            ws.loaded.len(),
+            ws.new.len(),
+            ws.skipped.len(),
+            if ws.new.is_empty() {
+                String::new()
+            } else {
+                format!(" (new: {})", ws.new.join(", "))
+            }
+        );
     }
     let per_epoch = task.batches_per_epoch() as u64;
     if per_epoch == 0 {
@@ -299,7 +380,14 @@ pub fn fit<T: Task>(
             let batch = batch?;
             seed_torch(cfg.seed.wrapping_add(state.step));
             let lr = lr_at(state.step, cfg.lr, cfg.min_lr, cfg.warmup_steps, total);
-            let losses = task.train_step(batch, state.step)?;
+            let mut ctx = StepContext {
+                step: state.step,
+                total_steps: total,
+                epoch: state.epoch,
+                logger,
+                progress: &progress,
+            };
+            let losses = task.train_step(batch, &mut ctx)?;
             let mut logged = vec![("loss".to_string(), losses.total.double_value(&[]))];
             for (k, t) in &losses.terms {
                 logged.push((k.clone(), t.double_value(&[])));

@@ -5,7 +5,7 @@ use kit::config;
 use kit::logging::Logger;
 use kit::rundir::{Checkpoint, RunDir, RunError};
 use kit::spiral::{SpiralConfig, SpiralTask};
-use kit::train::{fit, FitOptions, Losses, Metrics, Task, TrainError};
+use kit::train::{fit, FitOptions, Losses, Metrics, StepContext, Task, TrainError};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use tch::Device;
@@ -256,8 +256,8 @@ impl Task for MisnamedSelection {
     fn train_loader(&self) -> &kit::data::Loader<Self::Data, Self::Batch> {
         self.0.train_loader()
     }
-    fn train_step(&mut self, batch: Self::Batch, step: u64) -> anyhow::Result<Losses> {
-        self.0.train_step(batch, step)
+    fn train_step(&mut self, batch: Self::Batch, ctx: &mut StepContext) -> anyhow::Result<Losses> {
+        self.0.train_step(batch, ctx)
     }
     fn evaluate(&mut self, logger: &mut Logger, step: u64) -> anyhow::Result<Metrics> {
         let mut m = self.0.evaluate(logger, step)?;
@@ -310,4 +310,64 @@ fn sigterm_saves_like_ctrl_c() {
     assert!(stdout.contains("interrupted at step"), "{stdout}");
     let ck = Checkpoint::read(&tmp.path().join("spiral/term/checkpoints/last.safetensors"));
     assert!(ck.unwrap().train_state().unwrap().step > 0);
+}
+
+#[test]
+fn warm_start_loads_what_matches_and_reports_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run_spiral(tmp.path(), &train_args("src", &[]));
+    assert!(o.status.success(), "{}", text(&o));
+    let src = tmp.path().join("spiral/src");
+    let init = format!("train.init_from={{run: {}}}", src.display());
+    // Same model: every variable loaded.
+    let o = run_spiral(
+        tmp.path(),
+        &train_args(
+            "warm",
+            &[
+                "--set",
+                &init,
+                "--set",
+                "train.max_steps=1",
+                "--set",
+                "train.lr=1e-12",
+                "--set",
+                "train.min_lr=0",
+            ],
+        ),
+    );
+    let out = text(&o);
+    assert!(
+        o.status.success() && out.contains("variables loaded, 0 new"),
+        "{out}"
+    );
+    // One more layer: refused unless it is allowed to be new, then reported as new.
+    let deeper = ["--set", "model.layers=4", "--set", &init];
+    let o = run_spiral(tmp.path(), &train_args("deep", &deeper));
+    let out = text(&o);
+    assert!(!o.status.success() && out.contains("allow_new"), "{out}");
+    let allowed = format!(
+        "train.init_from={{run: {}, allow_new: [fc3, out]}}",
+        src.display()
+    );
+    let o = run_spiral(
+        tmp.path(),
+        &train_args("deep2", &["--set", "model.layers=4", "--set", &allowed]),
+    );
+    let out = text(&o);
+    assert!(
+        o.status.success() && out.contains("new: fc3.bias, fc3.weight"),
+        "{out}"
+    );
+    // Renaming: a prefix map that matches nothing leaves every variable unmapped.
+    let bad = format!(
+        "train.init_from={{run: {}, rename: [[nothing., x.]]}}",
+        src.display()
+    );
+    let o = run_spiral(tmp.path(), &train_args("ren", &["--set", &bad]));
+    assert!(
+        !o.status.success() && text(&o).contains("init_from.rename"),
+        "{}",
+        text(&o)
+    );
 }

@@ -7,7 +7,7 @@ use crate::eval::{overlay, Report, Scores};
 use crate::model::UNet;
 use kit::data::{DataError, Dataset, Loader};
 use kit::logging::Logger;
-use kit::train::{Losses, Metrics, Task};
+use kit::train::{Losses, Metrics, StepContext, Task};
 use loss_zoo::dice::{dice_ce_loss, dice_loss, DiceOptions};
 use loss_zoo::focal::softmax_focal_loss;
 use loss_zoo::Reduction;
@@ -239,7 +239,7 @@ impl Task for SegTask {
     fn var_store_mut(&mut self) -> &mut nn::VarStore {
         &mut self.vs
     }
-    fn train_step(&mut self, (x, y): Batch, _step: u64) -> anyhow::Result<Losses> {
+    fn train_step(&mut self, (x, y): Batch, _ctx: &mut StepContext) -> anyhow::Result<Losses> {
         let (x, y) = (x.to_device(self.device), y.to_device(self.device));
         let logits = self.net.forward_t(&x, true);
         let (total, terms) = self.loss(&logits, &y)?;
