@@ -68,15 +68,23 @@ pub fn load<T: DeserializeOwned>(path: &Path, overrides: &[String]) -> Result<T,
         return parse(&text, path, overrides);
     }
     let mut chain = Vec::new();
-    let mut merged = resolve(path, tree, &mut chain)?;
+    let merged = resolve(path, tree, &mut chain)?;
     let typed: Result<T, _> = serde_path_to_error::deserialize(merged.clone());
     if let Err(e) = typed {
         return Err(locate_in_chain(&chain, e));
     }
+    with_overrides(merged, overrides)
+}
+
+/// Applies `--set` overrides to a tree and deserialises it; errors name the assignments.
+fn with_overrides<T: DeserializeOwned>(
+    mut tree: Value,
+    overrides: &[String],
+) -> Result<T, ConfigError> {
     for assignment in overrides {
-        apply_override(&mut merged, assignment)?;
+        apply_override(&mut tree, assignment)?;
     }
-    serde_path_to_error::deserialize(merged).map_err(|e| {
+    serde_path_to_error::deserialize(tree).map_err(|e| {
         let key = e.path().to_string();
         ConfigError::Override {
             assignment: overrides.join(" --set "),
@@ -220,20 +228,8 @@ pub fn parse<T: DeserializeOwned>(
     if overrides.is_empty() {
         return Ok(typed);
     }
-    let mut tree: Value = serde_norway::from_str(text).map_err(|e| ConfigError::Syntax {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    for assignment in overrides {
-        apply_override(&mut tree, assignment)?;
-    }
-    serde_path_to_error::deserialize(tree).map_err(|e| {
-        let key = e.path().to_string();
-        ConfigError::Override {
-            assignment: overrides.join(" --set "),
-            message: format!("key `{key}`: {}", e.into_inner()),
-        }
-    })
+    let tree: Value = syntax(path, serde_norway::from_str(text))?;
+    with_overrides(tree, overrides)
 }
 
 fn located(path: &Path, e: serde_path_to_error::Error<serde_norway::Error>) -> ConfigError {

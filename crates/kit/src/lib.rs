@@ -10,6 +10,7 @@
 //! - [`app`]: the command-line pieces every app shares; [`spiral`]: the example task
 
 pub mod app;
+mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod device;
@@ -21,3 +22,4 @@ pub mod rundir;
 pub mod spiral;
 pub mod tensorboard;
 pub mod train;
+mod train_config;

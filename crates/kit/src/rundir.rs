@@ -4,11 +4,9 @@
 //! the optimiser state under `optim/…` and the train state under `train_state/…`, written to
 //! a temp file and renamed: killing the process at any moment leaves the previous one intact.
 
-use crate::optim::Optimizer;
-use std::collections::HashMap;
+pub use crate::checkpoint::{save_checkpoint, Checkpoint, WarmStart};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use tch::{nn::VarStore, Device, Kind, Tensor};
 
 /// What can go wrong with a run directory or a checkpoint.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +48,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-fn tmp_path(path: &Path) -> PathBuf {
+pub(crate) fn tmp_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())
@@ -200,210 +198,6 @@ impl RunDir {
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), RunError> {
         let path = self.file(name);
         write_atomic(&path, bytes).map_err(|source| RunError::Io { path, source })
-    }
-}
-
-fn state_tensors(s: &TrainState) -> Vec<(String, Tensor)> {
-    let i = |v: u64| Tensor::from_slice(&[v as i64]);
-    vec![
-        ("train_state/step".into(), i(s.step)),
-        ("train_state/epoch".into(), i(s.epoch)),
-        ("train_state/batch_in_epoch".into(), i(s.batch_in_epoch)),
-        ("train_state/best_step".into(), i(s.best_step)),
-        (
-            "train_state/best_metric".into(),
-            Tensor::from_slice(&[s.best_metric.unwrap_or(f64::NAN)]),
-        ),
-    ]
-}
-
-/// Saves model + optimiser + state to `path` atomically.
-pub fn save_checkpoint(
-    path: &Path,
-    vs: &VarStore,
-    optim: Option<&Optimizer>,
-    state: &TrainState,
-) -> Result<(), RunError> {
-    let err = |message: String| RunError::Checkpoint {
-        path: path.to_path_buf(),
-        message,
-    };
-    let mut named: Vec<(String, Tensor)> = vs
-        .variables()
-        .into_iter()
-        .map(|(k, t)| (k, t.detach().to_device(Device::Cpu).contiguous()))
-        .collect();
-    if let Some(o) = optim {
-        named.extend(o.state_tensors());
-    }
-    named.extend(state_tensors(state));
-    named.sort_by(|a, b| a.0.cmp(&b.0));
-    let tmp = tmp_path(path);
-    Tensor::write_safetensors(&named, &tmp).map_err(|e| err(e.to_string()))?;
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| err(e.to_string()))
-}
-
-/// What a warm start did, variable by variable.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct WarmStart {
-    /// Copied from the checkpoint.
-    pub loaded: Vec<String>,
-    /// In the checkpoint, not used by the model.
-    pub skipped: Vec<String>,
-    /// Kept at their fresh initialisation (allowed by `allow_new`).
-    pub new: Vec<String>,
-}
-
-/// A checkpoint read into memory.
-pub struct Checkpoint {
-    pub path: PathBuf,
-    tensors: HashMap<String, Tensor>,
-}
-
-impl Checkpoint {
-    pub fn read(path: &Path) -> Result<Self, RunError> {
-        if !path.is_file() {
-            return Err(RunError::Checkpoint {
-                path: path.to_path_buf(),
-                message: "file not found (has the run saved a checkpoint yet?)".into(),
-            });
-        }
-        let tensors = Tensor::read_safetensors(path)
-            .map_err(|e| RunError::Checkpoint {
-                path: path.to_path_buf(),
-                message: format!("unreadable ({e})"),
-            })?
-            .into_iter()
-            .collect();
-        Ok(Self {
-            path: path.to_path_buf(),
-            tensors,
-        })
-    }
-
-    fn err(&self, message: String) -> RunError {
-        RunError::Checkpoint {
-            path: self.path.clone(),
-            message,
-        }
-    }
-
-    /// Copies every variable of `vs` from the checkpoint (all must be present, same shapes).
-    pub fn load_model(&self, vs: &mut VarStore) -> Result<(), RunError> {
-        tch::no_grad(|| {
-            for (name, mut var) in vs.variables() {
-                let src = self.tensors.get(&name).ok_or_else(|| {
-                    self.err(format!(
-                        "missing variable `{name}`: was it saved by another model config?"
-                    ))
-                })?;
-                if src.size() != var.size() {
-                    return Err(self.err(format!(
-                        "variable `{name}` has shape {:?}, the model expects {:?}",
-                        src.size(),
-                        var.size()
-                    )));
-                }
-                var.f_copy_(src).map_err(|e| self.err(e.to_string()))?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Warm start: copies into `vs` the variables this checkpoint has, after renaming its
-    /// names by `rename` (`(from_prefix, to_prefix)` pairs, e.g. `("body.", "body.")` or
-    /// `("", "policy.")`). A model variable the checkpoint lacks (or holds with another shape)
-    /// is an error unless it starts with one of `allow_new`, in which case it keeps its fresh
-    /// initialisation. Checkpoint variables the model does not use are skipped.
-    pub fn load_partial(
-        &self,
-        vs: &mut VarStore,
-        rename: &[(String, String)],
-        allow_new: &[String],
-    ) -> Result<WarmStart, RunError> {
-        let mut source: HashMap<String, &Tensor> = HashMap::new();
-        for (name, t) in &self.tensors {
-            if name.starts_with("optim/") || name.starts_with("train_state/") {
-                continue;
-            }
-            let renamed = rename.iter().find_map(|(from, to)| {
-                name.strip_prefix(from.as_str()).map(|r| format!("{to}{r}"))
-            });
-            match (renamed, rename.is_empty()) {
-                (Some(n), _) => {
-                    source.insert(n, t);
-                }
-                (None, true) => {
-                    source.insert(name.clone(), t);
-                }
-                (None, false) => {}
-            }
-        }
-        let mut report = WarmStart::default();
-        let is_new = |name: &str| allow_new.iter().any(|p| name.starts_with(p.as_str()));
-        tch::no_grad(|| {
-            for (name, mut var) in vs.variables() {
-                match source.remove(&name) {
-                    Some(src) if src.size() == var.size() => {
-                        var.f_copy_(src).map_err(|e| self.err(e.to_string()))?;
-                        report.loaded.push(name);
-                    }
-                    _ if is_new(&name) => report.new.push(name),
-                    Some(src) => {
-                        return Err(self.err(format!(
-                            "variable `{name}` has shape {:?}, the model expects {:?} (list it \
-                             in init_from.allow_new to initialise it afresh)",
-                            src.size(),
-                            var.size()
-                        )))
-                    }
-                    None => {
-                        return Err(self.err(format!(
-                            "has no variable for `{name}` (after renaming): map it with \
-                             init_from.rename, or list it in init_from.allow_new"
-                        )))
-                    }
-                }
-            }
-            Ok(())
-        })?;
-        report.skipped = source.into_keys().collect();
-        report.loaded.sort();
-        report.new.sort();
-        report.skipped.sort();
-        Ok(report)
-    }
-
-    /// Restores the optimiser state.
-    pub fn load_optimizer(&self, optim: &mut Optimizer) -> Result<(), RunError> {
-        optim
-            .load_state(&|k| self.tensors.get(k).map(|t| t.shallow_clone()))
-            .map_err(|k| self.err(format!("missing optimiser state `{k}`")))
-    }
-
-    /// The train state saved with the checkpoint.
-    pub fn train_state(&self) -> Result<TrainState, RunError> {
-        let int = |k: &str| {
-            self.tensors
-                .get(&format!("train_state/{k}"))
-                .map(|t| t.int64_value(&[0]) as u64)
-                .ok_or_else(|| self.err(format!("missing train_state/{k}")))
-        };
-        let best = self
-            .tensors
-            .get("train_state/best_metric")
-            .map(|t| t.to_kind(Kind::Double).double_value(&[0]))
-            .filter(|v| !v.is_nan());
-        Ok(TrainState {
-            step: int("step")?,
-            epoch: int("epoch")?,
-            batch_in_epoch: int("batch_in_epoch")?,
-            best_metric: best,
-            best_step: int("best_step")?,
-        })
     }
 }
 
