@@ -1,7 +1,7 @@
 //! Image decode, resize, normalise, simple augmentations, and tensor -> picture for logging.
 
 use crate::data::DataError;
-use image::{imageops, DynamicImage, GrayImage, Rgb, RgbImage};
+use image::{imageops, DynamicImage, Rgb, RgbImage};
 use rand::Rng;
 use std::path::Path;
 use tch::{Kind, Tensor};
@@ -51,15 +51,6 @@ pub fn rgb_to_tensor(img: &RgbImage, mean: [f32; 3], std: [f32; 3]) -> Tensor {
         .to_kind(Kind::Float)
         / 255.0;
     (t - Tensor::from_slice(&mean).view([3, 1, 1])) / Tensor::from_slice(&std).view([3, 1, 1])
-}
-
-/// Grayscale image -> float tensor [1, H, W] in 0..1.
-pub fn gray_to_tensor(img: &GrayImage) -> Tensor {
-    let (w, h) = img.dimensions();
-    Tensor::from_slice(img.as_raw())
-        .view([1, h as i64, w as i64])
-        .to_kind(Kind::Float)
-        / 255.0
 }
 
 /// A [C, H, W] tensor with values in 0..1 (C = 1 or 3) -> RGB picture for TensorBoard.
@@ -112,32 +103,6 @@ pub fn random_hflip(img: &RgbImage, rng: &mut impl Rng) -> RgbImage {
     } else {
         img.clone()
     }
-}
-
-/// Random translation by up to `max` pixels in x and y (edges filled with the border colour).
-pub fn random_shift(img: &RgbImage, max: i64, rng: &mut impl Rng) -> RgbImage {
-    let (w, h) = img.dimensions();
-    let dx = rng.random_range(-max..=max);
-    let dy = rng.random_range(-max..=max);
-    RgbImage::from_fn(w, h, |x, y| {
-        let sx = (x as i64 - dx).clamp(0, w as i64 - 1) as u32;
-        let sy = (y as i64 - dy).clamp(0, h as i64 - 1) as u32;
-        *img.get_pixel(sx, sy)
-    })
-}
-
-/// Random brightness and contrast change by factors in [1 − s, 1 + s].
-pub fn random_brightness_contrast(img: &RgbImage, s: f32, rng: &mut impl Rng) -> RgbImage {
-    let b = 1.0 + rng.random_range(-s..=s);
-    let c = 1.0 + rng.random_range(-s..=s);
-    let mut out = img.clone();
-    for p in out.pixels_mut() {
-        for ch in p.0.iter_mut() {
-            let v = ((*ch as f32 - 128.0) * c + 128.0) * b;
-            *ch = v.clamp(0.0, 255.0) as u8;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
