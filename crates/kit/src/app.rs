@@ -52,6 +52,10 @@ pub struct RunArgs {
     /// auto | cpu | cuda | cuda:N
     #[arg(long)]
     pub device: Option<DeviceSpec>,
+    /// Override a key of the run's config for this command, e.g. --set
+    /// detect.show_threshold=0.5 (repeatable; the run's config.yaml is not changed).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
 }
 
 /// An app's config: any struct with a `train:` section.
@@ -104,6 +108,7 @@ pub fn train<C, T>(
     app: &str,
     args: &TrainArgs,
     build: impl FnOnce(&C, tch::Device) -> anyhow::Result<T>,
+    inference_meta: impl FnOnce(&T) -> serde_json::Value,
 ) -> anyhow::Result<(Outcome, Session<C>, T)>
 where
     C: AppConfig,
@@ -169,6 +174,7 @@ where
             run
         }
     };
+    run.write_meta(app, inference_meta(&task))?;
     let mut logger = Logger::new(&run.root)
         .with_context(|| format!("cannot open logs in {}", run.root.display()))?;
     log_config(&mut logger, &yaml)
@@ -266,7 +272,7 @@ pub fn open_run<C: AppConfig>(
 ) -> anyhow::Result<(C, RunDir, PathBuf, tch::Device)> {
     let run = RunDir::open(&args.run)?;
     run.check_app(app)?;
-    let mut config: C = config::load(&run.config(), &[])?;
+    let mut config: C = config::load(&run.config(), &args.set)?;
     if let Some(d) = args.device {
         config.train_mut().device = d;
     }

@@ -7,10 +7,11 @@
 //! - [`data`]: datasets, seeded shuffling, threaded batch loading; [`images`]: image I/O
 //! - [`tensorboard`], [`logging`]: event files, metrics.jsonl, progress
 //! - [`metrics`]: ROC-AUC / EER / TAR@FAR, CER / WER, Dice / IoU, COCO AP
-//! - [`app`]: the command-line pieces every app shares; [`spiral`]: the example task
+//! - [`app`], [`cli`]: the command line every app shares ([`cli::App`]); [`spiral`]: the example task
 
 pub mod app;
 mod checkpoint;
+pub mod cli;
 pub mod config;
 pub mod data;
 pub mod device;

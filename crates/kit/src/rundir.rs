@@ -112,9 +112,31 @@ impl RunDir {
         }
         std::fs::create_dir(root.join("checkpoints")).map_err(io(&root))?;
         let run = Self { root };
-        let meta = serde_json::json!({ "app": app });
-        run.write("meta.json", meta.to_string().as_bytes())?;
+        run.write_meta(app, serde_json::Value::Null)?;
         Ok(run)
+    }
+
+    /// Writes `meta.json`: the app that made the run and what its inference needs beyond the
+    /// config (class names, sizes…), so eval and predict never read the training data.
+    pub fn write_meta(&self, app: &str, inference: serde_json::Value) -> Result<(), RunError> {
+        let meta = serde_json::json!({ "app": app, "inference": inference });
+        let text = serde_json::to_string_pretty(&meta).unwrap_or_default();
+        self.write("meta.json", text.as_bytes())
+    }
+
+    /// The `inference` part of `meta.json` (null for runs made before it existed).
+    pub fn inference_meta(&self) -> Result<serde_json::Value, RunError> {
+        let path = self.file("meta.json");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str::<serde_json::Value>(&text)
+                .map(|v| v["inference"].clone())
+                .map_err(|e| RunError::CorruptJson {
+                    path,
+                    message: e.to_string(),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(serde_json::Value::Null),
+            Err(source) => Err(RunError::Io { path, source }),
+        }
     }
 
     /// Checks that the run was made by `app` (runs without `meta.json` pass).

@@ -1,8 +1,9 @@
 //! segment-dice: tumour segmentation with Dice (+CE) under extreme class imbalance.
 //! `config` (typed YAML), `data` (synthetic slices + the images/masks folder format),
 //! `model` (U-Net), `train` (the task in kit's loop), `eval` (Dice / IoU / FP rate / HD95),
-//! `predict` (mask + overlay for one slice).
+//! `predict` (mask + overlay for one slice), `app` (the shared command line's hooks).
 
+pub mod app;
 pub mod config;
 pub mod data;
 pub mod eval;

@@ -30,9 +30,12 @@ fn main() -> std::process::ExitCode {
 fn run() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::Train(args) => {
-            app::train("spiral", &args, |c: &SpiralConfig, device| {
-                Ok(SpiralTask::new(c, device))
-            })?;
+            app::train(
+                "spiral",
+                &args,
+                |c: &SpiralConfig, device| Ok(SpiralTask::new(c, device)),
+                |_| serde_json::Value::Null,
+            )?;
         }
         Cmd::Eval(args) => {
             let (cfg, run, ck, device) = app::open_run::<SpiralConfig>("spiral", &args)?;

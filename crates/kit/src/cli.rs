@@ -1,0 +1,213 @@
+//! The command line every app shares: `train`, `eval`, `predict`, `synth` (+ the app's own
+//! subcommands), parsed and wired here so the flags are the same in every app. An app
+//! implements [`App`]; its `main.rs` is `fn main() -> ExitCode { kit::cli::run::<MyApp>() }`.
+
+use crate::app::{self, AppConfig, RunArgs, Session, TrainArgs};
+use crate::config;
+use crate::rundir::{Checkpoint, RunDir};
+use crate::train::{Outcome, Task};
+use clap::{CommandFactory, FromArgMatches, Subcommand};
+use std::path::{Path, PathBuf};
+
+/// Arguments of `<app> eval`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Evaluate on this dataset instead of the run's own validation set: a folder in the
+    /// app's format (its `val/` part, or the split itself).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+/// Arguments of `<app> predict`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PredictArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Input files.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Where pictures go (default: RUN/predictions).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `<app> synth`: the synthetic set written in the app's real on-disk format.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SynthArgs {
+    /// Output folder (gets train/ and val/).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Training samples (default: the config's; validation gets a quarter as many).
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Generator seed (default: the config's train.seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Config whose `data:` section drives the generator (default: configs/<app>/default.yaml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// What the task is built for.
+#[derive(Debug, Clone, Copy)]
+pub enum Purpose<'a> {
+    /// `eval`: the run's validation set, or `data` when `--data` names another.
+    Eval { data: Option<&'a Path> },
+    /// `predict`: no dataset at all (a run folder must be enough).
+    Predict,
+}
+
+/// A run opened for eval / predict: its config, folder, task with the checkpoint loaded.
+pub struct Opened<A: App> {
+    pub config: A::Config,
+    pub run: RunDir,
+    pub task: A::Task,
+    /// `best` or `last`.
+    pub checkpoint: String,
+    pub device: tch::Device,
+}
+
+/// No extra subcommands.
+#[derive(Subcommand, Debug, Clone)]
+pub enum NoExtra {}
+
+/// What an app plugs into the shared command line.
+pub trait App: Sized {
+    /// The binary's name, also the folder under `runs/`.
+    const NAME: &'static str;
+    /// One line for `--help`.
+    const ABOUT: &'static str;
+    type Config: AppConfig;
+    type Task: Task;
+    /// The app's own subcommands ([`NoExtra`] for none).
+    type Extra: Subcommand;
+
+    /// Model + training and validation data.
+    fn train_task(cfg: &Self::Config, device: tch::Device) -> anyhow::Result<Self::Task>;
+    /// What inference needs beyond the config (class names, head size…): written into the
+    /// run's `meta.json` at train time and handed back to [`App::inference_task`].
+    fn inference_meta(_task: &Self::Task) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+    /// Model (+ evaluation data for `eval`) from the run folder alone.
+    fn inference_task(
+        cfg: &Self::Config,
+        meta: &serde_json::Value,
+        device: tch::Device,
+        purpose: Purpose,
+    ) -> anyhow::Result<Self::Task>;
+    /// Prints the field's metric table; returns the report appended to `eval.json`.
+    fn eval(o: &mut Opened<Self>) -> anyhow::Result<serde_json::Value>;
+    /// One line of answer per input (+ pictures under `out`).
+    fn predict(o: &Opened<Self>, inputs: &[PathBuf], out: &Path) -> anyhow::Result<()>;
+    /// Writes the synthetic set in the real format; returns a one-line summary.
+    fn synth(cfg: &Self::Config, out: &Path, n: Option<usize>, seed: u64)
+        -> anyhow::Result<String>;
+    /// After `train` (e.g. choose a verification threshold on the best checkpoint).
+    fn after_train(
+        _s: &Session<Self::Config>,
+        _task: &mut Self::Task,
+        _outcome: &Outcome,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    /// Runs one of [`App::Extra`].
+    fn extra(_cmd: Self::Extra) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+#[derive(clap::Parser)]
+struct Cli<E: Subcommand> {
+    #[command(subcommand)]
+    cmd: Command<E>,
+}
+
+#[derive(Subcommand)]
+enum Command<E: Subcommand> {
+    /// Train (or resume) a run.
+    Train(TrainArgs),
+    /// The field's metrics of a run's checkpoint, appended to RUN/eval.json.
+    Eval(EvalArgs),
+    /// Run a trained model on input files: an answer per input, pictures under RUN/predictions.
+    Predict(PredictArgs),
+    /// Write the synthetic dataset in the real on-disk format.
+    Synth(SynthArgs),
+    #[command(flatten)]
+    Extra(E),
+}
+
+/// The whole `main` of an app.
+pub fn run<A: App>() -> std::process::ExitCode {
+    app::main(|| {
+        let matches = Cli::<A::Extra>::command()
+            .name(A::NAME)
+            .about(A::ABOUT)
+            .get_matches();
+        let cli = Cli::<A::Extra>::from_arg_matches(&matches)?;
+        dispatch::<A>(cli.cmd)
+    })
+}
+
+fn dispatch<A: App>(cmd: Command<A::Extra>) -> anyhow::Result<()> {
+    match cmd {
+        Command::Train(args) => train::<A>(&args).map(|_| ()),
+        Command::Eval(args) => {
+            let data = args.data.as_deref();
+            let mut o = open::<A>(&args.run, Purpose::Eval { data })?;
+            let report = tch::no_grad(|| A::eval(&mut o))?;
+            let data = data.map_or("the run's validation set".into(), |d| {
+                d.display().to_string()
+            });
+            o.run.append_eval(serde_json::json!({
+                "checkpoint": o.checkpoint, "data": data, "report": report
+            }))?;
+            println!("appended to {}", o.run.file("eval.json").display());
+            Ok(())
+        }
+        Command::Predict(args) => {
+            let o = open::<A>(&args.run, Purpose::Predict)?;
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| o.run.file("predictions"));
+            tch::no_grad(|| A::predict(&o, &args.inputs, &out))
+        }
+        Command::Synth(args) => {
+            let path = args
+                .config
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("configs/{}/default.yaml", A::NAME)));
+            let cfg: A::Config = config::load(&path, &[])?;
+            let seed = args.seed.unwrap_or(cfg.train().seed);
+            println!("{}", A::synth(&cfg, &args.out, args.n, seed)?);
+            Ok(())
+        }
+        Command::Extra(e) => A::extra(e),
+    }
+}
+
+/// `<app> train` through [`app::train`], then the app's [`App::after_train`].
+pub fn train<A: App>(args: &TrainArgs) -> anyhow::Result<(Outcome, Session<A::Config>, A::Task)> {
+    let (outcome, session, mut task) = app::train(A::NAME, args, A::train_task, A::inference_meta)?;
+    A::after_train(&session, &mut task, &outcome)?;
+    Ok((outcome, session, task))
+}
+
+/// Opens a run for eval / predict: config (+ `--set`), the app's inference task built from
+/// the run alone, the checkpoint loaded into it.
+pub fn open<A: App>(args: &RunArgs, purpose: Purpose) -> anyhow::Result<Opened<A>> {
+    let (config, run, ck, device) = app::open_run::<A::Config>(A::NAME, args)?;
+    let meta = run.inference_meta()?;
+    let mut task = A::inference_task(&config, &meta, device, purpose)?;
+    Checkpoint::read(&ck)?.load_model(task.var_store_mut())?;
+    Ok(Opened {
+        config,
+        run,
+        task,
+        checkpoint: args.checkpoint.clone(),
+        device,
+    })
+}

@@ -1,0 +1,114 @@
+//! segment-dice on the kit's shared command line: how `train`, `eval`, `predict` and `synth`
+//! build and use this app's task.
+
+use crate::config::Config;
+use crate::data::{self, Folder, Synthetic};
+use crate::predict;
+use crate::train::{self, SegTask, Source};
+use anyhow::Context;
+use kit::cli::{App, NoExtra, Opened, Purpose};
+use std::path::{Path, PathBuf};
+
+pub struct SegmentDice;
+
+/// An empty dataset: `predict` needs the model, not data.
+fn empty(cfg: &Config) -> Source {
+    Source::Synthetic(Synthetic {
+        seed: 0,
+        len: 0,
+        size: cfg.data.size,
+        hflip: false,
+    })
+}
+
+/// The evaluation set of `eval --data DIR`: `DIR/val` when it exists, else `DIR` itself
+/// (a folder with images/ and masks/); no `train/` needed.
+fn eval_folder(cfg: &Config, dir: &Path) -> anyhow::Result<Source> {
+    let split = if dir.join("val").is_dir() {
+        dir.join("val")
+    } else {
+        dir.to_path_buf()
+    };
+    let mut f = Folder::open(&split, false, cfg.train.seed)?;
+    f.size = Some(cfg.data.size);
+    f.classes = Some(cfg.model.classes);
+    Ok(Source::Folder(f))
+}
+
+impl App for SegmentDice {
+    const NAME: &'static str = "segment-dice";
+    const ABOUT: &'static str = "Tumour segmentation with Dice (+CE) under extreme class imbalance";
+    type Config = Config;
+    type Task = SegTask;
+    type Extra = NoExtra;
+
+    fn train_task(cfg: &Config, device: tch::Device) -> anyhow::Result<SegTask> {
+        let (tr, val) = train::sources(cfg).context("loading the dataset")?;
+        Ok(SegTask::new(cfg, device, tr, val))
+    }
+
+    fn inference_task(
+        cfg: &Config,
+        _meta: &serde_json::Value,
+        device: tch::Device,
+        purpose: Purpose,
+    ) -> anyhow::Result<SegTask> {
+        let val = match purpose {
+            Purpose::Eval { data: Some(dir) } => eval_folder(cfg, dir)?,
+            Purpose::Eval { data: None } => train::sources(cfg)?.1,
+            Purpose::Predict => empty(cfg),
+        };
+        Ok(SegTask::new(cfg, device, empty(cfg), val))
+    }
+
+    fn eval(o: &mut Opened<Self>) -> anyhow::Result<serde_json::Value> {
+        let r = o.task.validate(None, 0)?;
+        println!("| loss | pixel accuracy | Dice (tumour slices) | IoU | FP rate (empty slices) | HD95 px |");
+        println!("|---|---|---|---|---|---|");
+        println!(
+            "| {:?} | {:.4} | {:.4} | {:.4} | {:.4} | {:.2} |",
+            o.config.loss.kind, r.pixel_accuracy, r.dice, r.iou, r.fp_rate, r.hd95
+        );
+        println!(
+            "| all background (no model) | {:.4} | 0 | 0 | 0 | - |",
+            r.all_background_pixel_accuracy
+        );
+        println!(
+            "({} tumour slices, {} empty slices, checkpoint {})",
+            r.tumour_slices, r.empty_slices, o.checkpoint
+        );
+        Ok(serde_json::to_value(r)?)
+    }
+
+    fn predict(o: &Opened<Self>, inputs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
+        for input in inputs {
+            let p = predict::predict(&o.task, input, out)?;
+            let dice = p
+                .dice
+                .map(|d| format!(", Dice vs true mask {d:.3}"))
+                .unwrap_or_default();
+            println!(
+                "{}: tumour area {} px{dice}",
+                input.display(),
+                p.area_pixels
+            );
+            println!(
+                "  mask    {}\n  overlay {}",
+                p.mask_png.display(),
+                p.overlay_png.display()
+            );
+        }
+        Ok(())
+    }
+
+    fn synth(cfg: &Config, out: &Path, n: Option<usize>, seed: u64) -> anyhow::Result<String> {
+        let n = n.unwrap_or(cfg.data.train_size);
+        let n_val = (n / 4).max(1);
+        data::write_synthetic(out, seed, n, n_val, cfg.data.size)?;
+        Ok(format!(
+            "wrote {n} training and {n_val} validation slices ({0}×{0}) to {1}",
+            cfg.data.size,
+            out.display()
+        ))
+    }
+}
