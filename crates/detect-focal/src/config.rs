@@ -145,7 +145,12 @@ impl AppConfig for Config {
         }
         ensure((0.0..=1.0).contains(&k.nms_iou), "detect.nms_iou", || {
             format!("must lie in [0, 1], got {}", k.nms_iou)
-        })
+        })?;
+        ensure(
+            (0.0..=1.0).contains(&k.show_threshold),
+            "detect.show_threshold",
+            || format!("must lie in [0, 1], got {}", k.show_threshold),
+        )
     }
 }
 

@@ -3,6 +3,7 @@
 //! `coco` (COCO JSON read / write), `boxes` (anchors, box coding, matching, NMS), `model` (backbone + FPN + heads),
 //! `train` (the task in kit's loop), `eval` (COCO AP, pictures, the γ table), `predict`.
 
+pub mod app;
 pub mod boxes;
 pub mod coco;
 pub mod config;

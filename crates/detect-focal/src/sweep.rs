@@ -1,9 +1,7 @@
 //! `sweep`: one training run per focusing parameter γ with everything else equal, evaluated
 //! on the same validation set, written as a markdown table like Lin et al. (2017), Table 1b.
 
-use crate::config::Config;
-use crate::train::{sources, DetTask};
-use kit::app::{self, TrainArgs};
+use kit::app::TrainArgs;
 use kit::device::DeviceSpec;
 use kit::rundir::{utc_stamp, Checkpoint};
 use kit::train::Outcome;
@@ -109,10 +107,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
             stop_after: None,
         };
         let t0 = Instant::now();
-        let (outcome, s, mut task) = app::train("detect-focal", &targs, |c: &Config, device| {
-            let (tr, val) = sources(c)?;
-            Ok(DetTask::new(c, device, tr, val))
-        })?;
+        let (outcome, s, mut task) = kit::cli::train::<crate::app::DetectFocal>(&targs)?;
         if matches!(outcome, Outcome::Interrupted { .. }) {
             println!(
                 "sweep stopped; rows so far are in {}",

@@ -130,6 +130,17 @@ pub struct DetTask {
 impl DetTask {
     pub fn new(cfg: &Config, device: Device, train: Source, val: Source) -> Self {
         let class_names = train.class_names();
+        Self::with_classes(cfg, device, class_names, train, val)
+    }
+
+    /// As [`DetTask::new`] with the class names given (from the run's meta.json at inference).
+    pub fn with_classes(
+        cfg: &Config,
+        device: Device,
+        class_names: Vec<String>,
+        train: Source,
+        val: Source,
+    ) -> Self {
         let anchors = Arc::new(anchors(cfg));
         let targets = Arc::new(Targets {
             anchors: anchors.clone(),

@@ -364,6 +364,29 @@ fn a_stopped_sweep_continues_to_the_same_weights() {
 }
 
 #[test]
+fn run_folder_is_self_contained_and_eval_data_needs_only_val() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = kit::testing::self_contained(
+        env!("CARGO_BIN_EXE_detect-focal"),
+        tmp.path(),
+        &repo().join("configs/detect-focal/smoke.yaml"),
+        16,
+        &["train.epochs=1", "train.device=cpu"],
+        &["images/00000.png"],
+    );
+    assert!(
+        out.predict.contains("objects") && out.predict.contains("box colours"),
+        "{}",
+        out.predict
+    );
+    assert!(
+        out.eval.contains("AP") && out.eval.contains("appended to"),
+        "{}",
+        out.eval
+    );
+}
+
+#[test]
 fn bad_coco_files_are_named() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = scene_spec(&load("smoke"));

@@ -272,10 +272,7 @@ pub fn open_run<C: AppConfig>(
 ) -> anyhow::Result<(C, RunDir, PathBuf, tch::Device)> {
     let run = RunDir::open(&args.run)?;
     run.check_app(app)?;
-    let mut config: C = config::load(&run.config(), &args.set)?;
-    if let Some(d) = args.device {
-        config.train_mut().device = d;
-    }
+    let config: C = resolve(&run.config(), &args.set, args.device)?;
     let ck = match args.checkpoint.as_str() {
         "best" => run.best(),
         "last" => run.last(),

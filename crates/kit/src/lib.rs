@@ -22,5 +22,6 @@ pub mod optim;
 pub mod rundir;
 pub mod spiral;
 pub mod tensorboard;
+pub mod testing;
 pub mod train;
 mod train_config;

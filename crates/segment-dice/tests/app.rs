@@ -219,61 +219,20 @@ fn invalid_hyper_parameters_name_the_key_before_a_folder_exists() {
 #[test]
 fn run_folder_is_self_contained_and_eval_data_needs_only_val() {
     let tmp = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_segment-dice");
-    let run_cli = |args: &[&str]| {
-        let out = Command::new(bin).args(args).output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "{args:?}: {text}");
-        text
-    };
-    let p = |x: &Path| x.to_string_lossy().to_string();
-    let (ds, runs, kept) = (
-        tmp.path().join("ds"),
-        tmp.path().join("runs"),
-        tmp.path().join("kept"),
+    let out = kit::testing::self_contained(
+        env!("CARGO_BIN_EXE_segment-dice"),
+        tmp.path(),
+        &repo().join("configs/segment-dice/smoke.yaml"),
+        16,
+        &["train.epochs=1", "train.device=cpu"],
+        &["images/00000.png"],
     );
-    let smoke = repo().join("configs/segment-dice/smoke.yaml");
-    run_cli(&[
-        "synth",
-        "--out",
-        &p(&ds),
-        "--n",
-        "16",
-        "--config",
-        &p(&smoke),
-    ]);
-    run_cli(&[
-        "train",
-        "--config",
-        &p(&smoke),
-        "--runs",
-        &p(&runs),
-        "--name",
-        "r",
-        "--set",
-        &format!("data.source={}", p(&ds)),
-        "--set",
-        "train.epochs=1",
-        "--set",
-        "train.device=cpu",
-    ]);
-    std::fs::create_dir_all(&kept).unwrap();
-    std::fs::rename(ds.join("val"), kept.join("val")).unwrap();
-    std::fs::remove_dir_all(&ds).unwrap();
-    let run = p(&runs.join("segment-dice/r"));
-    let out = run_cli(&[
-        "predict",
-        "--run",
-        &run,
-        &p(&kept.join("val/images/00000.png")),
-    ]);
-    assert!(out.contains("tumour area"), "{out}");
-    let out = run_cli(&["eval", "--run", &run, "--data", &p(&kept)]);
-    assert!(out.contains("Dice") && out.contains("appended to"), "{out}");
+    assert!(out.predict.contains("tumour area"), "{}", out.predict);
+    assert!(
+        out.eval.contains("Dice") && out.eval.contains("appended to"),
+        "{}",
+        out.eval
+    );
 }
 
 #[test]

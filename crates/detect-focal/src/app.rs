@@ -1,0 +1,143 @@
+//! detect-focal on the kit's shared command line: how `train`, `eval`, `predict`, `synth`
+//! and `sweep` build and use this app's task.
+
+use crate::config::Config;
+use crate::data::{self, CocoFolder, Source, Synthetic};
+use crate::eval::COLOUR_NAMES;
+use crate::predict;
+use crate::sweep::{self, SweepArgs};
+use crate::train::{self, DetTask};
+use anyhow::Context;
+use kit::cli::{App, Opened, Purpose};
+use std::path::{Path, PathBuf};
+
+pub struct DetectFocal;
+
+/// detect-focal's own subcommands.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum Extra {
+    /// Train one run per γ at the same budget and write a table like Lin et al.'s Table 1.
+    Sweep(SweepArgs),
+}
+
+fn empty(cfg: &Config) -> Source {
+    Source::Synthetic(Synthetic {
+        seed: 0,
+        len: 0,
+        spec: train::scene_spec(cfg),
+        hflip: false,
+    })
+}
+
+/// Class names saved with the run (runs made before meta.json: the synthetic classes).
+fn class_names(meta: &serde_json::Value, cfg: &Config) -> anyhow::Result<Vec<String>> {
+    match meta.get("class_names") {
+        Some(v) => serde_json::from_value(v.clone()).context("meta.json: class_names"),
+        None => Ok(empty(cfg).class_names()),
+    }
+}
+
+impl App for DetectFocal {
+    const NAME: &'static str = "detect-focal";
+    const ABOUT: &'static str =
+        "Single-stage object detection with sigmoid focal loss (RetinaNet-style)";
+    type Config = Config;
+    type Task = DetTask;
+    type Extra = Extra;
+
+    fn train_task(cfg: &Config, device: tch::Device) -> anyhow::Result<DetTask> {
+        let (tr, val) = train::sources(cfg).context("loading the dataset")?;
+        Ok(DetTask::new(cfg, device, tr, val))
+    }
+
+    fn inference_meta(task: &DetTask) -> serde_json::Value {
+        serde_json::json!({ "class_names": task.class_names })
+    }
+
+    fn inference_task(
+        cfg: &Config,
+        meta: &serde_json::Value,
+        device: tch::Device,
+        purpose: Purpose,
+    ) -> anyhow::Result<DetTask> {
+        let names = class_names(meta, cfg)?;
+        let val = match purpose {
+            Purpose::Eval { data: Some(dir) } => {
+                let split = if dir.join("val").is_dir() {
+                    dir.join("val")
+                } else {
+                    dir.to_path_buf()
+                };
+                let f = CocoFolder::open(&split, cfg.data.size, false, cfg.train.seed)?;
+                anyhow::ensure!(
+                    f.class_names == names,
+                    "{}: categories {:?} differ from the run's {:?}",
+                    split.join("annotations.json").display(),
+                    f.class_names,
+                    names
+                );
+                Source::Coco(f)
+            }
+            Purpose::Eval { data: None } => train::sources(cfg)?.1,
+            Purpose::Predict => empty(cfg),
+        };
+        Ok(DetTask::with_classes(cfg, device, names, empty(cfg), val))
+    }
+
+    fn eval(o: &mut Opened<Self>) -> anyhow::Result<serde_json::Value> {
+        let r = o.task.validate(None, 0)?;
+        let c = &o.config;
+        let label = format!(
+            "γ={} α={}",
+            c.loss.gamma,
+            c.loss.alpha.map_or("none".into(), |a| a.to_string())
+        );
+        print!("{}", r.markdown(&label));
+        println!("(checkpoint {})", o.checkpoint);
+        Ok(serde_json::to_value(r)?)
+    }
+
+    fn predict(o: &Opened<Self>, inputs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
+        for input in inputs {
+            let p = predict::predict(&o.task, input, out)?;
+            println!("{}: {} objects", input.display(), p.boxes.len());
+            println!("  class      score      x      y      w      h");
+            for (name, score, b) in &p.boxes {
+                println!(
+                    "  {name:<9} {score:6.3} {:6.1} {:6.1} {:6.1} {:6.1}",
+                    b[0], b[1], b[2], b[3]
+                );
+            }
+            println!("  picture {}", p.picture.display());
+        }
+        let legend: Vec<String> = o
+            .task
+            .class_names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{n} {}", COLOUR_NAMES[i % COLOUR_NAMES.len()]))
+            .collect();
+        println!(
+            "box colours: {} (boxes scoring ≥ detect.show_threshold = {}; change with --set)",
+            legend.join(", "),
+            o.config.detect.show_threshold
+        );
+        Ok(())
+    }
+
+    fn synth(cfg: &Config, out: &Path, n: Option<usize>, seed: u64) -> anyhow::Result<String> {
+        let n = n.unwrap_or(cfg.data.train_size);
+        let n_val = (n / 4).max(1);
+        data::write_synthetic(out, seed, n, n_val, &train::scene_spec(cfg))?;
+        Ok(format!(
+            "wrote {n} training and {n_val} validation images (COCO JSON) to {}",
+            out.display()
+        ))
+    }
+
+    fn extra(cmd: Extra) -> anyhow::Result<()> {
+        match cmd {
+            Extra::Sweep(args) => sweep::run(&args),
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Scaffolding the apps' integration tests share (not used by the apps themselves).
+
+use std::path::Path;
+use std::process::Command;
+
+/// Runs `bin args`; returns whether it succeeded and its stdout + stderr.
+pub fn run_cli(bin: &str, args: &[&str]) -> (bool, String) {
+    match Command::new(bin).args(args).output() {
+        Ok(out) => (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        ),
+        Err(e) => (false, format!("cannot run {bin}: {e}")),
+    }
+}
+
+/// Like [`run_cli`], panicking with the output when the command fails.
+pub fn run_ok(bin: &str, args: &[&str]) -> String {
+    let (ok, text) = run_cli(bin, args);
+    assert!(ok, "{bin} {args:?} failed:\n{text}");
+    text
+}
+
+/// What [`self_contained`] printed.
+pub struct SelfContained {
+    pub predict: String,
+    pub eval: String,
+}
+
+/// The check every app runs: `synth` a small dataset into `tmp/ds`, train on it with
+/// `config` + `sets`, keep only its `val/` split (moved to `tmp/kept/val`) and delete the rest,
+/// then `predict` on `predict_inputs` (paths relative to `tmp/kept/val`) and `eval --data
+/// tmp/kept`. A run folder that still needed its training data fails here.
+pub fn self_contained(
+    bin: &str,
+    tmp: &Path,
+    config: &Path,
+    n: usize,
+    sets: &[&str],
+    predict_inputs: &[&str],
+) -> SelfContained {
+    let p = |x: &Path| x.to_string_lossy().to_string();
+    let (ds, runs, kept) = (tmp.join("ds"), tmp.join("runs"), tmp.join("kept"));
+    let n = n.to_string();
+    run_ok(
+        bin,
+        &["synth", "--out", &p(&ds), "--n", &n, "--config", &p(config)],
+    );
+    let mut train: Vec<String> = ["train", "--config", &p(config), "--runs", &p(&runs)]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    train.extend(["--name".into(), "self-contained".into()]);
+    train.extend(["--set".into(), format!("data.source={}", p(&ds))]);
+    for s in sets {
+        train.extend(["--set".into(), s.to_string()]);
+    }
+    let train: Vec<&str> = train.iter().map(String::as_str).collect();
+    run_ok(bin, &train);
+    std::fs::create_dir_all(&kept).unwrap_or_else(|e| panic!("{}: {e}", kept.display()));
+    std::fs::rename(ds.join("val"), kept.join("val")).unwrap_or_else(|e| panic!("move val: {e}"));
+    std::fs::remove_dir_all(&ds).unwrap_or_else(|e| panic!("remove ds: {e}"));
+    let app = Path::new(bin)
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let run = p(&runs.join(app).join("self-contained"));
+    let inputs: Vec<String> = predict_inputs
+        .iter()
+        .map(|i| p(&kept.join("val").join(i)))
+        .collect();
+    let mut predict = vec!["predict", "--run", &run];
+    predict.extend(inputs.iter().map(String::as_str));
+    let predict = run_ok(bin, &predict);
+    let eval = run_ok(bin, &["eval", "--run", &run, "--data", &p(&kept)]);
+    SelfContained { predict, eval }
+}
