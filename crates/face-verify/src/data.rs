@@ -161,6 +161,28 @@ pub fn folder_split(root: &Path) -> Result<Split, DataError> {
             message: "no identity folders with images".into(),
         });
     }
+    let pairs = read_pairs(root)?;
+    if ids.len() < 2 {
+        return Err(DataError::Invalid {
+            path: train_dir,
+            message: "one identity folder: training a classifier needs at least two".into(),
+        });
+    }
+    Ok(Split {
+        train,
+        held_out,
+        pairs,
+        classes: ids.len() as i64,
+    })
+}
+
+/// Reads and checks `root/pairs.txt` (`path_a path_b 0|1`, paths relative to `root`): every
+/// image exists, and there are both same-person and different-person pairs.
+pub fn read_pairs(root: &Path) -> Result<Vec<(FaceRef, FaceRef, bool)>, DataError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DataError::Io { path, source }
+    };
     let pairs_path = root.join("pairs.txt");
     let text = std::fs::read_to_string(&pairs_path).map_err(io(&pairs_path))?;
     let mut pairs = Vec::new();
@@ -193,17 +215,17 @@ pub fn folder_split(root: &Path) -> Result<Split, DataError> {
             ),
         });
     }
-    if ids.len() < 2 {
-        return Err(DataError::Invalid {
-            path: train_dir,
-            message: "one identity folder: training a classifier needs at least two".into(),
-        });
-    }
+    Ok(pairs)
+}
+
+/// The evaluation split of `eval --data DIR`: the verification pairs of `DIR/pairs.txt` only
+/// (no training folder; closed-set accuracy needs the training identities and is skipped).
+pub fn eval_split(root: &Path, classes: i64) -> Result<Split, DataError> {
     Ok(Split {
-        train,
-        held_out,
-        pairs,
-        classes: ids.len() as i64,
+        train: Vec::new(),
+        held_out: Vec::new(),
+        pairs: read_pairs(root)?,
+        classes,
     })
 }
 

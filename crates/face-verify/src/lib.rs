@@ -1,3 +1,4 @@
+pub mod app;
 pub mod config;
 pub mod data;
 pub mod eval;

@@ -18,6 +18,8 @@ pub struct FaceTask {
     pub vs: nn::VarStore,
     pub backbone: Backbone,
     pub head: Head,
+    /// Training identities (rows of the head), recorded in the run's meta.json.
+    pub classes: i64,
     pub pairs: Vec<(FaceRef, FaceRef, bool)>,
     cfg: Config,
     train: Loader<Faces, Batch>,
@@ -64,6 +66,7 @@ impl FaceTask {
             vs,
             backbone,
             head,
+            classes: split.classes,
             pairs: split.pairs,
             cfg: cfg.clone(),
             train,
@@ -120,7 +123,12 @@ impl FaceTask {
         }
         let ev = Evaluation {
             verification: verify(&sims, &labels),
-            closed_set_accuracy: right as f64 / total.max(1) as f64,
+            // NaN when there is no held-out image of a training identity (eval --data).
+            closed_set_accuracy: if total == 0 {
+                f64::NAN
+            } else {
+                right as f64 / total as f64
+            },
             scores: sims,
             labels,
         };

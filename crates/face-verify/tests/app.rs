@@ -181,6 +181,55 @@ fn smoke_train_lowers_loss_then_eval_predict_embed() {
 }
 
 #[test]
+fn run_folder_is_self_contained_and_eval_data_needs_only_pairs() {
+    use kit::testing::run_ok;
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_face-verify");
+    let p = |x: &std::path::Path| x.to_string_lossy().to_string();
+    let (ds, runs, kept) = (
+        tmp.path().join("ds"),
+        tmp.path().join("runs"),
+        tmp.path().join("kept"),
+    );
+    let smoke = p(&repo().join("configs/face-verify/smoke.yaml"));
+    run_ok(bin, &["synth", "--out", &p(&ds), "--config", &smoke]);
+    let source = format!("data.source={}", p(&ds));
+    run_ok(
+        bin,
+        &[
+            "train",
+            "--config",
+            &smoke,
+            "--runs",
+            &p(&runs),
+            "--name",
+            "r",
+            "--set",
+            &source,
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "train.device=cpu",
+        ],
+    );
+    // Keep only the verification part (test/ + pairs.txt); the training identities are gone.
+    std::fs::create_dir_all(&kept).unwrap();
+    std::fs::rename(ds.join("test"), kept.join("test")).unwrap();
+    std::fs::rename(ds.join("pairs.txt"), kept.join("pairs.txt")).unwrap();
+    std::fs::remove_dir_all(&ds).unwrap();
+    let run = p(&runs.join("face-verify/r"));
+    let pairs = std::fs::read_to_string(kept.join("pairs.txt")).unwrap();
+    let first: Vec<&str> = pairs.lines().next().unwrap().split_whitespace().collect();
+    let (a, b) = (p(&kept.join(first[0])), p(&kept.join(first[1])));
+    let out = run_ok(bin, &["predict", "--run", &run, &a, &b]);
+    assert!(out.contains("cosine similarity"), "{out}");
+    let out = run_ok(bin, &["eval", "--run", &run, "--data", &p(&kept)]);
+    assert!(out.contains("AUC") && out.contains("appended to"), "{out}");
+    let (ok, out) = kit::testing::run_cli(bin, &["predict", "--run", &run, &a]);
+    assert!(!ok && out.contains("exactly two images"), "{out}");
+}
+
+#[test]
 fn bad_pairs_file_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = smoke();

@@ -1,0 +1,172 @@
+//! face-verify on the kit's shared command line: how `train`, `eval`, `predict`, `synth` and
+//! `embed` build and use this app's task.
+
+use crate::config::Config;
+use crate::data::{self, Split};
+use crate::predict;
+use crate::train::FaceTask;
+use anyhow::Context;
+use kit::app::{RunArgs, Session};
+use kit::cli::{App, Opened, Purpose};
+use kit::rundir::Checkpoint;
+use kit::train::Outcome;
+use std::path::{Path, PathBuf};
+
+pub struct FaceVerify;
+
+/// face-verify's own subcommands.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum Extra {
+    /// One embedding per image of DIR, written as CSV.
+    Embed {
+        #[command(flatten)]
+        run: RunArgs,
+        dir: PathBuf,
+        /// Output CSV (default: RUN/embeddings.csv).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Training identities = rows of the classification head (saved in meta.json).
+fn classes(meta: &serde_json::Value, cfg: &Config) -> anyhow::Result<i64> {
+    match meta.get("classes").and_then(|c| c.as_i64()) {
+        Some(c) => Ok(c),
+        // Runs made before meta.json: only a synthetic run can be sized from its config.
+        None if cfg.data.source == "synthetic" => Ok(cfg.data.train_identities as i64),
+        None => anyhow::bail!(
+            "the run's meta.json does not record the number of training identities (a run \
+             made before it existed): evaluate it with the training data in place"
+        ),
+    }
+}
+
+impl App for FaceVerify {
+    const NAME: &'static str = "face-verify";
+    const ABOUT: &'static str = "ArcFace face verification of people never seen in training";
+    type Config = Config;
+    type Task = FaceTask;
+    type Extra = Extra;
+
+    fn train_task(cfg: &Config, device: tch::Device) -> anyhow::Result<FaceTask> {
+        let split = data::split(&cfg.data, cfg.train.seed).context("loading the dataset")?;
+        Ok(FaceTask::new(cfg, device, split))
+    }
+
+    fn inference_meta(task: &FaceTask) -> serde_json::Value {
+        serde_json::json!({ "classes": task.classes })
+    }
+
+    fn inference_task(
+        cfg: &Config,
+        meta: &serde_json::Value,
+        device: tch::Device,
+        purpose: Purpose,
+    ) -> anyhow::Result<FaceTask> {
+        let classes = classes(meta, cfg)?;
+        let split = match purpose {
+            Purpose::Eval { data: Some(dir) } => data::eval_split(dir, classes)?,
+            Purpose::Eval { data: None } if cfg.data.source == "synthetic" => {
+                data::synthetic_split(&cfg.data, cfg.train.seed)
+            }
+            Purpose::Eval { data: None } => data::eval_split(Path::new(&cfg.data.source), classes)?,
+            Purpose::Predict => Split {
+                train: Vec::new(),
+                held_out: Vec::new(),
+                pairs: Vec::new(),
+                classes,
+            },
+        };
+        Ok(FaceTask::new(cfg, device, split))
+    }
+
+    fn eval(o: &mut Opened<Self>) -> anyhow::Result<serde_json::Value> {
+        let (ev, _) = o.task.evaluate_all()?;
+        let v = &ev.verification;
+        println!(
+            "| head | AUC | EER | TAR@FAR=1e-2 | TAR@FAR=1e-3 | 10-fold acc | closed-set acc |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+        println!(
+            "| {:?} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} ± {:.4} | {:.4} |",
+            o.config.head.kind,
+            v.auc,
+            v.eer,
+            v.tar_at_far_1e2,
+            v.tar_at_far_1e3,
+            v.fold_accuracy,
+            v.fold_accuracy_std,
+            ev.closed_set_accuracy
+        );
+        println!(
+            "({} pairs of unseen identities, checkpoint {}; closed-set accuracy is NaN without \
+             held-out images of the training identities)",
+            ev.labels.len(),
+            o.checkpoint
+        );
+        predict::save_threshold(&o.run, &o.checkpoint, v.threshold, v.auc)?;
+        Ok(serde_json::json!({ "verification": v, "closed_set_accuracy": ev.closed_set_accuracy }))
+    }
+
+    fn predict(o: &Opened<Self>, inputs: &[PathBuf], _out: &Path) -> anyhow::Result<()> {
+        let [a, b] = inputs else {
+            anyhow::bail!(
+                "predict compares two faces: pass exactly two images, got {}",
+                inputs.len()
+            );
+        };
+        let thr = predict::load_threshold(&o.run, &o.checkpoint)?;
+        let sim = predict::similarity(&o.task, &o.config, a, b)?;
+        let verdict = if sim >= thr {
+            "same person"
+        } else {
+            "different people"
+        };
+        println!("cosine similarity {sim:.4} (threshold {thr:.4}): {verdict}");
+        Ok(())
+    }
+
+    fn synth(cfg: &Config, out: &Path, n: Option<usize>, seed: u64) -> anyhow::Result<String> {
+        let mut d = cfg.data.clone();
+        if let Some(n) = n {
+            d.train_identities = n;
+        }
+        let images = data::write_synthetic(out, &d, seed)?;
+        Ok(format!(
+            "wrote {images} images of {} training identities and pairs.txt to {}",
+            d.train_identities,
+            out.display()
+        ))
+    }
+
+    fn after_train(
+        s: &Session<Config>,
+        task: &mut FaceTask,
+        outcome: &Outcome,
+    ) -> anyhow::Result<()> {
+        if let Outcome::Finished { .. } = outcome {
+            Checkpoint::read(&s.run.best())?.load_model(&mut task.vs)?;
+            let (ev, _) = tch::no_grad(|| task.evaluate_all())?;
+            let v = &ev.verification;
+            predict::save_threshold(&s.run, "best", v.threshold, v.auc)?;
+            println!(
+                "threshold {:.4} (best checkpoint) saved to {}",
+                v.threshold,
+                s.run.file(&predict::threshold_file("best")).display()
+            );
+        }
+        Ok(())
+    }
+
+    fn extra(cmd: Extra) -> anyhow::Result<()> {
+        match cmd {
+            Extra::Embed { run, dir, out } => {
+                let o = kit::cli::open::<FaceVerify>(&run, Purpose::Predict)?;
+                let out = out.unwrap_or_else(|| o.run.file("embeddings.csv"));
+                let n = tch::no_grad(|| predict::embed_dir(&o.task, &o.config, &dir, &out))?;
+                println!("wrote {n} embeddings to {}", out.display());
+                Ok(())
+            }
+        }
+    }
+}
