@@ -1,9 +1,12 @@
 //! handwriting-ctc: read handwritten strings with CTC. `glyphs` + `render` (synthetic
 //! handwriting), `data` (synthetic, MNIST digit strings, labels.tsv folders), `model` (CRNN),
-//! `train` (the task in kit's loop + CER/WER), `predict`, `viz` (alignment picture).
+//! `train` (the task in kit's loop), `eval` (CER / WER / string accuracy), `predict`, `viz`
+//! (alignment picture), `app` (the shared command line's hooks).
 
+pub mod app;
 pub mod config;
 pub mod data;
+pub mod eval;
 pub mod glyphs;
 pub mod model;
 pub mod predict;

@@ -3,11 +3,11 @@
 
 use crate::config::Config;
 use crate::data::{self, Batch, Source};
+use crate::eval::scores;
 use crate::model::{frames, Crnn};
 use crate::viz;
 use kit::data::Loader;
 use kit::logging::Logger;
-use kit::metrics::{cer, wer};
 use kit::train::{Losses, Metrics, StepContext, Task};
 use loss_zoo::ctc::{beam_search_decode, ctc_loss, greedy_decode};
 use loss_zoo::Reduction;
@@ -101,13 +101,6 @@ impl CtcTask {
         }
         Ok((d, keep))
     }
-}
-
-/// CER, WER and exact-string accuracy of predictions against the truth.
-pub fn scores(pred: &[String], truth: &[String]) -> (f64, f64, f64) {
-    let pairs: Vec<(String, String)> = pred.iter().cloned().zip(truth.iter().cloned()).collect();
-    let acc = pairs.iter().filter(|(p, t)| p == t).count() as f64 / pairs.len().max(1) as f64;
-    (cer(&pairs), wer(&pairs), acc)
 }
 
 impl Task for CtcTask {

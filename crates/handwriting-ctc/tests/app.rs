@@ -29,6 +29,25 @@ fn smoke() -> Config {
 }
 
 #[test]
+fn run_folder_is_self_contained_and_eval_data_needs_only_val() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = kit::testing::self_contained(
+        env!("CARGO_BIN_EXE_handwriting-ctc"),
+        tmp.path(),
+        &repo().join("configs/handwriting-ctc/smoke.yaml"),
+        32,
+        &["train.epochs=1", "train.device=cpu", "train.batch_size=8"],
+        &["images/00000.png"],
+    );
+    assert!(out.predict.contains("frames:"), "{}", out.predict);
+    assert!(
+        out.eval.contains("CER") && out.eval.contains("appended to"),
+        "{}",
+        out.eval
+    );
+}
+
+#[test]
 fn renderer_is_seeded_and_width_grows_with_text() {
     let a = render("2025", &mut rng_for(1, 0, 0));
     assert_eq!(a, render("2025", &mut rng_for(1, 0, 0)));

