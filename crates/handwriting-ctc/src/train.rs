@@ -151,9 +151,11 @@ impl Task for CtcTask {
             &Tensor::from_slice(&targets),
             &il_k,
             &Tensor::from_slice(&tl),
-            0,
-            Reduction::Mean,
-            false,
+            &loss_zoo::ctc::CtcOptions {
+                blank: 0,
+                reduction: Reduction::Mean,
+                zero_infinity: false,
+            },
         )?;
         Ok(Losses {
             total: loss,

@@ -107,9 +107,11 @@ fn smoke_train_lowers_ctc_loss_then_predicts() {
                 &fixed.targets,
                 &il,
                 &tl,
-                0,
-                loss_zoo::Reduction::Mean,
-                false,
+                &loss_zoo::ctc::CtcOptions {
+                    blank: 0,
+                    reduction: loss_zoo::Reduction::Mean,
+                    zero_infinity: false,
+                },
             )
             .unwrap()
             .double_value(&[])

@@ -68,9 +68,11 @@ fn main() {
         &b,
         None,
         None,
-        Default::default(),
-        Reduction::Mean,
-        false,
+        &loss_zoo::chamfer::ChamferOptions {
+            point_reduction: Default::default(),
+            batch_reduction: Reduction::Mean,
+            single_directional: false,
+        },
     )
     .unwrap()
     .backward();
@@ -132,9 +134,11 @@ fn main() {
                 &targets,
                 &il,
                 &tl,
-                0,
-                Reduction::Mean,
-                false,
+                &loss_zoo::ctc::CtcOptions {
+                    blank: 0,
+                    reduction: Reduction::Mean,
+                    zero_infinity: false,
+                },
             )
             .unwrap()
         }),
@@ -151,9 +155,11 @@ fn main() {
                 &b,
                 None,
                 None,
-                Default::default(),
-                Reduction::Mean,
-                false,
+                &loss_zoo::chamfer::ChamferOptions {
+                    point_reduction: Default::default(),
+                    batch_reduction: Reduction::Mean,
+                    single_directional: false,
+                },
             )
             .unwrap()
         }),

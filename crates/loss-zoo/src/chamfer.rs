@@ -19,6 +19,26 @@ pub enum PointReduction {
 /// O(N · CHUNK · P2), not O(N · P1 · P2).
 pub const CHUNK: i64 = 1024;
 
+/// Options of [`chamfer_distance`]; `Default` is pytorch3d's (mean over points, mean over the
+/// batch, both directions).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChamferOptions {
+    pub point_reduction: PointReduction,
+    pub batch_reduction: Reduction,
+    /// Only the x → y term.
+    pub single_directional: bool,
+}
+
+impl Default for ChamferOptions {
+    fn default() -> Self {
+        Self {
+            point_reduction: PointReduction::Mean,
+            batch_reduction: Reduction::Mean,
+            single_directional: false,
+        }
+    }
+}
+
 /// Chamfer distance, as `pytorch3d.loss.chamfer_distance` (its first return value):
 ///
 /// d(x, y) = red_x( min_j ‖x_i − y_j‖² ) + red_y( min_i ‖y_j − x_i‖² )
@@ -36,10 +56,13 @@ pub fn chamfer_distance(
     y: &Tensor,
     x_lengths: Option<&Tensor>,
     y_lengths: Option<&Tensor>,
-    point_reduction: PointReduction,
-    batch_reduction: Reduction,
-    single_directional: bool,
+    opts: &ChamferOptions,
 ) -> Result<Tensor> {
+    let ChamferOptions {
+        point_reduction,
+        batch_reduction,
+        single_directional,
+    } = *opts;
     check_dims(x, "x", 3, "(N, P1, D)")?;
     check_dims(y, "y", 3, "(N, P2, D)")?;
     let (n, p1, d) = (x.size()[0], x.size()[1], x.size()[2]);

@@ -6,6 +6,35 @@ use crate::{check_dims, check_int, LossError, Reduction, Result};
 use std::collections::HashMap;
 use tch::{Device, Kind, Tensor};
 
+/// Options of [`ctc_loss`]; `Default` is PyTorch's (`blank = 0`, mean, no zero_infinity).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CtcOptions {
+    /// Index of the blank class.
+    pub blank: i64,
+    pub reduction: Reduction,
+    /// Infeasible alignments give 0 (and a zero gradient) instead of +inf.
+    pub zero_infinity: bool,
+}
+
+impl Default for CtcOptions {
+    fn default() -> Self {
+        Self {
+            blank: 0,
+            reduction: Reduction::Mean,
+            zero_infinity: false,
+        }
+    }
+}
+
+/// Integer tensor → Vec<i64> on the CPU; a failed conversion is an error naming `arg`, never
+/// an empty vector that would pass the range checks.
+fn int_vec(t: &Tensor, arg: &'static str) -> Result<Vec<i64>> {
+    Vec::try_from(t.to_kind(Kind::Int64).to_device(Device::Cpu)).map_err(|e| LossError::Value {
+        arg,
+        message: format!("cannot read as integers: {e}"),
+    })
+}
+
 /// CTC loss: −log Σ_{alignments a ↦ y} Π_t p_t(a_t), per sample.
 ///
 /// - `log_probs` (T, N, C): log-softmax outputs, time first.
@@ -22,10 +51,13 @@ pub fn ctc_loss(
     targets: &Tensor,
     input_lengths: &Tensor,
     target_lengths: &Tensor,
-    blank: i64,
-    reduction: Reduction,
-    zero_infinity: bool,
+    opts: &CtcOptions,
 ) -> Result<Tensor> {
+    let CtcOptions {
+        blank,
+        reduction,
+        zero_infinity,
+    } = *opts;
     check_dims(log_probs, "log_probs", 3, "(T, N, C)")?;
     let (t, n, c) = log_probs.size3().map_err(|_| LossError::Shape {
         arg: "log_probs",
@@ -57,16 +89,14 @@ pub fn ctc_loss(
             message: format!("{blank} is not a class of C = {c}"),
         });
     }
-    let il: Vec<i64> = Vec::try_from(input_lengths.to_kind(Kind::Int64).to_device(Device::Cpu))
-        .unwrap_or_default();
+    let il = int_vec(input_lengths, "input_lengths")?;
     if let Some(bad) = il.iter().find(|&&l| l < 0 || l > t) {
         return Err(LossError::Value {
             arg: "input_lengths",
             message: format!("{bad} is outside 0..={t} (T)"),
         });
     }
-    let tl: Vec<i64> = Vec::try_from(target_lengths.to_kind(Kind::Int64).to_device(Device::Cpu))
-        .unwrap_or_default();
+    let tl = int_vec(target_lengths, "target_lengths")?;
     match targets.dim() {
         2 if targets.size()[0] == n => {
             let s = targets.size()[1];
@@ -121,7 +151,7 @@ fn per_sample(log_probs: &Tensor, input_lengths: Option<&Tensor>) -> Result<Fram
     let size = log_probs.size();
     let (t, n, c) = (size[0], size[1], size[2]);
     let lens: Vec<i64> = match input_lengths {
-        Some(l) => Vec::try_from(l.to_kind(Kind::Int64).to_device(Device::Cpu)).unwrap_or_default(),
+        Some(l) => int_vec(l, "input_lengths")?,
         None => vec![t; n as usize],
     };
     if lens.len() != n as usize {
@@ -139,7 +169,10 @@ fn per_sample(log_probs: &Tensor, input_lengths: Option<&Tensor>) -> Result<Fram
         .transpose(0, 1)
         .contiguous()
         .view([n, t * c]);
-    let rows: Vec<Vec<f64>> = Vec::try_from(flat).unwrap_or_default();
+    let rows: Vec<Vec<f64>> = Vec::try_from(flat).map_err(|e| LossError::Value {
+        arg: "log_probs",
+        message: format!("cannot read as numbers: {e}"),
+    })?;
     Ok((rows, t, c, lens))
 }
 

@@ -170,6 +170,26 @@ pub fn dice_ce_loss(
     lambda_dice: f64,
     lambda_ce: f64,
 ) -> Result<Tensor> {
+    Ok(dice_ce_parts(logits, target, opts, lambda_dice, lambda_ce)?.total)
+}
+
+/// [`dice_ce_loss`] with its two terms, for logging without computing them twice.
+#[derive(Debug)]
+pub struct DiceCe {
+    /// `lambda_dice`·dice + `lambda_ce`·ce (what is back-propagated).
+    pub total: Tensor,
+    pub dice: Tensor,
+    pub ce: Tensor,
+}
+
+/// [`dice_ce_loss`] and its parts.
+pub fn dice_ce_parts(
+    logits: &Tensor,
+    target: &Tensor,
+    opts: &DiceOptions,
+    lambda_dice: f64,
+    lambda_ce: f64,
+) -> Result<DiceCe> {
     let dice = dice_loss(logits, target, opts)?;
     let c = logits.size()[1];
     let k = logits.kind();
@@ -191,5 +211,9 @@ pub fn dice_ce_loss(
             .sum_dim_intlist([1i64].as_slice(), false, k)
             .mean(k)
     };
-    Ok(dice * lambda_dice + ce * lambda_ce)
+    Ok(DiceCe {
+        total: &dice * lambda_dice + &ce * lambda_ce,
+        dice,
+        ce,
+    })
 }

@@ -117,9 +117,11 @@ fn ctc_matches_brute_force_and_handles_edges() {
             &padded,
             &Tensor::from_slice(&[il]),
             &tl,
-            0,
-            Reduction::Sum,
-            zi,
+            &loss_zoo::ctc::CtcOptions {
+                blank: 0,
+                reduction: Reduction::Sum,
+                zero_infinity: zi,
+            },
         )
         .unwrap()
         .double_value(&[])
@@ -149,17 +151,41 @@ fn ctc_padded_and_concatenated_targets_agree() {
     let concat = Tensor::from_slice(&[1i64, 2, 3, 4, 2, 2]);
     let il = Tensor::from_slice(&[10i64, 8, 9]);
     let tl = Tensor::from_slice(&[3i64, 1, 2]);
-    let a = ctc::ctc_loss(&lp, &padded, &il, &tl, 0, Reduction::None, false).unwrap();
-    let b = ctc::ctc_loss(&lp, &concat, &il, &tl, 0, Reduction::None, false).unwrap();
+    let a = ctc::ctc_loss(
+        &lp,
+        &padded,
+        &il,
+        &tl,
+        &loss_zoo::ctc::CtcOptions {
+            blank: 0,
+            reduction: Reduction::None,
+            zero_infinity: false,
+        },
+    )
+    .unwrap();
+    let b = ctc::ctc_loss(
+        &lp,
+        &concat,
+        &il,
+        &tl,
+        &loss_zoo::ctc::CtcOptions {
+            blank: 0,
+            reduction: Reduction::None,
+            zero_infinity: false,
+        },
+    )
+    .unwrap();
     assert_close(&a, &b, "padded vs concatenated");
     let err = ctc::ctc_loss(
         &lp,
         &Tensor::from_slice(&[1i64, 2]),
         &il,
         &tl,
-        0,
-        Reduction::None,
-        false,
+        &loss_zoo::ctc::CtcOptions {
+            blank: 0,
+            reduction: Reduction::None,
+            zero_infinity: false,
+        },
     )
     .unwrap_err();
     assert!(
@@ -171,9 +197,11 @@ fn ctc_padded_and_concatenated_targets_agree() {
         &padded,
         &il,
         &tl,
-        0,
-        Reduction::None,
-        false,
+        &loss_zoo::ctc::CtcOptions {
+            blank: 0,
+            reduction: Reduction::None,
+            zero_infinity: false,
+        },
     );
     assert!(err.is_err());
 }
@@ -311,9 +339,11 @@ fn chamfer_sizes_padding_and_chunks() {
         &y,
         None,
         None,
-        Default::default(),
-        Reduction::Mean,
-        false,
+        &loss_zoo::chamfer::ChamferOptions {
+            point_reduction: Default::default(),
+            batch_reduction: Reduction::Mean,
+            single_directional: false,
+        },
     )
     .unwrap();
     let want = chamfer::chamfer_distance_bruteforce(&x, &y);
@@ -329,9 +359,11 @@ fn chamfer_sizes_padding_and_chunks() {
         &b_pad,
         Some(&l(5)),
         Some(&l(4)),
-        Default::default(),
-        Reduction::Mean,
-        false,
+        &loss_zoo::chamfer::ChamferOptions {
+            point_reduction: Default::default(),
+            batch_reduction: Reduction::Mean,
+            single_directional: false,
+        },
     )
     .unwrap();
     assert_close(
@@ -344,9 +376,11 @@ fn chamfer_sizes_padding_and_chunks() {
         &Tensor::randn([1, 4, 2], CPU_F64),
         None,
         None,
-        Default::default(),
-        Reduction::Mean,
-        false,
+        &loss_zoo::chamfer::ChamferOptions {
+            point_reduction: Default::default(),
+            batch_reduction: Reduction::Mean,
+            single_directional: false,
+        },
     )
     .unwrap_err();
     assert!(err.to_string().contains("`y`"), "{err}");
@@ -382,4 +416,21 @@ fn dice_one_channel_softmax_or_onehot_is_an_error() {
         ..Default::default()
     };
     assert!(dice::dice_loss(&logits, &labels.to_kind(Kind::Double), &ok).is_ok());
+}
+
+#[test]
+fn dice_ce_parts_add_up_to_the_loss() {
+    let logits = Tensor::randn([2, 3, 4, 4], CPU_F64);
+    let labels = Tensor::randint(3, [2, 1, 4, 4], (Kind::Int64, Device::Cpu));
+    let opts = dice::DiceOptions {
+        softmax: true,
+        to_onehot_y: true,
+        ..Default::default()
+    };
+    let p = dice::dice_ce_parts(&logits, &labels, &opts, 0.7, 1.3).unwrap();
+    let total = dice::dice_ce_loss(&logits, &labels, &opts, 0.7, 1.3).unwrap();
+    let d = dice::dice_loss(&logits, &labels, &opts).unwrap();
+    assert_close(&p.total, &total, "total");
+    assert_close(&p.dice, &d, "dice part");
+    assert_close(&(&p.dice * 0.7 + &p.ce * 1.3), &total, "weighted sum");
 }

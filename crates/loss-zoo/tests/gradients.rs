@@ -106,9 +106,11 @@ fn ctc_gradients() {
                 &targets,
                 &il,
                 &tl,
-                0,
-                Reduction::Mean,
-                false,
+                &loss_zoo::ctc::CtcOptions {
+                    blank: 0,
+                    reduction: Reduction::Mean,
+                    zero_infinity: false,
+                },
             )
             .unwrap()
         },
@@ -130,9 +132,11 @@ fn chamfer_gradients() {
                 &y,
                 Some(&xl),
                 Some(&yl),
-                chamfer::PointReduction::Mean,
-                Reduction::Mean,
-                false,
+                &loss_zoo::chamfer::ChamferOptions {
+                    point_reduction: chamfer::PointReduction::Mean,
+                    batch_reduction: Reduction::Mean,
+                    single_directional: false,
+                },
             )
             .unwrap()
         },

@@ -71,9 +71,11 @@ fn ctc_matches_torch() {
             &input(c, "targets"),
             &input(c, "input_lengths"),
             &input(c, "target_lengths"),
-            c["params"]["blank"].as_i64().unwrap(),
-            p_red(c, "reduction"),
-            p_bool(c, "zero_infinity"),
+            &loss_zoo::ctc::CtcOptions {
+                blank: c["params"]["blank"].as_i64().unwrap(),
+                reduction: p_red(c, "reduction"),
+                zero_infinity: p_bool(c, "zero_infinity"),
+            },
         )
         .unwrap();
         assert_close(
@@ -96,9 +98,11 @@ fn chamfer_matches_pytorch3d_formula() {
             &input(c, "y"),
             opt_input(c, "x_lengths").as_ref(),
             opt_input(c, "y_lengths").as_ref(),
-            pr,
-            p_red(c, "batch_reduction"),
-            p_bool(c, "single_directional"),
+            &loss_zoo::chamfer::ChamferOptions {
+                point_reduction: pr,
+                batch_reduction: p_red(c, "batch_reduction"),
+                single_directional: p_bool(c, "single_directional"),
+            },
         )
         .unwrap();
         assert_close(

@@ -8,7 +8,7 @@ use crate::model::UNet;
 use kit::data::{DataError, Dataset, Loader};
 use kit::logging::Logger;
 use kit::train::{Losses, Metrics, StepContext, Task};
-use loss_zoo::dice::{dice_ce_loss, dice_loss, DiceOptions};
+use loss_zoo::dice::{dice_ce_parts, dice_loss, DiceOptions};
 use loss_zoo::focal::softmax_focal_loss;
 use loss_zoo::Reduction;
 use std::sync::Arc;
@@ -131,13 +131,12 @@ impl SegTask {
                 (c.shallow_clone(), vec![("ce_loss".into(), c)])
             }
             LossKind::DiceCe => {
-                let total = dice_ce_loss(logits, masks, &opts, l.lambda_dice, l.lambda_ce)?;
-                let d = tch::no_grad(|| dice_loss(logits, masks, &opts))?;
+                let p = dice_ce_parts(logits, masks, &opts, l.lambda_dice, l.lambda_ce)?;
                 (
-                    total,
+                    p.total,
                     vec![
-                        ("dice_loss".into(), d),
-                        ("ce_loss".into(), tch::no_grad(ce)),
+                        ("dice_loss".into(), p.dice.detach()),
+                        ("ce_loss".into(), p.ce.detach()),
                     ],
                 )
             }
