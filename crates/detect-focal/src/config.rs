@@ -99,12 +99,7 @@ pub struct DetectConfig {
 }
 
 impl AppConfig for Config {
-    fn train(&self) -> &TrainConfig {
-        &self.train
-    }
-    fn train_mut(&mut self) -> &mut TrainConfig {
-        &mut self.train
-    }
+    kit::train_section!();
     fn validate(&self) -> Result<(), InvalidValue> {
         let (d, m, l, k) = (&self.data, &self.model, &self.loss, &self.detect);
         ensure(l.gamma.is_finite() && l.gamma >= 0.0, "loss.gamma", || {

@@ -82,10 +82,7 @@ impl Dataset for Source {
     }
 }
 
-/// The validation stream of a synthetic dataset: disjoint from training scenes.
-pub fn val_seed(seed: u64) -> u64 {
-    seed.wrapping_add(0x00A1_1DA7)
-}
+pub use kit::data::val_seed;
 
 /// A batch: normalised images and, per anchor, what the heads are trained towards.
 pub struct Batch {

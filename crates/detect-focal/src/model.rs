@@ -9,16 +9,9 @@ use tch::Tensor;
 /// Pyramid strides (P3, P4, P5).
 pub const STRIDES: [u32; 3] = [8, 16, 32];
 
+/// 3×3 conv + BN (kit's shared block).
 fn conv_bn(p: &nn::Path, cin: i64, cout: i64, stride: i64) -> nn::SequentialT {
-    let cfg = nn::ConvConfig {
-        padding: 1,
-        stride,
-        bias: false,
-        ..Default::default()
-    };
-    nn::seq_t()
-        .add(nn::conv2d(p / "conv", cin, cout, 3, cfg))
-        .add(nn::batch_norm2d(p / "bn", cout, Default::default()))
+    kit::layers::conv_bn(p, cin, cout, 3, stride)
 }
 
 /// A down-sampling conv followed by one residual block.

@@ -336,15 +336,7 @@ impl DetTask {
 impl Task for DetTask {
     type Batch = Batch;
     type Data = Source;
-    fn train_loader(&self) -> &Loader<Source, Batch> {
-        &self.train
-    }
-    fn var_store(&self) -> &nn::VarStore {
-        &self.vs
-    }
-    fn var_store_mut(&mut self) -> &mut nn::VarStore {
-        &mut self.vs
-    }
+    kit::task_parts!(vs, train);
     fn train_step(&mut self, b: Batch, _ctx: &mut StepContext) -> anyhow::Result<Losses> {
         let (cls, reg) = self.net.forward_t(&b.images.to_device(self.device), true);
         let (total, terms) = self.loss(&cls, &reg, &b)?;

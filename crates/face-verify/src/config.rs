@@ -65,12 +65,7 @@ pub struct HeadConfig {
 }
 
 impl AppConfig for Config {
-    fn train(&self) -> &TrainConfig {
-        &self.train
-    }
-    fn train_mut(&mut self) -> &mut TrainConfig {
-        &mut self.train
-    }
+    kit::train_section!();
     fn validate(&self) -> Result<(), InvalidValue> {
         let (d, h) = (&self.data, &self.head);
         ensure(h.s.is_finite() && h.s > 0.0, "head.s", || {

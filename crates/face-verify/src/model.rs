@@ -5,17 +5,7 @@ use loss_zoo::arcface::{ArcFaceHead, MarginConfig};
 use tch::nn::{self, Module, ModuleT};
 use tch::Tensor;
 
-fn conv_bn(p: &nn::Path, cin: i64, cout: i64, k: i64, stride: i64) -> nn::SequentialT {
-    let cfg = nn::ConvConfig {
-        stride,
-        padding: k / 2,
-        bias: false,
-        ..Default::default()
-    };
-    nn::seq_t()
-        .add(nn::conv2d(p / "conv", cin, cout, k, cfg))
-        .add(nn::batch_norm2d(p / "bn", cout, Default::default()))
-}
+use kit::layers::conv_bn;
 
 #[derive(Debug)]
 struct Block {

@@ -139,15 +139,7 @@ impl FaceTask {
 impl Task for FaceTask {
     type Batch = Batch;
     type Data = Faces;
-    fn train_loader(&self) -> &Loader<Faces, Batch> {
-        &self.train
-    }
-    fn var_store(&self) -> &nn::VarStore {
-        &self.vs
-    }
-    fn var_store_mut(&mut self) -> &mut nn::VarStore {
-        &mut self.vs
-    }
+    kit::task_parts!(vs, train);
     fn train_step(&mut self, (x, y): Batch, ctx: &mut StepContext) -> anyhow::Result<Losses> {
         let (x, y) = (x.to_device(self.device), y.to_device(self.device));
         if !self.logged_faces {

@@ -51,12 +51,7 @@ pub struct DecodeConfig {
 }
 
 impl AppConfig for Config {
-    fn train(&self) -> &TrainConfig {
-        &self.train
-    }
-    fn train_mut(&mut self) -> &mut TrainConfig {
-        &mut self.train
-    }
+    kit::train_section!();
     fn validate(&self) -> Result<(), InvalidValue> {
         let d = &self.data;
         ensure(!d.alphabet.is_empty(), "data.alphabet", || {

@@ -20,16 +20,9 @@ pub struct Crnn {
     out: nn::Linear,
 }
 
+/// 3×3 conv + BN + ReLU (kit's shared block).
 fn conv(p: &nn::Path, cin: i64, cout: i64) -> nn::SequentialT {
-    let cfg = nn::ConvConfig {
-        padding: 1,
-        bias: false,
-        ..Default::default()
-    };
-    nn::seq_t()
-        .add(nn::conv2d(p / "conv", cin, cout, 3, cfg))
-        .add(nn::batch_norm2d(p / "bn", cout, Default::default()))
-        .add_fn(|x| x.relu())
+    kit::layers::conv_bn_relu(p, cin, cout, 3, 1)
 }
 
 impl Crnn {

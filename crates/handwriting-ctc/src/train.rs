@@ -106,15 +106,7 @@ impl CtcTask {
 impl Task for CtcTask {
     type Batch = Batch;
     type Data = Source;
-    fn train_loader(&self) -> &Loader<Source, Batch> {
-        &self.train
-    }
-    fn var_store(&self) -> &nn::VarStore {
-        &self.vs
-    }
-    fn var_store_mut(&mut self) -> &mut nn::VarStore {
-        &mut self.vs
-    }
+    kit::task_parts!(vs, train);
     fn train_step(&mut self, b: Batch, ctx: &mut StepContext) -> anyhow::Result<Losses> {
         let (lp, il) = self.forward(&b, true);
         let il_v: Vec<i64> = Vec::try_from(&il)?;

@@ -58,6 +58,20 @@ pub struct RunArgs {
     pub set: Vec<String>,
 }
 
+/// Writes [`AppConfig`]'s `train` / `train_mut` for a config whose `train:` section is a field
+/// named `train`: `kit::train_section!();` inside `impl AppConfig for …`.
+#[macro_export]
+macro_rules! train_section {
+    () => {
+        fn train(&self) -> &$crate::train::TrainConfig {
+            &self.train
+        }
+        fn train_mut(&mut self) -> &mut $crate::train::TrainConfig {
+            &mut self.train
+        }
+    };
+}
+
 /// An app's config: any struct with a `train:` section.
 pub trait AppConfig: Serialize + DeserializeOwned {
     fn train(&self) -> &TrainConfig;

@@ -46,6 +46,11 @@ pub fn rng_for(seed: u64, stream: u64, index: u64) -> ChaCha8Rng {
     r
 }
 
+/// The seed of a synthetic validation stream: disjoint from the training stream of `seed`.
+pub fn val_seed(seed: u64) -> u64 {
+    seed.wrapping_add(0x00A1_1DA7)
+}
+
 /// Batches a dataset: seeded shuffle per epoch, `workers` threads, order preserved.
 pub struct Loader<D: Dataset, B> {
     dataset: Arc<D>,

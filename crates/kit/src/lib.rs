@@ -16,6 +16,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod images;
+pub mod layers;
 pub mod logging;
 pub mod metrics;
 pub mod optim;

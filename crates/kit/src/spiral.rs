@@ -46,12 +46,7 @@ pub struct SpiralModel {
 }
 
 impl AppConfig for SpiralConfig {
-    fn train(&self) -> &TrainConfig {
-        &self.train
-    }
-    fn train_mut(&mut self) -> &mut TrainConfig {
-        &mut self.train
-    }
+    crate::train_section!();
 }
 
 /// Points on `classes` interleaved spiral arms; seeded, generated on the fly.
@@ -169,15 +164,7 @@ impl SpiralTask {
 impl Task for SpiralTask {
     type Batch = Batch;
     type Data = Spirals;
-    fn train_loader(&self) -> &Loader<Spirals, Batch> {
-        &self.loader
-    }
-    fn var_store(&self) -> &nn::VarStore {
-        &self.vs
-    }
-    fn var_store_mut(&mut self) -> &mut nn::VarStore {
-        &mut self.vs
-    }
+    crate::task_parts!(vs, loader);
     fn train_step(&mut self, (x, y): Batch, ctx: &mut StepContext) -> anyhow::Result<Losses> {
         let step = ctx.step;
         let logits = self.net.forward(&x.to_device(self.device));

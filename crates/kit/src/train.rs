@@ -54,6 +54,23 @@ impl StepContext<'_> {
     }
 }
 
+/// Writes [`Task`]'s three accessors for a task with a `VarStore` field and a training
+/// `Loader` field: `kit::task_parts!(vs, train);` inside `impl Task for …`.
+#[macro_export]
+macro_rules! task_parts {
+    ($vs:ident, $loader:ident) => {
+        fn var_store(&self) -> &::tch::nn::VarStore {
+            &self.$vs
+        }
+        fn var_store_mut(&mut self) -> &mut ::tch::nn::VarStore {
+            &mut self.$vs
+        }
+        fn train_loader(&self) -> &$crate::data::Loader<Self::Data, Self::Batch> {
+            &self.$loader
+        }
+    };
+}
+
 /// What an app plugs into the loop.
 pub trait Task {
     type Batch: Send + 'static;

@@ -371,3 +371,61 @@ fn warm_start_loads_what_matches_and_reports_the_rest() {
         text(&o)
     );
 }
+
+#[test]
+fn kill_9_at_any_moment_leaves_a_loadable_checkpoint_and_resume_continues() {
+    // Checkpoints every step, so most kills land during or between checkpoint writes.
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("spiral/k");
+    for (trial, delay_ms) in [150u64, 400, 900].into_iter().enumerate() {
+        let mut args = if trial == 0 {
+            train_args(
+                "k",
+                &[
+                    "--set",
+                    "train.epochs=100000",
+                    "--set",
+                    "train.checkpoint_every=1",
+                ],
+            )
+        } else {
+            vec![
+                "train".into(),
+                "--resume".into(),
+                run.to_string_lossy().to_string(),
+            ]
+        };
+        args.push("--runs".into());
+        args.push(tmp.path().to_string_lossy().to_string());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_spiral"))
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let last = run.join("checkpoints/last.safetensors");
+        let t0 = std::time::Instant::now();
+        while !last.is_file() {
+            assert!(t0.elapsed().as_secs() < 60, "no checkpoint within 60 s");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL: no handler runs
+        child.wait().unwrap();
+        let ck = Checkpoint::read(&last).unwrap_or_else(|e| panic!("trial {trial}: {e}"));
+        assert!(ck.train_state().unwrap().step > 0);
+    }
+    // A final resume finishes a short budget and leaves no partial file behind.
+    let dir = run.to_string_lossy().to_string();
+    let o = spiral(
+        tmp.path(),
+        &["train", "--resume", &dir, "--set", "train.max_steps=1"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let leftovers: Vec<_> = std::fs::read_dir(run.join("checkpoints"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

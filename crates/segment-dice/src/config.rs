@@ -64,12 +64,7 @@ pub struct LossConfig {
 }
 
 impl AppConfig for Config {
-    fn train(&self) -> &TrainConfig {
-        &self.train
-    }
-    fn train_mut(&mut self) -> &mut TrainConfig {
-        &mut self.train
-    }
+    kit::train_section!();
     fn validate(&self) -> Result<(), InvalidValue> {
         let (m, d, l) = (&self.model, &self.data, &self.loss);
         ensure(m.classes >= 2, "model.classes", || {

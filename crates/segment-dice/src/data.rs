@@ -376,7 +376,4 @@ pub fn write_synthetic(
     Ok(())
 }
 
-/// The validation stream of a synthetic dataset: disjoint from training slices.
-pub fn val_seed(seed: u64) -> u64 {
-    seed.wrapping_add(0x00A1_1DA7)
-}
+pub use kit::data::val_seed;

@@ -229,15 +229,7 @@ impl SegTask {
 impl Task for SegTask {
     type Batch = Batch;
     type Data = Source;
-    fn train_loader(&self) -> &Loader<Source, Batch> {
-        &self.train
-    }
-    fn var_store(&self) -> &nn::VarStore {
-        &self.vs
-    }
-    fn var_store_mut(&mut self) -> &mut nn::VarStore {
-        &mut self.vs
-    }
+    kit::task_parts!(vs, train);
     fn train_step(&mut self, (x, y): Batch, _ctx: &mut StepContext) -> anyhow::Result<Losses> {
         let (x, y) = (x.to_device(self.device), y.to_device(self.device));
         let logits = self.net.forward_t(&x, true);
