@@ -18,6 +18,47 @@ pub struct DetectFocal;
 pub enum Extra {
     /// Train one run per γ at the same budget and write a table like Lin et al.'s Table 1.
     Sweep(SweepArgs),
+    /// Write the run's detections on its validation set (or --data) in the COCO results
+    /// format (all detections above detect.score_threshold, original pixels), e.g. for
+    /// pycocotools' COCOeval.
+    CocoResults {
+        #[command(flatten)]
+        eval: kit::cli::EvalArgs,
+        /// Output JSON file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// COCO results entries (`image_id`, `category_id`, `bbox` [x, y, w, h] in original pixels,
+/// `score`) for the task's validation detections.
+pub fn coco_results(task: &DetTask, cfg: &Config) -> anyhow::Result<Vec<serde_json::Value>> {
+    let dets = task.val_detections()?;
+    let size = cfg.data.size as f64;
+    // Synthetic scenes are written by `synth` with ids 1.. and categories 1.. at data.size.
+    let (images, cats): (Vec<(u64, u32, u32)>, Vec<u64>) = match task.val_source() {
+        Source::Coco(f) => (f.images.clone(), f.category_ids.clone()),
+        Source::Synthetic(s) => (
+            (0..s.len as u64)
+                .map(|i| (i + 1, cfg.data.size, cfg.data.size))
+                .collect(),
+            (1..=task.class_names.len() as u64).collect(),
+        ),
+    };
+    let mut out = Vec::new();
+    for (d, &(id, w, h)) in dets.iter().zip(&images) {
+        let (sx, sy) = (w as f64 / size, h as f64 / size);
+        for det in d {
+            let [x0, y0, x1, y1] = det.bbox.map(f64::from);
+            out.push(serde_json::json!({
+                "image_id": id,
+                "category_id": cats[det.class],
+                "bbox": [x0 * sx, y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy],
+                "score": det.score,
+            }));
+        }
+    }
+    Ok(out)
 }
 
 fn empty(cfg: &Config) -> Source {
@@ -47,6 +88,14 @@ impl App for DetectFocal {
 
     fn train_task(cfg: &Config, device: tch::Device) -> anyhow::Result<DetTask> {
         let (tr, val) = train::sources(cfg).context("loading the dataset")?;
+        if let (Source::Coco(t), Source::Coco(v)) = (&tr, &val) {
+            println!(
+                "data.source is a COCO folder ({} training, {} validation images): data.train_size, \
+                 val_size and the generator keys apply only to synthetic scenes",
+                t.items.len(),
+                v.items.len()
+            );
+        }
         Ok(DetTask::new(cfg, device, tr, val))
     }
 
@@ -138,6 +187,21 @@ impl App for DetectFocal {
     fn extra(cmd: Extra) -> anyhow::Result<()> {
         match cmd {
             Extra::Sweep(args) => sweep::run(&args),
+            Extra::CocoResults { eval, out } => {
+                let data = eval.data.as_deref();
+                let o = kit::cli::open::<DetectFocal>(&eval.run, Purpose::Eval { data })?;
+                let results = tch::no_grad(|| coco_results(&o.task, &o.config))?;
+                let text = serde_json::to_string(&results)?;
+                kit::rundir::write_atomic(&out, text.as_bytes())
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                println!(
+                    "wrote {} detections (score ≥ detect.score_threshold = {}) to {}",
+                    results.len(),
+                    o.config.detect.score_threshold,
+                    out.display()
+                );
+                Ok(())
+            }
         }
     }
 }

@@ -53,6 +53,10 @@ pub struct CocoFolder {
     pub size: u32,
     pub hflip: bool,
     pub seed: u64,
+    /// Per item: its COCO image id and original width × height (for results in COCO format).
+    pub images: Vec<(u64, u32, u32)>,
+    /// COCO category id of each class index.
+    pub category_ids: Vec<u64>,
 }
 
 fn invalid(path: &Path, message: String) -> DataError {
@@ -157,6 +161,12 @@ impl CocoFolder {
             return Err(invalid(&path, "no images".into()));
         }
         Ok(Self {
+            images: coco
+                .images
+                .iter()
+                .map(|im| (im.id, im.width, im.height))
+                .collect(),
+            category_ids: cats.iter().map(|c| c.id).collect(),
             dir: dir.to_path_buf(),
             class_names: cats.iter().map(|c| c.name.clone()).collect(),
             items,

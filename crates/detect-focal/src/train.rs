@@ -278,6 +278,22 @@ impl DetTask {
             .collect())
     }
 
+    /// Detections (above `detect.score_threshold`) of every validation image, in order.
+    pub fn val_detections(&self) -> anyhow::Result<Vec<Vec<Det>>> {
+        let mut all = Vec::new();
+        for batch in self.val.epoch(0, 0) {
+            let b = batch?;
+            let (logits, deltas) = self.outputs(&b.images);
+            all.extend(self.detect(&logits.sigmoid(), &deltas)?);
+        }
+        Ok(all)
+    }
+
+    /// The validation set being evaluated.
+    pub fn val_source(&self) -> &Source {
+        self.val.dataset()
+    }
+
     /// COCO AP on the validation set; with a logger, also pictures and score histograms.
     pub fn validate(&self, logger: Option<&mut Logger>, step: u64) -> anyhow::Result<Report> {
         let mut col = Collector::default();

@@ -384,6 +384,48 @@ fn run_folder_is_self_contained_and_eval_data_needs_only_val() {
         "{}",
         out.eval
     );
+    // The same run's detections in COCO results format, ids from the kept annotations.json.
+    let run = tmp.path().join("runs/detect-focal/self-contained");
+    let json = tmp.path().join("results.json");
+    let p = |x: &Path| x.to_string_lossy().to_string();
+    let kept = tmp.path().join("kept");
+    kit::testing::run_ok(
+        env!("CARGO_BIN_EXE_detect-focal"),
+        &[
+            "coco-results",
+            "--run",
+            &p(&run),
+            "--data",
+            &p(&kept),
+            "--out",
+            &p(&json),
+            "--set",
+            "detect.score_threshold=0.001",
+        ],
+    );
+    let results: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let ann: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(kept.join("val/annotations.json")).unwrap())
+            .unwrap();
+    let ids: Vec<u64> = ann["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_u64().unwrap())
+        .collect();
+    assert!(!results.is_empty(), "no detections were written");
+    let threshold = 0.001;
+    for r in &results {
+        assert!(ids.contains(&r["image_id"].as_u64().unwrap()), "{r}");
+        assert!((1..=5).contains(&r["category_id"].as_u64().unwrap()), "{r}");
+        assert!(r["score"].as_f64().unwrap() >= threshold, "{r}");
+        let b: Vec<f64> = serde_json::from_value(r["bbox"].clone()).unwrap();
+        assert!(
+            b[2] >= 0.0 && b[3] >= 0.0 && b[0] + b[2] <= 64.01 && b[1] + b[3] <= 64.01,
+            "{r}"
+        );
+    }
 }
 
 #[test]

@@ -45,6 +45,14 @@ impl App for HandwritingCtc {
 
     fn train_task(cfg: &Config, device: tch::Device) -> anyhow::Result<CtcTask> {
         let (tr, val) = data::sources(&cfg.data, cfg.train.seed).context("loading the dataset")?;
+        if let (Source::Folder { items: t, .. }, Source::Folder { items: v, .. }) = (&tr, &val) {
+            println!(
+                "data.source is a folder ({} training, {} validation lines): data.train_size, \
+                 val_size, min_len and max_len apply only to generated strings",
+                t.len(),
+                v.len()
+            );
+        }
         Ok(CtcTask::new(cfg, device, tr, val))
     }
 
@@ -62,7 +70,7 @@ impl App for HandwritingCtc {
                 } else {
                     dir.to_path_buf()
                 };
-                data::read_folder(&split, &cfg.data.alphabet())?
+                data::read_folder(&split, &cfg.data.alphabet())?.with_ink(cfg.data.ink)
             }
             Purpose::Eval { data: None } => data::sources(&cfg.data, cfg.train.seed)?.1,
             Purpose::Predict => empty(cfg),
@@ -76,8 +84,19 @@ impl App for HandwritingCtc {
 
     fn predict(o: &Opened<Self>, inputs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
         for input in inputs {
-            let p = predict::predict(&o.task, input, o.config.decode.beam_width, out)?;
-            println!("{}: {:?} (beam: {:?})", input.display(), p.greedy, p.beam);
+            let c = &o.config;
+            let p = predict::predict(&o.task, input, c.decode.beam_width, c.data.ink, out)?;
+            let ink = if p.inverted {
+                " [dark ink on light paper: inverted]"
+            } else {
+                ""
+            };
+            println!(
+                "{}: {:?} (beam: {:?}){ink}",
+                input.display(),
+                p.greedy,
+                p.beam
+            );
             println!("  frames: {}", p.best_path);
             println!("  picture: {}", p.picture.display());
         }

@@ -30,6 +30,21 @@ pub struct DataConfig {
     pub val_size: usize,
     /// Where `just data mnist` put the converted digits.
     pub mnist_dir: String,
+    /// Ink of folder images: `light` (on a dark background, as the synthetic and MNIST lines),
+    /// `dark` (on light paper, as scans: inverted), or `auto` (per image: inverted when its
+    /// mean brightness is above half, i.e. mostly light paper).
+    #[serde(default)]
+    pub ink: Ink,
+}
+
+/// Polarity of the ink in real images; the model reads light ink on a dark background.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Ink {
+    #[default]
+    Auto,
+    Light,
+    Dark,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -2,7 +2,7 @@
 //! IAM-style folder format (`labels.tsv`: `path<TAB>transcript`, grayscale images of any
 //! width, resized to height 32).
 
-use crate::config::DataConfig;
+use crate::config::{DataConfig, Ink};
 use crate::render::{self, Line, HEIGHT};
 use image::GrayImage;
 use kit::data::{rng_for, DataError, Dataset};
@@ -66,7 +66,18 @@ pub enum Source {
     },
     Folder {
         items: Vec<(PathBuf, Vec<i64>)>,
+        ink: Ink,
     },
+}
+
+impl Source {
+    /// Sets the ink polarity of a folder source (others are generated light-on-dark).
+    pub fn with_ink(mut self, ink: Ink) -> Self {
+        if let Source::Folder { ink: i, .. } = &mut self {
+            *i = ink;
+        }
+        self
+    }
 }
 
 impl Dataset for Source {
@@ -74,7 +85,7 @@ impl Dataset for Source {
     fn len(&self) -> usize {
         match self {
             Source::Synthetic { len, .. } | Source::Mnist { len, .. } => *len,
-            Source::Folder { items } => items.len(),
+            Source::Folder { items, .. } => items.len(),
         }
     }
     fn get(&self, index: usize, _epoch: u64) -> Result<Sample, DataError> {
@@ -141,25 +152,43 @@ impl Dataset for Source {
                     name: format!("mnist#{index}"),
                 })
             }
-            Source::Folder { items } => {
+            Source::Folder { items, ink } => {
                 let (path, label) = &items[index];
-                let img = kit::images::load(path)?.to_luma8();
-                let w = ((img.width() as f32) * HEIGHT as f32 / img.height().max(1) as f32)
-                    .round()
-                    .max(4.0) as u32;
-                let img =
-                    image::imageops::resize(&img, w, HEIGHT, image::imageops::FilterType::Triangle);
+                let (line, _) = line_from_image(kit::images::load(path)?.to_luma8(), *ink);
                 Ok(Sample {
-                    line: Line {
-                        width: w,
-                        pixels: img.into_raw(),
-                    },
+                    line,
                     label: label.clone(),
                     name: path.display().to_string(),
                 })
             }
         }
     }
+}
+
+/// A real line image as the model reads it: light ink on dark (inverted when `ink` says, or
+/// `auto` finds mostly light paper), scaled to HEIGHT rows. Returns whether it was inverted.
+pub fn line_from_image(mut img: image::GrayImage, ink: Ink) -> (Line, bool) {
+    let mean =
+        img.as_raw().iter().map(|&v| v as f64).sum::<f64>() / img.as_raw().len().max(1) as f64;
+    let invert = match ink {
+        Ink::Light => false,
+        Ink::Dark => true,
+        Ink::Auto => mean > 127.5,
+    };
+    if invert {
+        image::imageops::invert(&mut img);
+    }
+    let w = ((img.width() as f32) * HEIGHT as f32 / img.height().max(1) as f32)
+        .round()
+        .max(4.0) as u32;
+    let img = image::imageops::resize(&img, w, HEIGHT, image::imageops::FilterType::Triangle);
+    (
+        Line {
+            width: w,
+            pixels: img.into_raw(),
+        },
+        invert,
+    )
 }
 
 /// Reads `dir/labels.tsv`; errors name the file and line.
@@ -194,7 +223,10 @@ pub fn read_folder(dir: &Path, alphabet: &[char]) -> Result<Source, DataError> {
             message: "no samples".into(),
         });
     }
-    Ok(Source::Folder { items })
+    Ok(Source::Folder {
+        items,
+        ink: Ink::Auto,
+    })
 }
 
 /// Loads `mnist_dir/<digit>.u8` (raw 28×28 images, written by `import-mnist`) and splits each
@@ -215,6 +247,16 @@ pub fn read_mnist(dir: &Path) -> Result<(DigitPool, DigitPool), DataError> {
             });
         }
         let imgs: Vec<Vec<u8>> = bytes.chunks(784).map(<[u8]>::to_vec).collect();
+        if imgs.len() < 2 {
+            return Err(DataError::Invalid {
+                path,
+                message: format!(
+                    "{} image(s) of digit {d}: the training and validation strings each need at \
+                     least one (run `just data mnist` again)",
+                    imgs.len()
+                ),
+            });
+        }
         let cut = imgs.len() * 4 / 5;
         val.push(imgs[cut..].to_vec());
         train.push(imgs[..cut].to_vec());
@@ -262,8 +304,8 @@ pub fn sources(d: &DataConfig, seed: u64) -> Result<(Source, Source), DataError>
             )
         }
         folder => (
-            read_folder(&Path::new(folder).join("train"), &alphabet)?,
-            read_folder(&Path::new(folder).join("val"), &alphabet)?,
+            read_folder(&Path::new(folder).join("train"), &alphabet)?.with_ink(d.ink),
+            read_folder(&Path::new(folder).join("val"), &alphabet)?.with_ink(d.ink),
         ),
     })
 }

@@ -1,9 +1,9 @@
 //! `predict`: a line image in; the transcript (greedy and beam), the per-frame best path
 //! (blank shown as `-`) and the alignment picture out.
 
-use crate::data::{collate, Sample};
+use crate::config::Ink;
+use crate::data::{collate, line_from_image, Sample};
 use crate::model::frames;
-use crate::render::{Line, HEIGHT};
 use crate::train::CtcTask;
 use crate::viz::alignment_picture;
 use loss_zoo::ctc::{beam_search_decode, greedy_decode};
@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 pub struct Prediction {
     pub greedy: String,
     pub beam: String,
+    /// Whether the image was inverted (dark ink on light paper).
+    pub inverted: bool,
     /// One character per frame: the most likely class, `-` for blank.
     pub best_path: String,
     pub picture: PathBuf,
@@ -21,18 +23,13 @@ pub fn predict(
     task: &CtcTask,
     input: &Path,
     beam_width: usize,
+    ink: Ink,
     out_dir: &Path,
 ) -> anyhow::Result<Prediction> {
-    let img = kit::images::load(input)?.to_luma8();
-    let w = ((img.width() as f32) * HEIGHT as f32 / img.height().max(1) as f32)
-        .round()
-        .max(4.0) as u32;
-    let img = image::imageops::resize(&img, w, HEIGHT, image::imageops::FilterType::Triangle);
+    let (line, inverted) = line_from_image(kit::images::load(input)?.to_luma8(), ink);
+    let w = line.width;
     let sample = Sample {
-        line: Line {
-            width: w,
-            pixels: img.into_raw(),
-        },
+        line,
         label: vec![],
         name: input.display().to_string(),
     };
@@ -68,5 +65,6 @@ pub fn predict(
         beam,
         best_path,
         picture,
+        inverted,
     })
 }

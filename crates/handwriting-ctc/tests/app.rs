@@ -207,3 +207,34 @@ fn mnist_import_and_disjoint_split() {
     let msg = data::import_mnist(&src, &out).unwrap_err().to_string();
     assert!(msg.contains("4.json") && msg.contains("784"), "{msg}");
 }
+
+#[test]
+fn dark_ink_on_light_paper_is_detected_and_inverted() {
+    use handwriting_ctc::config::Ink;
+    let line = render("2025", &mut rng_for(3, 0, 0));
+    let light = image::GrayImage::from_raw(line.width, HEIGHT, line.pixels.clone()).unwrap();
+    let mut scan = light.clone();
+    image::imageops::invert(&mut scan); // what a scanner gives: dark ink, light paper
+    let (a, inv_a) = data::line_from_image(light.clone(), Ink::Auto);
+    let (b, inv_b) = data::line_from_image(scan.clone(), Ink::Auto);
+    assert!(!inv_a && inv_b);
+    assert_eq!(
+        a.pixels, b.pixels,
+        "auto should read the scan like the original"
+    );
+    // Forced polarities do what they say.
+    assert!(data::line_from_image(scan.clone(), Ink::Dark).1);
+    let (c, inv_c) = data::line_from_image(scan, Ink::Light);
+    assert!(!inv_c && c.pixels != a.pixels);
+}
+
+#[test]
+fn a_digit_class_with_one_image_is_a_named_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    for d in 0..10 {
+        let n = if d == 7 { 1 } else { 5 };
+        std::fs::write(tmp.path().join(format!("{d}.u8")), vec![0u8; 784 * n]).unwrap();
+    }
+    let msg = data::read_mnist(tmp.path()).err().unwrap().to_string();
+    assert!(msg.contains("7.u8") && msg.contains("digit 7"), "{msg}");
+}

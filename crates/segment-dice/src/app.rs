@@ -44,6 +44,14 @@ impl App for SegmentDice {
 
     fn train_task(cfg: &Config, device: tch::Device) -> anyhow::Result<SegTask> {
         let (tr, val) = train::sources(cfg).context("loading the dataset")?;
+        if let (Source::Folder(t), Source::Folder(v)) = (&tr, &val) {
+            println!(
+                "data.source is a folder ({} training, {} validation slices): data.train_size and \
+                 val_size apply only to synthetic slices",
+                t.pairs.len(),
+                v.pairs.len()
+            );
+        }
         Ok(SegTask::new(cfg, device, tr, val))
     }
 
