@@ -234,8 +234,9 @@ pub fn main(run: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode 
     }
 }
 
-/// Writes the resolved config to TensorBoard: as text, and flattened into hparams
-/// (`train.lr`, `model.width`, …) so runs can be compared in the HParams tab.
+/// Writes the resolved config to TensorBoard as text, and hands its flattened form (`train.lr`,
+/// `model.width`, …) to the loop, which writes it to the HParams tab at the first evaluation
+/// with the selection metric under its own name.
 fn log_config(logger: &mut Logger, yaml: &str) -> std::io::Result<()> {
     logger
         .tb
@@ -243,7 +244,8 @@ fn log_config(logger: &mut Logger, yaml: &str) -> std::io::Result<()> {
     let tree: serde_norway::Value = serde_norway::from_str(yaml).map_err(std::io::Error::other)?;
     let mut flat = Vec::new();
     flatten("", &tree, &mut flat);
-    logger.tb.hparams(&flat, &["eval/selection"])
+    logger.pending_hparams = Some(flat);
+    Ok(())
 }
 
 fn flatten(prefix: &str, v: &serde_norway::Value, out: &mut Vec<(String, HParam)>) {

@@ -12,6 +12,9 @@ pub struct Logger {
     pub tb: EventWriter,
     jsonl: std::fs::File,
     jsonl_path: PathBuf,
+    /// The run's hyper-parameters, written to the HParams dashboard at the first evaluation,
+    /// when the selection metric's name (`eval/cer`, `eval/auc`, …) is known.
+    pub pending_hparams: Option<Vec<(String, crate::tensorboard::HParam)>>,
 }
 
 impl Logger {
@@ -27,6 +30,7 @@ impl Logger {
             tb,
             jsonl,
             jsonl_path,
+            pending_hparams: None,
         })
     }
 

@@ -360,9 +360,6 @@ fn evaluate<T: Task>(
         .iter()
         .map(|(k, v)| (format!("eval/{k}"), *v))
         .collect();
-    if let Some(v) = m.get(&m.selection) {
-        scalars.push(("eval/selection".into(), v));
-    }
     logger.scalars(state.step, &scalars)?;
     if m.get(&m.selection).is_none() {
         let known: Vec<&str> = m.values.iter().map(|(k, _)| k.as_str()).collect();
@@ -370,6 +367,11 @@ fn evaluate<T: Task>(
             selection: m.selection.clone(),
             known: known.join(", "),
         });
+    }
+    if let Some(hp) = logger.pending_hparams.take() {
+        logger
+            .tb
+            .hparams(&hp, &[&format!("eval/{}", m.selection)])?;
     }
     let summary: Vec<String> = m
         .values

@@ -92,3 +92,36 @@ fn tensorboard_reads_every_kind() {
     assert_eq!(hp["names"], serde_json::json!(["aug", "head", "lr"]));
     assert_eq!(hp["end_status"].as_i64(), Some(1));
 }
+
+#[test]
+fn a_run_logs_its_hparams_against_the_selection_metric_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_spiral"))
+        .args([
+            "train",
+            "--name",
+            "hp",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "train.device=cpu",
+        ])
+        .arg("--config")
+        .arg(root.join("configs/spiral/smoke.yaml"))
+        .arg("--runs")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = read_back(&tmp.path().join("spiral/hp"));
+    let hp = &got["hparams"];
+    assert_eq!(hp["metrics"], serde_json::json!(["eval/accuracy"]), "{hp}");
+    assert_eq!(hp["start"]["train.epochs"].as_f64(), Some(1.0), "{hp}");
+    assert!(got["scalars"].get("eval/accuracy").is_some());
+    assert!(got["scalars"].get("eval/selection").is_none());
+}
