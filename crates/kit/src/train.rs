@@ -355,7 +355,7 @@ fn evaluate<T: Task>(
     progress: &Progress,
 ) -> Result<Metrics, TrainError> {
     let m = tch::no_grad(|| task.evaluate(logger, state.step))?;
-    let mut scalars: Vec<(String, f64)> = m
+    let scalars: Vec<(String, f64)> = m
         .values
         .iter()
         .map(|(k, v)| (format!("eval/{k}"), *v))
