@@ -62,7 +62,9 @@ impl CtcTask {
 
     /// Log-probabilities (T, N, C) and the per-sample frame counts.
     pub fn forward(&self, b: &Batch, train: bool) -> (Tensor, Tensor) {
-        let lp = self.net.forward_t(&b.images.to_device(self.device), train);
+        let lp = self
+            .net
+            .forward_t(&b.images.to_device(self.device), &b.widths, train);
         let il: Vec<i64> = b
             .widths
             .iter()

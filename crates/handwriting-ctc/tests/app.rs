@@ -77,6 +77,7 @@ fn model_emits_a_frame_per_four_pixels() {
     let net = Crnn::new(&vs.root(), &cfg.model, 11);
     let lp = net.forward_t(
         &Tensor::zeros([3, 1, 32, 100], (Kind::Float, Device::Cpu)),
+        &[100, 100, 100],
         false,
     );
     assert_eq!(lp.size(), [frames(100), 3, 11]);
@@ -237,4 +238,38 @@ fn a_digit_class_with_one_image_is_a_named_error() {
     }
     let msg = data::read_mnist(tmp.path()).err().unwrap().to_string();
     assert!(msg.contains("7.u8") && msg.contains("digit 7"), "{msg}");
+}
+
+#[test]
+fn padding_never_changes_a_transcript_or_its_log_probabilities() {
+    // A short line alone, and in a batch padded to a line three times as long: the CNN masks
+    // and the packed GRU make every frame's log-probabilities identical.
+    let cfg = smoke();
+    tch::manual_seed(5);
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    let net = Crnn::new(&vs.root(), &cfg.model, 11);
+    let mut rng = rng_for(9, 0, 0);
+    let short = render("12", &mut rng);
+    let long = render("34567890", &mut rng);
+    let sample = |line: handwriting_ctc::render::Line| data::Sample {
+        line,
+        label: vec![1],
+        name: "x".into(),
+    };
+    let alone = collate(vec![sample(short.clone())]).unwrap();
+    let both = collate(vec![sample(long), sample(short.clone())]).unwrap();
+    assert!(both.images.size()[3] > alone.images.size()[3] * 2);
+    let t = frames(short.width as i64);
+    let a = net
+        .forward_t(&alone.images, &alone.widths, false)
+        .narrow(0, 0, t);
+    let b = net
+        .forward_t(&both.images, &both.widths, false)
+        .narrow(1, 1, 1)
+        .narrow(0, 0, t);
+    let diff = (a - b).abs().max().double_value(&[]);
+    assert!(
+        diff < 1e-4,
+        "log-probabilities differ by {diff} between alone and batched"
+    );
 }
