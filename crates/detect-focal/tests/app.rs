@@ -517,3 +517,25 @@ fn every_config_loads() {
         (2.0, Some(0.25), 0.01)
     );
 }
+
+#[test]
+fn invalid_hyper_parameters_name_the_key_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (bin, runs) = (env!("CARGO_BIN_EXE_detect-focal"), tmp.path().join("runs"));
+    let smoke = repo().join("configs/detect-focal/smoke.yaml");
+    kit::testing::assert_invalid_before_any_write(
+        bin,
+        &smoke,
+        "loss.gamma=-1",
+        "loss.gamma",
+        &runs,
+    );
+    kit::testing::assert_invalid_before_any_write(
+        bin,
+        &smoke,
+        "loss.alpha=1.5",
+        "loss.alpha",
+        &runs,
+    );
+    kit::testing::assert_invalid_before_any_write(bin, &smoke, "data.size=100", "data.size", &runs);
+}

@@ -272,3 +272,18 @@ fn bad_pairs_file_is_named() {
         .to_string();
     assert!(msg.contains("0000.png"), "{msg}");
 }
+
+#[test]
+fn invalid_hyper_parameters_name_the_key_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (bin, runs) = (env!("CARGO_BIN_EXE_face-verify"), tmp.path().join("runs"));
+    let smoke = repo().join("configs/face-verify/smoke.yaml");
+    kit::testing::assert_invalid_before_any_write(bin, &smoke, "head.m=-0.5", "head.m", &runs);
+    kit::testing::assert_invalid_before_any_write(
+        bin,
+        &smoke,
+        "data.train_identities=1",
+        "data.train_identities",
+        &runs,
+    );
+}

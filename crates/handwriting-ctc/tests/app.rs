@@ -273,3 +273,34 @@ fn padding_never_changes_a_transcript_or_its_log_probabilities() {
         "log-probabilities differ by {diff} between alone and batched"
     );
 }
+
+#[test]
+fn invalid_hyper_parameters_name_the_key_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (bin, runs) = (
+        env!("CARGO_BIN_EXE_handwriting-ctc"),
+        tmp.path().join("runs"),
+    );
+    let smoke = repo().join("configs/handwriting-ctc/smoke.yaml");
+    kit::testing::assert_invalid_before_any_write(
+        bin,
+        &smoke,
+        "data.alphabet=\"\"",
+        "data.alphabet",
+        &runs,
+    );
+    kit::testing::assert_invalid_before_any_write(
+        bin,
+        &smoke,
+        "data.min_len=0",
+        "data.min_len",
+        &runs,
+    );
+    kit::testing::assert_invalid_before_any_write(
+        bin,
+        &smoke,
+        "train.batch_size=0",
+        "train.batch_size",
+        &runs,
+    );
+}

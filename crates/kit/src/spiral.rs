@@ -30,12 +30,6 @@ pub struct SpiralData {
     pub points_per_class: usize,
     /// Gaussian noise added to each point.
     pub noise: f64,
-    /// Test hook: make the loss NaN at this step (checks the NaN guard).
-    #[serde(default)]
-    pub poison_step: Option<u64>,
-    /// Test hook: a finite loss whose gradient is NaN at this step (checks the gradient guard).
-    #[serde(default)]
-    pub poison_grad_step: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -93,8 +87,6 @@ pub struct SpiralTask {
     loader: Loader<Spirals, Batch>,
     eval: Batch,
     device: Device,
-    poison_step: Option<u64>,
-    poison_grad_step: Option<u64>,
 }
 
 impl SpiralTask {
@@ -148,8 +140,6 @@ impl SpiralTask {
             loader,
             eval,
             device,
-            poison_step: cfg.data.poison_step,
-            poison_grad_step: cfg.data.poison_grad_step,
         }
     }
 
@@ -169,14 +159,7 @@ impl Task for SpiralTask {
         let step = ctx.step;
         let logits = self.net.forward(&x.to_device(self.device));
         let y = y.to_device(self.device);
-        let mut loss = logits.cross_entropy_for_logits(&y);
-        if self.poison_step == Some(step) {
-            loss *= f64::NAN;
-        }
-        if self.poison_grad_step == Some(step) {
-            // sqrt at 0: adds 0 to the loss, but its gradient is 0·∞ = NaN.
-            loss += (&logits * 0.0).sqrt().sum(Kind::Float);
-        }
+        let loss = logits.cross_entropy_for_logits(&y);
         let acc = logits
             .argmax(-1, false)
             .eq_tensor(&y)

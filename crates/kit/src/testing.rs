@@ -79,3 +79,39 @@ pub fn self_contained(
     let eval = run_ok(bin, &["eval", "--run", &run, "--data", &p(&kept)]);
     SelfContained { predict, eval }
 }
+
+/// Asserts that `bin train --config config --set <set>` fails naming `key`, and creates no
+/// folder under `runs` (validation happens before anything is written).
+pub fn assert_invalid_before_any_write(
+    bin: &str,
+    config: &Path,
+    set: &str,
+    key: &str,
+    runs: &Path,
+) {
+    let p = |x: &Path| x.to_string_lossy().to_string();
+    let (ok, text) = run_cli(
+        bin,
+        &[
+            "train",
+            "--config",
+            &p(config),
+            "--runs",
+            &p(runs),
+            "--set",
+            set,
+        ],
+    );
+    assert!(!ok, "--set {set} was accepted:\n{text}");
+    assert!(
+        text.contains(&format!("`{key}`")),
+        "--set {set}: key not named:\n{text}"
+    );
+    let made = std::fs::read_dir(runs).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(
+        made,
+        0,
+        "--set {set}: something was written under {}",
+        runs.display()
+    );
+}

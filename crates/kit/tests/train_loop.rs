@@ -92,9 +92,9 @@ fn resumed_run_matches_uninterrupted_run() {
 #[test]
 fn nan_loss_stops_and_keeps_last_good_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = smoke(&["train.checkpoint_every=10", "data.poison_step=25"]);
+    let cfg = smoke(&["train.checkpoint_every=10"]);
     let (run, mut log) = new_run(tmp.path(), "nan");
-    let mut t = task(&cfg);
+    let mut t = Poisoned::loss_at(task(&cfg), 25);
     let err = fit(&mut t, &cfg.train, &run, &mut log, FitOptions::default()).unwrap_err();
     match &err {
         TrainError::NonFinite { step, term, .. } => {
@@ -120,9 +120,9 @@ fn nan_gradient_stops_before_the_update_and_the_checkpoint() {
     // Step 29 is the last before the checkpoint at step 30: without the guard the NaN update
     // would be saved to last.safetensors before the next loss showed it.
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = smoke(&["train.checkpoint_every=10", "data.poison_grad_step=29"]);
+    let cfg = smoke(&["train.checkpoint_every=10"]);
     let (run, mut log) = new_run(tmp.path(), "nan-grad");
-    let mut t = task(&cfg);
+    let mut t = Poisoned::gradient_at(task(&cfg), 29);
     let err = fit(&mut t, &cfg.train, &run, &mut log, FitOptions::default()).unwrap_err();
     assert!(
         matches!(err, TrainError::NonFiniteGradient { step: 29, .. }),
@@ -134,7 +134,7 @@ fn nan_gradient_stops_before_the_update_and_the_checkpoint() {
     );
     let ck = Checkpoint::read(&run.last()).unwrap();
     assert_eq!(ck.train_state().unwrap().step, 20);
-    for (name, w) in weights(&t) {
+    for (name, w) in weights(&t.inner) {
         assert!(
             w.isfinite().all().int64_value(&[]) == 1,
             "{name} not finite in memory"
@@ -194,4 +194,62 @@ fn ctrl_c_saves_and_exits_zero() {
     assert!(stdout.contains("interrupted at step"), "{stdout}");
     let ck = Checkpoint::read(&tmp.path().join("spiral/c/checkpoints/last.safetensors")).unwrap();
     assert!(ck.train_state().unwrap().step > 0);
+}
+
+/// The spiral task with a NaN loss, or a finite loss with a NaN gradient, at one step.
+struct Poisoned {
+    inner: SpiralTask,
+    loss_step: Option<u64>,
+    grad_step: Option<u64>,
+}
+
+impl Poisoned {
+    fn loss_at(inner: SpiralTask, step: u64) -> Self {
+        Self {
+            inner,
+            loss_step: Some(step),
+            grad_step: None,
+        }
+    }
+    fn gradient_at(inner: SpiralTask, step: u64) -> Self {
+        Self {
+            inner,
+            loss_step: None,
+            grad_step: Some(step),
+        }
+    }
+}
+
+impl Task for Poisoned {
+    type Batch = <SpiralTask as Task>::Batch;
+    type Data = <SpiralTask as Task>::Data;
+    fn var_store(&self) -> &tch::nn::VarStore {
+        self.inner.var_store()
+    }
+    fn var_store_mut(&mut self) -> &mut tch::nn::VarStore {
+        self.inner.var_store_mut()
+    }
+    fn train_loader(&self) -> &kit::data::Loader<Self::Data, Self::Batch> {
+        self.inner.train_loader()
+    }
+    fn train_step(
+        &mut self,
+        batch: Self::Batch,
+        ctx: &mut kit::train::StepContext,
+    ) -> anyhow::Result<kit::train::Losses> {
+        let step = ctx.step;
+        let mut l = self.inner.train_step(batch, ctx)?;
+        if self.loss_step == Some(step) {
+            l.total = &l.total * f64::NAN;
+        }
+        if self.grad_step == Some(step) {
+            // sqrt at 0: adds 0 to the loss, but its gradient is 0·∞ = NaN.
+            let w = &self.inner.var_store().trainable_variables()[0];
+            l.total = &l.total + (w * 0.0).sqrt().sum(tch::Kind::Float);
+        }
+        Ok(l)
+    }
+    fn evaluate(&mut self, logger: &mut Logger, step: u64) -> anyhow::Result<kit::train::Metrics> {
+        self.inner.evaluate(logger, step)
+    }
 }
