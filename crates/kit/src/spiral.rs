@@ -155,8 +155,7 @@ impl Task for SpiralTask {
     type Batch = Batch;
     type Data = Spirals;
     crate::task_parts!(vs, loader);
-    fn train_step(&mut self, (x, y): Batch, ctx: &mut StepContext) -> anyhow::Result<Losses> {
-        let step = ctx.step;
+    fn train_step(&mut self, (x, y): Batch, _ctx: &mut StepContext) -> anyhow::Result<Losses> {
         let logits = self.net.forward(&x.to_device(self.device));
         let y = y.to_device(self.device);
         let loss = logits.cross_entropy_for_logits(&y);
