@@ -12,23 +12,35 @@ default:
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
-    [ -x .venv/bin/python ] || python3 -m venv .venv
+    fail() { echo "setup: $*" >&2; exit 1; }
+    command -v python3 >/dev/null || fail "python3 is not installed: install Python 3 (with venv), e.g. apt install python3-venv, then run this again."
+    if [ ! -x .venv/bin/python ]; then
+        python3 -m venv .venv 2>/dev/null || { rm -rf .venv; fail "python3 cannot make a virtual environment: install its venv module (e.g. apt install python3-venv), then run this again."; }
+    fi
     py=.venv/bin/python
+    pip_install() {
+        $py -m pip install --quiet "$@" && return 0
+        free=$(df -Pk . | awk 'NR==2 {print int($4/1048576)}')
+        if [ "${free:-99}" -lt 6 ]; then
+            fail "pip could not install $* and only ${free} GiB are free here: the torch wheel needs about 5 GiB; free some disk, then run this again."
+        fi
+        fail "pip could not install $* (no network to PyPI?): connect and run this again, or point LIBTORCH at a libtorch {{torch_version}} folder you already have."
+    }
     if [ -n "${LIBTORCH:-}" ] && [ "$(realpath -m "$LIBTORCH")" != "$(realpath -m .venv/libtorch)" ]; then
         # A libtorch of the user's own: link it where the rpath of our binaries looks.
-        [ -f "$LIBTORCH/lib/libtorch_cpu.so" ] || { echo "LIBTORCH=$LIBTORCH has no lib/libtorch_cpu.so"; exit 1; }
+        [ -f "$LIBTORCH/lib/libtorch_cpu.so" ] || fail "LIBTORCH=$LIBTORCH has no lib/libtorch_cpu.so: point it at a libtorch {{torch_version}} folder, or unset it to install the PyTorch wheel."
         ln -sfn "$(realpath "$LIBTORCH")" .venv/libtorch
     else
         have=$($py -c "import torch; print(torch.__version__.split('+')[0])" 2>/dev/null || true)
         if [ "$have" != "{{torch_version}}" ]; then
             echo "installing torch=={{torch_version}} (libtorch for tch 0.26; found: ${have:-none}) ..."
-            $py -m pip install --quiet --upgrade pip
-            $py -m pip install --quiet "torch=={{torch_version}}"
+            $py -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+            pip_install "torch=={{torch_version}}"
         fi
         site=$($py -c "import os, torch; print(os.path.dirname(torch.__file__))")
         ln -sfn "$(realpath --relative-to=.venv "$site")" .venv/libtorch
     fi
-    $py -c "import tensorboard" 2>/dev/null || $py -m pip install --quiet tensorboard
+    $py -c "import tensorboard" 2>/dev/null || pip_install tensorboard
     echo "setup ok: libtorch at .venv/libtorch -> $(readlink .venv/libtorch)"
 
 # Build every crate (debug profile with optimised dependencies).
@@ -41,24 +53,25 @@ test: setup
     cargo clippy --workspace --all-targets -- -D warnings
     cargo test --workspace
 
-# The main job: every app trains its quick.yaml (about a minute each) on built-in synthetic
-# data, then one table: metric, value, floor, chance level, wall time, run folder.
-demo: setup
+# The main job: each app (or `just demo APP`) trains its quick.yaml (~1 min) on synthetic data; one results table.
+demo *only: setup
     #!/usr/bin/env bash
     set -euo pipefail
     cargo build --workspace --bins
-    # APP:METRIC:FLOOR:CHANCE — the floor each quick run must reach, and what chance gives.
+    # APP:LOSS:METRIC:FLOOR:CHANCE — the floor each quick run must reach, and what chance gives.
     specs=(
-      "face-verify:auc:>=0.90:0.50 (coin flip)"
-      "handwriting-ctc:cer:<=0.15:1.00 (nothing read)"
-      "detect-focal:ap50:>=0.30:0.00 (no boxes)"
-      "segment-dice:dice:>=0.50:0.00 (all background)"
+      "face-verify:ArcFace:auc:>=0.90:0.50 (coin flip)"
+      "handwriting-ctc:CTC:cer:<=0.15:1.00 (nothing read)"
+      "detect-focal:sigmoid focal:ap50:>=0.30:0.00 (no boxes)"
+      "segment-dice:Dice + CE:dice:>=0.50:0.00 (all background)"
     )
     run=()
     for s in "${specs[@]}"; do
         app=${s%%:*}
+        if [ -n "{{only}}" ] && [ "$app" != "{{only}}" ]; then continue; fi
         [ -d "crates/$app" ] && run+=("$s")
     done
+    [ ${#run[@]} -gt 0 ] || { echo "no app named {{only}} (known: {{apps}})"; exit 1; }
     ./target/debug/demo "${run[@]}"
 
 # libtorch version, CUDA / cuDNN, devices, threads; and whether binaries link libtorch_cuda.

@@ -1,7 +1,8 @@
 //! `just demo`: trains each app's `quick.yaml` one after another, then prints one table (app,
 //! metric, value, floor, chance level, wall time, run folder) and writes it to
 //! `runs/demo-<time>/summary.md`. The apps are named on the command line, each as
-//! `APP:METRIC:FLOOR:CHANCE` (e.g. `face-verify:auc:>=0.90:0.50`), so the kit knows no app.
+//! `APP:LOSS:METRIC:FLOOR:CHANCE` (e.g. `face-verify:ArcFace:auc:>=0.90:0.50`), so the kit
+//! knows no app.
 
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::time::Instant;
 /// One app of the demo and how its result is judged.
 struct Entry {
     app: String,
+    loss: String,
     metric: String,
     /// `>=x` (higher is better) or `<=x`.
     floor: String,
@@ -19,14 +21,17 @@ struct Entry {
 
 fn parse(spec: &str) -> anyhow::Result<Entry> {
     let parts: Vec<&str> = spec.split(':').collect();
-    let [app, metric, floor, chance] = parts.as_slice() else {
-        bail!("{spec}: expected APP:METRIC:FLOOR:CHANCE, e.g. face-verify:auc:>=0.90:0.50");
+    let [app, loss, metric, floor, chance] = parts.as_slice() else {
+        bail!(
+            "{spec}: expected APP:LOSS:METRIC:FLOOR:CHANCE, e.g. face-verify:ArcFace:auc:>=0.90:0.50"
+        );
     };
     if !(floor.starts_with(">=") || floor.starts_with("<=")) {
         bail!("{spec}: the floor starts with >= or <=");
     }
     Ok(Entry {
         app: app.to_string(),
+        loss: loss.to_string(),
         metric: metric.to_string(),
         floor: floor.to_string(),
         chance: chance.to_string(),
@@ -36,8 +41,8 @@ fn parse(spec: &str) -> anyhow::Result<Entry> {
 /// The last logged value of `eval/<metric>` in a run's metrics.jsonl.
 fn last_eval(run: &Path, metric: &str) -> anyhow::Result<f64> {
     let path = run.join("metrics.jsonl");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let key = format!("eval/{metric}");
     text.lines()
         .rev()
@@ -65,7 +70,7 @@ fn run() -> anyhow::Result<()> {
         .map(|s| parse(&s))
         .collect::<anyhow::Result<_>>()?;
     if entries.is_empty() {
-        bail!("usage: demo APP:METRIC:FLOOR:CHANCE ...");
+        bail!("usage: demo APP:LOSS:METRIC:FLOOR:CHANCE ...");
     }
     let stamp = kit::rundir::utc_stamp();
     let name = format!("demo-{stamp}");
@@ -75,10 +80,20 @@ fn run() -> anyhow::Result<()> {
         .unwrap_or_default();
     let mut rows = Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        println!("\n[{}/{}] {} (configs/{}/quick.yaml)", i + 1, entries.len(), e.app, e.app);
+        println!(
+            "\n[{}/{}] {} (configs/{}/quick.yaml)",
+            i + 1,
+            entries.len(),
+            e.app,
+            e.app
+        );
         let t0 = Instant::now();
         let status = Command::new(bin_dir.join(&e.app))
-            .args(["train", "--config", &format!("configs/{}/quick.yaml", e.app)])
+            .args([
+                "train",
+                "--config",
+                &format!("configs/{}/quick.yaml", e.app),
+            ])
             .args(["--name", &name])
             .status()
             .with_context(|| format!("cannot start {}", e.app))?;
@@ -92,18 +107,23 @@ fn run() -> anyhow::Result<()> {
         rows.push((e, value, secs, run));
     }
     let mut table = String::from(
-        "| app | metric | value | floor | chance / baseline | met | wall time | run folder |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "| app | loss | metric | value | floor | chance / baseline | met | wall time | run folder |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for (e, value, secs, run) in &rows {
         table += &format!(
-            "| {} | {} | {:.4} | {} | {} | {} | {:.0} s | {} |\n",
+            "| {} | {} | {} | {:.4} | {} | {} | {} | {:.0} s | {} |\n",
             e.app,
+            e.loss,
             e.metric,
             value,
             e.floor,
             e.chance,
-            if meets(*value, &e.floor) { "yes" } else { "**no**" },
+            if meets(*value, &e.floor) {
+                "yes"
+            } else {
+                "**no**"
+            },
             secs,
             run.display()
         );
