@@ -134,7 +134,12 @@ impl App for DetectFocal {
     }
 
     fn eval(o: &mut Opened<Self>) -> anyhow::Result<serde_json::Value> {
-        let r = o.task.validate(None, 0)?;
+        let (r, col) = o.task.validate_collect(None, 0)?;
+        let pr = o
+            .run
+            .file(&format!("precision-recall-{}.png", o.checkpoint));
+        let img = col.pr_picture(&o.task.class_names)?;
+        kit::images::save(&image::DynamicImage::ImageRgb8(img), &pr)?;
         let c = &o.config;
         let label = format!(
             "γ={} α={}",
@@ -142,7 +147,11 @@ impl App for DetectFocal {
             c.loss.alpha.map_or("none".into(), |a| a.to_string())
         );
         print!("{}", r.markdown(&label));
-        println!("(checkpoint {})", o.checkpoint);
+        println!(
+            "(checkpoint {}; precision–recall curves: {})",
+            o.checkpoint,
+            pr.display()
+        );
         Ok(serde_json::to_value(r)?)
     }
 

@@ -4,7 +4,8 @@
 use crate::boxes::{batched_nms, clip, decode, xyxy_to_xywh, Anchors, Xyxy};
 use crate::config::DetectConfig;
 use image::{Rgb, RgbImage};
-use kit::metrics::{coco_evaluate, Detection, GroundTruth};
+use kit::metrics::{coco_evaluate, pr_curve, Detection, GroundTruth};
+use kit::plot::{line_chart, Chart, PlotError, Series};
 use serde::Serialize;
 
 /// One detected object in model-input pixels.
@@ -83,6 +84,22 @@ impl Collector {
                 class: c,
                 bbox: xyxy_to_xywh(*b),
             }));
+    }
+
+    /// Precision against recall per class at IoU 0.5 (the COCO-style PR figure).
+    pub fn pr_picture(&self, class_names: &[String]) -> Result<RgbImage, PlotError> {
+        let mut chart = Chart::new("precision–recall per class, IoU 0.5", "recall", "precision")
+            .x_range(0.0, 1.0)
+            .y_range(0.0, 1.02);
+        for (c, name) in class_names.iter().enumerate() {
+            if let Some((r, p)) = pr_curve(&self.dets, &self.gts, c, 0.5, 100) {
+                let pts = std::iter::once((0.0, p.first().copied().unwrap_or(0.0)))
+                    .chain(r.into_iter().zip(p))
+                    .collect();
+                chart = chart.series(Series::new(name.as_str(), pts));
+            }
+        }
+        line_chart(&chart)
     }
 
     pub fn report(&self, class_names: &[String]) -> Report {
@@ -184,25 +201,15 @@ pub fn class_colour(class: usize) -> Rgb<u8> {
     Rgb(P[class % P.len()])
 }
 
-/// Draws a rectangle outline (1 px) clipped to the image.
-pub fn draw_box(img: &mut RgbImage, b: &Xyxy, colour: Rgb<u8>) {
-    let (w, h) = (img.width() as i64, img.height() as i64);
-    let x0 = (b[0].round() as i64).clamp(0, w - 1);
-    let y0 = (b[1].round() as i64).clamp(0, h - 1);
-    let x1 = ((b[2].round() as i64) - 1).clamp(0, w - 1);
-    let y1 = ((b[3].round() as i64) - 1).clamp(0, h - 1);
-    for x in x0..=x1 {
-        img.put_pixel(x as u32, y0 as u32, colour);
-        img.put_pixel(x as u32, y1 as u32, colour);
-    }
-    for y in y0..=y1 {
-        img.put_pixel(x0 as u32, y as u32, colour);
-        img.put_pixel(x1 as u32, y as u32, colour);
-    }
-}
-
-/// The picture, scaled ×`zoom`, with true boxes in green and detections in class colours.
-pub fn picture(img: &RgbImage, truth: &[Xyxy], dets: &[Det], zoom: u32) -> RgbImage {
+/// A scene enlarged `zoom`×: true boxes as green outlines, detections as boxes in their class
+/// colour labelled with class name and score (`imageproc`, via `kit::draw`).
+pub fn picture(
+    img: &RgbImage,
+    truth: &[Xyxy],
+    dets: &[Det],
+    class_names: &[String],
+    zoom: u32,
+) -> RgbImage {
     let mut out = image::imageops::resize(
         img,
         img.width() * zoom,
@@ -212,16 +219,12 @@ pub fn picture(img: &RgbImage, truth: &[Xyxy], dets: &[Det], zoom: u32) -> RgbIm
     let z = zoom as f32;
     let scale = |b: &Xyxy| [b[0] * z, b[1] * z, b[2] * z, b[3] * z];
     for b in truth {
-        draw_box(&mut out, &scale(b), Rgb([0, 255, 0]));
+        kit::draw::labelled_box(&mut out, scale(b), Rgb([0, 255, 0]), "");
     }
     for d in dets {
-        let b = scale(&d.bbox);
-        draw_box(&mut out, &b, class_colour(d.class));
-        draw_box(
-            &mut out,
-            &[b[0] + 1.0, b[1] + 1.0, b[2] - 1.0, b[3] - 1.0],
-            class_colour(d.class),
-        );
+        let name = class_names.get(d.class).map_or("?", String::as_str);
+        let label = format!("{name} {:.2}", d.score);
+        kit::draw::labelled_box(&mut out, scale(&d.bbox), class_colour(d.class), &label);
     }
     out
 }

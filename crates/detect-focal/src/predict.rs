@@ -46,7 +46,14 @@ pub fn predict(task: &DetTask, input: &Path, out_dir: &Path) -> anyhow::Result<P
         })
         .collect();
     let zoom = (512 / w.max(h)).max(1);
-    let pic = picture(&img.to_rgb8(), &[], &full, zoom);
+    let mut pic = picture(&img.to_rgb8(), &[], &full, &task.class_names, zoom);
+    let legend: Vec<_> = task
+        .class_names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (crate::eval::class_colour(i), n.clone()))
+        .collect();
+    kit::draw::legend(&mut pic, &legend);
     let stem = input
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())

@@ -296,6 +296,15 @@ impl DetTask {
 
     /// COCO AP on the validation set; with a logger, also pictures and score histograms.
     pub fn validate(&self, logger: Option<&mut Logger>, step: u64) -> anyhow::Result<Report> {
+        Ok(self.validate_collect(logger, step)?.0)
+    }
+
+    /// [`DetTask::validate`] and the matched detections behind it (for the PR figure).
+    pub fn validate_collect(
+        &self,
+        logger: Option<&mut Logger>,
+        step: u64,
+    ) -> anyhow::Result<(Report, Collector)> {
         let mut col = Collector::default();
         let (mut pos_scores, mut neg_scores) = (Vec::<f64>::new(), Vec::<f64>::new());
         let mut pictures = Vec::new();
@@ -313,7 +322,7 @@ impl DetTask {
                 col.add(d, &s.boxes, &s.classes);
                 if logger.is_some() && pictures.len() < 8 {
                     let shown: Vec<Det> = d.iter().filter(|d| d.score >= show).copied().collect();
-                    pictures.push(picture(&s.image, &s.boxes, &shown, 2));
+                    pictures.push(picture(&s.image, &s.boxes, &shown, &self.class_names, 2));
                 }
             }
             if logger.is_some() {
@@ -344,8 +353,13 @@ impl DetTask {
                 .histogram("val/anchor score, positive anchors", s, &pos_scores, 30)?;
             log.tb
                 .histogram("val/anchor score, negative anchors", s, &neg_scores, 30)?;
+            log.tb.image(
+                "val/precision-recall",
+                s,
+                &col.pr_picture(&self.class_names)?,
+            )?;
         }
-        Ok(report)
+        Ok((report, col))
     }
 }
 

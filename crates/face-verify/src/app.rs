@@ -99,12 +99,18 @@ impl App for FaceVerify {
             ev.closed_set_accuracy
         );
         println!(
-            "({} pairs of unseen identities, checkpoint {}; closed-set accuracy is NaN without \
-             held-out images of the training identities)",
+            "({} pairs of unseen identities, checkpoint {})",
             ev.labels.len(),
             o.checkpoint
         );
+        if ev.closed_set_accuracy.is_nan() {
+            println!("(closed-set accuracy needs held-out images of the training identities)");
+        }
         predict::save_threshold(&o.run, &o.checkpoint, v.threshold, v.auc)?;
+        let roc = o.run.file(&format!("roc-{}.png", o.checkpoint));
+        let img = crate::eval::roc_picture(&ev.scores, &ev.labels)?;
+        kit::images::save(&image::DynamicImage::ImageRgb8(img), &roc)?;
+        println!("ROC curve: {}", roc.display());
         Ok(serde_json::json!({ "verification": v, "closed_set_accuracy": ev.closed_set_accuracy }))
     }
 

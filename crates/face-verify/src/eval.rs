@@ -1,8 +1,9 @@
 //! Verification metrics on pairs of unseen identities (ROC-AUC, EER, TAR@FAR, LFW-style
 //! 10-fold accuracy) and the ROC picture.
 
-use image::{Rgb, RgbImage};
+use image::RgbImage;
 use kit::metrics::{best_threshold_accuracy, eer, roc_auc, roc_curve, tar_at_far};
+use kit::plot::{line_chart, Chart, PlotError, Series};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -66,27 +67,35 @@ pub fn verify(scores: &[f64], labels: &[bool]) -> Verification {
     }
 }
 
-/// The ROC curve (TPR against FPR) as a 256×256 picture, with the chance diagonal.
-pub fn roc_picture(scores: &[f64], labels: &[bool]) -> RgbImage {
-    let n = 256u32;
-    let mut img = RgbImage::from_pixel(n, n, Rgb([255, 255, 255]));
-    let to_px = |v: f64| ((v.clamp(0.0, 1.0) * (n - 1) as f64).round()) as u32;
-    for i in 0..n {
-        img.put_pixel(i, n - 1 - i, Rgb([200, 200, 200]));
-    }
-    let curve = roc_curve(scores, labels);
-    for w in curve.windows(2) {
-        let steps = 64;
-        for s in 0..=steps {
-            let t = s as f64 / steps as f64;
-            let (x, y) = (
-                w[0].fpr + t * (w[1].fpr - w[0].fpr),
-                w[0].tpr + t * (w[1].tpr - w[0].tpr),
-            );
-            img.put_pixel(to_px(x), n - 1 - to_px(y), Rgb([200, 30, 30]));
+/// The ROC curve as verification benchmarks draw it: TAR against FAR on a log axis, with the
+/// operating points TAR@FAR = 1e-2 and 1e-3 marked, and the number of impostor pairs in the
+/// title (a FAR below 1 / impostors cannot be measured).
+pub fn roc_picture(scores: &[f64], labels: &[bool]) -> Result<RgbImage, PlotError> {
+    let impostors = labels.iter().filter(|l| !**l).count();
+    let floor = 1.0 / impostors.max(1) as f64;
+    let curve: Vec<(f64, f64)> = roc_curve(scores, labels)
+        .into_iter()
+        .map(|p| (p.fpr.max(floor / 2.0), p.tpr))
+        .collect();
+    let mut chart = Chart::new(
+        &format!(
+            "ROC, unseen identities ({} genuine / {impostors} impostor pairs)",
+            labels.len() - impostors
+        ),
+        "false accept rate (log)",
+        "true accept rate",
+    )
+    .series(Series::new("ROC", curve))
+    .log_x()
+    .x_range(floor / 2.0, 1.0)
+    .y_range(0.0, 1.02);
+    for far in [1e-2, 1e-3] {
+        let (tar, _) = tar_at_far(scores, labels, far);
+        if far >= floor && tar.is_finite() {
+            chart = chart.mark(&format!("TAR@FAR={far:.0e}: {tar:.3}"), (far, tar));
         }
     }
-    img
+    line_chart(&chart)
 }
 
 #[cfg(test)]

@@ -173,7 +173,7 @@ impl Task for FaceTask {
         let s = step as i64;
         logger
             .tb
-            .image("eval/roc", s, &roc_picture(&ev.scores, &ev.labels))?;
+            .image("eval/roc", s, &roc_picture(&ev.scores, &ev.labels)?)?;
         let pos: Vec<f64> = ev
             .scores
             .iter()

@@ -138,8 +138,6 @@ pub fn hd95(pred: &[bool], truth: &[bool], size: usize) -> f64 {
 
 /// The slice in gray, the true tumour outlined in green, the prediction tinted red.
 pub fn overlay(image: &[u8], truth: Option<&[bool]>, pred: &[bool], size: u32) -> RgbImage {
-    let n = size as usize;
-    let edge = truth.map(|t| boundary(t, n));
     let mut img = RgbImage::from_fn(size, size, |x, y| {
         let i = (y * size + x) as usize;
         let g = image[i];
@@ -149,8 +147,9 @@ pub fn overlay(image: &[u8], truth: Option<&[bool]>, pred: &[bool], size: u32) -
             Rgb([g, g, g])
         }
     });
-    for (x, y) in edge.into_iter().flatten() {
-        img.put_pixel(x as u32, y as u32, Rgb([0, 255, 0]));
+    kit::draw::outline(&mut img, pred, Rgb([255, 40, 40]));
+    if let Some(t) = truth {
+        kit::draw::outline(&mut img, t, Rgb([0, 255, 0]));
     }
     img
 }

@@ -41,8 +41,8 @@ pub fn iou_xywh(a: &[f64; 4], b: &[f64; 4]) -> f64 {
     }
 }
 
-/// AP of one class at one IoU threshold; `None` when the class has no true box.
-/// At most `max_dets` highest-scoring detections per image are kept, as in COCO.
+/// AP of one class at one IoU threshold (COCO's 101-point interpolation of [`pr_curve`]);
+/// `None` when the class has no true box.
 fn class_ap(
     dets: &[Detection],
     gts: &[GroundTruth],
@@ -50,6 +50,27 @@ fn class_ap(
     iou_thr: f64,
     max_dets: usize,
 ) -> Option<f64> {
+    let (recall, precision) = pr_curve(dets, gts, class, iou_thr, max_dets)?;
+    let sum: f64 = (0..=100)
+        .map(|r| {
+            let r = r as f64 / 100.0;
+            let idx = recall.partition_point(|&x| x < r);
+            precision.get(idx).copied().unwrap_or(0.0)
+        })
+        .sum();
+    Some(sum / 101.0)
+}
+
+/// Precision–recall curve of one class at one IoU threshold, detections by descending score:
+/// (recall, precision made monotone from the right, as COCO does). At most `max_dets`
+/// highest-scoring detections per image are kept. `None` when the class has no true box.
+pub fn pr_curve(
+    dets: &[Detection],
+    gts: &[GroundTruth],
+    class: usize,
+    iou_thr: f64,
+    max_dets: usize,
+) -> Option<(Vec<f64>, Vec<f64>)> {
     let gts: Vec<&GroundTruth> = gts.iter().filter(|g| g.class == class).collect();
     if gts.is_empty() {
         return None;
@@ -96,14 +117,7 @@ fn class_ap(
     for i in (1..precision.len()).rev() {
         precision[i - 1] = precision[i - 1].max(precision[i]);
     }
-    let sum: f64 = (0..=100)
-        .map(|r| {
-            let r = r as f64 / 100.0;
-            let idx = recall.partition_point(|&x| x < r);
-            precision.get(idx).copied().unwrap_or(0.0)
-        })
-        .sum();
-    Some(sum / 101.0)
+    Some((recall, precision))
 }
 
 /// COCO-style evaluation over `num_classes` classes (max 100 detections per image).

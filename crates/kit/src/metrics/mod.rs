@@ -5,7 +5,7 @@ mod detection;
 mod text;
 mod verification;
 
-pub use detection::{coco_evaluate, iou_xywh, CocoSummary, Detection, GroundTruth};
+pub use detection::{coco_evaluate, iou_xywh, pr_curve, CocoSummary, Detection, GroundTruth};
 pub use text::{cer, levenshtein, wer};
 pub use verification::{best_threshold_accuracy, eer, roc_auc, roc_curve, tar_at_far, RocPoint};
 
