@@ -114,6 +114,11 @@ data name: setup
       *) echo "unknown dataset {{name}} (known: mnist)"; exit 1;;
     esac
 
+# The lecture's loss figures, computed by calling loss-zoo, written to docs/figures/*.png.
+figures: setup
+    cargo build -p figures
+    ./target/debug/figures --out docs/figures
+
 # Loss benchmarks (forward + backward at realistic sizes), printed as a table.
 bench: setup
     cargo bench -p loss-zoo

@@ -58,7 +58,7 @@ pub fn predict(
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "line".into());
     let picture = out_dir.join(format!("{stem}-alignment.png"));
-    let pic = alignment_picture(&b.images.get(0), &probs);
+    let pic = alignment_picture(&b.images.get(0), &probs, &task.class_labels())?;
     kit::images::save(&image::DynamicImage::ImageRgb8(pic), &picture)?;
     Ok(Prediction {
         greedy,

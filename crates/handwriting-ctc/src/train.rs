@@ -60,6 +60,13 @@ impl CtcTask {
         }
     }
 
+    /// Names of the output classes for pictures: `blank`, then the alphabet.
+    pub fn class_labels(&self) -> Vec<String> {
+        std::iter::once("blank".to_string())
+            .chain(self.alphabet.iter().map(|c| c.to_string()))
+            .collect()
+    }
+
     /// Log-probabilities (T, N, C) and the per-sample frame counts.
     pub fn forward(&self, b: &Batch, train: bool) -> (Tensor, Tensor) {
         let lp = self
@@ -174,7 +181,7 @@ impl Task for CtcTask {
                     .squeeze_dim(1)
                     .narrow(0, 0, frames(w))
                     .exp();
-                pics.push(viz::alignment_picture(&img, &probs));
+                pics.push(viz::alignment_picture(&img, &probs, &self.class_labels())?);
                 table.push_str(&format!(
                     "| {} | {} | {} |\n",
                     d.truth[i], d.greedy[i], d.beam[i]

@@ -31,6 +31,9 @@ impl Series {
     }
 }
 
+/// A straight segment of a chart: from, to, palette index of its colour.
+pub type Segment = ((f64, f64), (f64, f64), usize);
+
 /// A chart: title, axis labels, series, and marked points (e.g. TAR at FAR = 1e-3).
 #[derive(Debug, Clone)]
 pub struct Chart {
@@ -42,10 +45,25 @@ pub struct Chart {
     pub marks: Vec<(String, (f64, f64))>,
     /// Logarithmic x axis (values ≤ 0 are left out).
     pub log_x: bool,
+    /// Logarithmic y axis (values ≤ 0 are left out).
+    pub log_y: bool,
+    /// Straight segments, e.g. nearest-neighbour links.
+    pub segments: Vec<Segment>,
     pub x_range: Option<(f64, f64)>,
     pub y_range: Option<(f64, f64)>,
     pub width: u32,
     pub height: u32,
+    /// Corner of the legend box.
+    pub legend: Corner,
+}
+
+/// A corner of the plotting area (where the legend goes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Corner {
+    UpperLeft,
+    UpperRight,
+    LowerLeft,
+    LowerRight,
 }
 
 impl Chart {
@@ -57,11 +75,18 @@ impl Chart {
             series: Vec::new(),
             marks: Vec::new(),
             log_x: false,
+            log_y: false,
+            segments: Vec::new(),
             x_range: None,
             y_range: None,
             width: 640,
             height: 420,
+            legend: Corner::LowerRight,
         }
+    }
+    pub fn legend(mut self, at: Corner) -> Self {
+        self.legend = at;
+        self
     }
     pub fn series(mut self, s: Series) -> Self {
         self.series.push(s);
@@ -73,6 +98,14 @@ impl Chart {
     }
     pub fn log_x(mut self) -> Self {
         self.log_x = true;
+        self
+    }
+    pub fn log_y(mut self) -> Self {
+        self.log_y = true;
+        self
+    }
+    pub fn segment(mut self, from: (f64, f64), to: (f64, f64), colour: usize) -> Self {
+        self.segments.push((from, to, colour));
         self
     }
     pub fn x_range(mut self, lo: f64, hi: f64) -> Self {
@@ -161,7 +194,9 @@ pub fn scatter(c: &Chart) -> Result<RgbImage, PlotError> {
 }
 
 fn xy_chart(c: &Chart, lines: bool) -> Result<RgbImage, PlotError> {
-    let keep = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!c.log_x || x > 0.0);
+    let keep = |&(x, y): &(f64, f64)| {
+        x.is_finite() && y.is_finite() && (!c.log_x || x > 0.0) && (!c.log_y || y > 0.0)
+    };
     let all = || {
         c.series
             .iter()
@@ -178,7 +213,14 @@ fn xy_chart(c: &Chart, lines: bool) -> Result<RgbImage, PlotError> {
             bounds(all().map(|p| p.0))
         }
     });
-    let (y0, y1) = c.y_range.unwrap_or_else(|| bounds(all().map(|p| p.1)));
+    let (y0, y1) = c.y_range.unwrap_or_else(|| {
+        if c.log_y {
+            let (a, b) = bounds(all().map(|p| p.1.log10()));
+            (10f64.powf(a), 10f64.powf(b))
+        } else {
+            bounds(all().map(|p| p.1))
+        }
+    });
     let t = c.title.as_str();
     render(c.width, c.height, t, |root| {
         let mut b = ChartBuilder::on(root);
@@ -214,6 +256,15 @@ fn xy_chart(c: &Chart, lines: bool) -> Result<RgbImage, PlotError> {
                         });
                     }
                 }
+                for &(a, b, k) in c.segments.iter().filter(|s| keep(&s.0) && keep(&s.1)) {
+                    let colour = PALETTE[k % PALETTE.len()];
+                    chart
+                        .draw_series(std::iter::once(PathElement::new(
+                            vec![a, b],
+                            colour.stroke_width(1),
+                        )))
+                        .map_err(|e| draw_err(t, e))?;
+                }
                 for (label, p) in c.marks.iter().filter(|m| keep(&m.1)) {
                     let mark = EmptyElement::at(*p)
                         + Circle::new((0, 0), 5, BLACK.stroke_width(2))
@@ -228,22 +279,34 @@ fn xy_chart(c: &Chart, lines: bool) -> Result<RgbImage, PlotError> {
                         .background_style(WHITE.mix(0.85))
                         .border_style(BLACK)
                         .label_font(("sans-serif", 13))
-                        .position(SeriesLabelPosition::LowerRight)
+                        .position(match c.legend {
+                            Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
+                            Corner::UpperRight => SeriesLabelPosition::UpperRight,
+                            Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+                            Corner::LowerRight => SeriesLabelPosition::LowerRight,
+                        })
                         .draw()
                         .map_err(|e| draw_err(t, e))?;
                 }
             }};
         }
-        if c.log_x {
-            let chart = b
-                .build_cartesian_2d((x0.max(1e-300)..x1).log_scale(), y0..y1)
-                .map_err(|e| draw_err(t, e))?;
-            body!(chart);
-        } else {
-            let chart = b
-                .build_cartesian_2d(x0..x1, y0..y1)
-                .map_err(|e| draw_err(t, e))?;
-            body!(chart);
+        let (lx, ly) = (
+            (x0.max(1e-300)..x1).log_scale(),
+            (y0.max(1e-300)..y1).log_scale(),
+        );
+        match (c.log_x, c.log_y) {
+            (true, true) => body!(b.build_cartesian_2d(lx, ly).map_err(|e| draw_err(t, e))?),
+            (true, false) => body!(b
+                .build_cartesian_2d(lx, y0..y1)
+                .map_err(|e| draw_err(t, e))?),
+            (false, true) => body!(b
+                .build_cartesian_2d(x0..x1, ly)
+                .map_err(|e| draw_err(t, e))?),
+            (false, false) => {
+                body!(b
+                    .build_cartesian_2d(x0..x1, y0..y1)
+                    .map_err(|e| draw_err(t, e))?)
+            }
         }
         Ok(())
     })
@@ -295,6 +358,82 @@ pub fn bar_chart(
                 bar
             }))
             .map_err(|e| draw_err(title, e))?;
+        Ok(())
+    })
+}
+
+/// A heat map: `values[row][col]` in [0, max] as white → blue cells, with row and column
+/// labels (e.g. CTC's alignment mass per symbol and frame).
+pub fn heatmap(
+    title: &str,
+    x_label: &str,
+    rows: &[String],
+    cols: &[String],
+    values: &[Vec<f64>],
+) -> Result<RgbImage, PlotError> {
+    let (nr, nc) = (rows.len().max(1) as i32, cols.len().max(1) as i32);
+    let max = values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max)
+        .max(1e-12);
+    render(640, 120 + 36 * nr as u32, title, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d((0..nc - 1).into_segmented(), (0..nr - 1).into_segmented())
+            .map_err(|e| draw_err(title, e))?;
+        let (rn, cn) = (rows.to_vec(), cols.to_vec());
+        let every = (nc + 19) / 20;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(nc as usize + 1)
+            .y_labels(nr as usize + 1)
+            // At most ~20 column labels: every k-th.
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) if *i % every == 0 => {
+                    cn.get(*i as usize).cloned().unwrap_or_default()
+                }
+                _ => String::new(),
+            })
+            .y_label_formatter(&|v| match v {
+                // Row 0 on top.
+                SegmentValue::CenterOf(i) => {
+                    rn.get((nr - 1 - *i) as usize).cloned().unwrap_or_default()
+                }
+                _ => String::new(),
+            })
+            .x_desc(x_label)
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| draw_err(title, e))?;
+        let cells = values.iter().enumerate().flat_map(|(r, row)| {
+            row.iter().enumerate().map(move |(c, &v)| {
+                let a = (v / max).clamp(0.0, 1.0);
+                let colour = RGBColor(
+                    (255.0 * (1.0 - a)) as u8,
+                    (255.0 * (1.0 - 0.6 * a)) as u8,
+                    255,
+                );
+                let y = nr - 1 - r as i32;
+                Rectangle::new(
+                    [
+                        (SegmentValue::Exact(c as i32), SegmentValue::Exact(y)),
+                        (
+                            SegmentValue::Exact(c as i32 + 1),
+                            SegmentValue::Exact(y + 1),
+                        ),
+                    ],
+                    colour.filled(),
+                )
+            })
+        });
+        chart.draw_series(cells).map_err(|e| draw_err(title, e))?;
         Ok(())
     })
 }
