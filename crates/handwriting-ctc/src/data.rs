@@ -45,7 +45,7 @@ pub fn decode(label: &[i64], alphabet: &[char]) -> String {
 }
 
 /// MNIST images (784 bytes each) by digit class.
-pub type DigitPool = Vec<Vec<Vec<u8>>>;
+pub use kit::mnist::DigitPool;
 
 /// Where a dataset's samples come from.
 pub enum Source {
@@ -229,39 +229,10 @@ pub fn read_folder(dir: &Path, alphabet: &[char]) -> Result<Source, DataError> {
     })
 }
 
-/// Loads `mnist_dir/<digit>.u8` (raw 28×28 images, written by `import-mnist`) and splits each
-/// class: the first 80% of its images for training, the rest for validation, so validation
-/// strings are written with digit images never seen in training.
+/// Loads `mnist_dir/<digit>.u8` (written by `import-mnist`), split per class 80/20 so
+/// validation strings use digit images never seen in training (`kit::mnist`).
 pub fn read_mnist(dir: &Path) -> Result<(DigitPool, DigitPool), DataError> {
-    let (mut train, mut val) = (Vec::new(), Vec::new());
-    for d in 0..10 {
-        let path = dir.join(format!("{d}.u8"));
-        let bytes = std::fs::read(&path).map_err(|source| DataError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        if bytes.is_empty() || bytes.len() % 784 != 0 {
-            return Err(DataError::Invalid {
-                path,
-                message: "not a whole number of 28×28 images: run `just data mnist` again".into(),
-            });
-        }
-        let imgs: Vec<Vec<u8>> = bytes.chunks(784).map(<[u8]>::to_vec).collect();
-        if imgs.len() < 2 {
-            return Err(DataError::Invalid {
-                path,
-                message: format!(
-                    "{} image(s) of digit {d}: the training and validation strings each need at \
-                     least one (run `just data mnist` again)",
-                    imgs.len()
-                ),
-            });
-        }
-        let cut = imgs.len() * 4 / 5;
-        val.push(imgs[cut..].to_vec());
-        train.push(imgs[..cut].to_vec());
-    }
-    Ok((train, val))
+    kit::mnist::read_split(dir)
 }
 
 /// The training and validation sources named by the config.

@@ -20,6 +20,7 @@ pub mod images;
 pub mod layers;
 pub mod logging;
 pub mod metrics;
+pub mod mnist;
 pub mod optim;
 pub mod plot;
 pub mod rundir;

@@ -32,9 +32,9 @@ pub struct SelfContained {
 }
 
 /// The check every app runs: `synth` a small dataset into `tmp/ds`, train on it with
-/// `config` + `sets`, keep only its `val/` split (moved to `tmp/kept/val`) and delete the rest,
-/// then `predict` on `predict_inputs` (paths relative to `tmp/kept/val`) and `eval --data
-/// tmp/kept`. A run folder that still needed its training data fails here.
+/// `config` + `sets`, keep only its evaluation split (`val/`, moved to `tmp/kept/val`) and
+/// delete the rest, then `predict` on `predict_inputs` (paths relative to `tmp/kept/val`) and
+/// `eval --data tmp/kept`. A run folder that still needed its training data fails here.
 pub fn self_contained(
     bin: &str,
     tmp: &Path,
@@ -42,6 +42,19 @@ pub fn self_contained(
     n: usize,
     sets: &[&str],
     predict_inputs: &[&str],
+) -> SelfContained {
+    self_contained_split(bin, tmp, config, n, sets, predict_inputs, "val")
+}
+
+/// [`self_contained`] for an app whose evaluation split is named `split` (e.g. `test`).
+pub fn self_contained_split(
+    bin: &str,
+    tmp: &Path,
+    config: &Path,
+    n: usize,
+    sets: &[&str],
+    predict_inputs: &[&str],
+    split: &str,
 ) -> SelfContained {
     let p = |x: &Path| x.to_string_lossy().to_string();
     let (ds, runs, kept) = (tmp.join("ds"), tmp.join("runs"), tmp.join("kept"));
@@ -62,7 +75,8 @@ pub fn self_contained(
     let train: Vec<&str> = train.iter().map(String::as_str).collect();
     run_ok(bin, &train);
     std::fs::create_dir_all(&kept).unwrap_or_else(|e| panic!("{}: {e}", kept.display()));
-    std::fs::rename(ds.join("val"), kept.join("val")).unwrap_or_else(|e| panic!("move val: {e}"));
+    std::fs::rename(ds.join(split), kept.join(split))
+        .unwrap_or_else(|e| panic!("move {split}: {e}"));
     std::fs::remove_dir_all(&ds).unwrap_or_else(|e| panic!("remove ds: {e}"));
     let app = Path::new(bin)
         .file_name()
@@ -71,7 +85,7 @@ pub fn self_contained(
     let run = p(&runs.join(app).join("self-contained"));
     let inputs: Vec<String> = predict_inputs
         .iter()
-        .map(|i| p(&kept.join("val").join(i)))
+        .map(|i| p(&kept.join(split).join(i)))
         .collect();
     let mut predict = vec!["predict", "--run", &run];
     predict.extend(inputs.iter().map(String::as_str));
