@@ -344,15 +344,16 @@ impl DetTask {
         report.negative_loss_share_ce = split[2] / split[3];
         if let Some(log) = logger {
             let s = step as i64;
-            log.tb.image(
+            log.pictures_and_histograms(
+                step,
                 "val/boxes (green: truth, colours: detections)",
-                s,
-                &kit::images::grid(&pictures, 4),
+                &pictures,
+                4,
+                &[
+                    ("val/anchor score, positive anchors", &pos_scores),
+                    ("val/anchor score, negative anchors", &neg_scores),
+                ],
             )?;
-            log.tb
-                .histogram("val/anchor score, positive anchors", s, &pos_scores, 30)?;
-            log.tb
-                .histogram("val/anchor score, negative anchors", s, &neg_scores, 30)?;
             log.tb.image(
                 "val/precision-recall",
                 s,

@@ -17,15 +17,11 @@ use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    kit::testing::repo_root()
 }
 
 fn load(name: &str) -> Config {
-    config::load(
-        &repo().join(format!("configs/detect-focal/{name}.yaml")),
-        &["train.device=cpu".into()],
-    )
-    .unwrap()
+    kit::testing::load_config("detect-focal", name)
 }
 
 fn cli(args: &[&str], paths: &[&Path]) -> (bool, String) {

@@ -10,20 +10,16 @@ use kit::config;
 use kit::logging::Logger;
 use kit::rundir::RunDir;
 use kit::train::{fit, FitOptions};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use tch::{Device, Kind, Tensor};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    kit::testing::repo_root()
 }
 
 fn smoke() -> Config {
-    config::load(
-        &repo().join("configs/face-verify/smoke.yaml"),
-        &["train.device=cpu".into()],
-    )
-    .unwrap()
+    kit::testing::load_config("face-verify", "smoke")
 }
 
 #[test]

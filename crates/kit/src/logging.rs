@@ -18,6 +18,25 @@ pub struct Logger {
 }
 
 impl Logger {
+    /// An evaluation's pictures as one grid image and score histograms, at `step` (what
+    /// detection and segmentation log at every evaluation).
+    pub fn pictures_and_histograms(
+        &mut self,
+        step: u64,
+        tag: &str,
+        pictures: &[image::RgbImage],
+        cols: usize,
+        histograms: &[(&str, &[f64])],
+    ) -> std::io::Result<()> {
+        let s = step as i64;
+        self.tb
+            .image(tag, s, &crate::images::grid(pictures, cols))?;
+        for (name, values) in histograms {
+            self.tb.histogram(name, s, values, 30)?;
+        }
+        Ok(())
+    }
+
     /// Opens the event file and `metrics.jsonl` (appended to, so a resumed run continues it).
     pub fn new(run_root: &Path) -> std::io::Result<Self> {
         let tb = EventWriter::new(run_root)?;

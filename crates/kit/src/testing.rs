@@ -129,3 +129,15 @@ pub fn assert_invalid_before_any_write(
         runs.display()
     );
 }
+
+/// The workspace root (where `configs/` lives), from any crate's tests.
+pub fn repo_root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `configs/<app>/<name>.yaml` on the CPU, panicking with the config error.
+pub fn load_config<C: serde::de::DeserializeOwned>(app: &str, name: &str) -> C {
+    let path = repo_root().join(format!("configs/{app}/{name}.yaml"));
+    crate::config::load(&path, &["train.device=cpu".into()])
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

@@ -211,16 +211,16 @@ impl SegTask {
         }
         let report = scores.report();
         if let Some(log) = logger {
-            let s = step as i64;
-            log.tb.image(
+            log.pictures_and_histograms(
+                step,
                 "val/overlays (green: truth, red: prediction)",
-                s,
-                &kit::images::grid(&pictures, 4),
+                &pictures,
+                4,
+                &[
+                    ("val/p_tumour on tumour pixels", &pos),
+                    ("val/p_tumour on background pixels", &neg),
+                ],
             )?;
-            log.tb
-                .histogram("val/p_tumour on tumour pixels", s, &pos, 30)?;
-            log.tb
-                .histogram("val/p_tumour on background pixels", s, &neg, 30)?;
         }
         Ok(report)
     }

@@ -10,20 +10,16 @@ use segment_dice::config::Config;
 use segment_dice::data::{self, render};
 use segment_dice::model::UNet;
 use segment_dice::train::{sources, SegTask};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use tch::{Device, Kind, Tensor};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    kit::testing::repo_root()
 }
 
 fn smoke() -> Config {
-    config::load(
-        &repo().join("configs/segment-dice/smoke.yaml"),
-        &["train.device=cpu".into()],
-    )
-    .unwrap()
+    kit::testing::load_config("segment-dice", "smoke")
 }
 
 #[test]

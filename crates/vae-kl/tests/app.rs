@@ -4,7 +4,7 @@
 
 use kit::config;
 use kit::data::Dataset;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tch::{Device, Kind, Tensor};
 use vae_kl::config::{Anneal, Config, Likelihood};
 use vae_kl::data::{self, sprite};
@@ -12,15 +12,11 @@ use vae_kl::eval::{iw_log_likelihood, mig};
 use vae_kl::model::{elbo_parts, kl_per_dim, reconstruction_nll, Vae};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    kit::testing::repo_root()
 }
 
 fn smoke() -> Config {
-    config::load(
-        &repo().join("configs/vae-kl/smoke.yaml"),
-        &["train.device=cpu".into()],
-    )
-    .unwrap()
+    kit::testing::load_config("vae-kl", "smoke")
 }
 
 #[test]
