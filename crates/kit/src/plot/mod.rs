@@ -1,7 +1,10 @@
 //! Charts as pictures (line, scatter, bar) drawn with `plotters` into an RGB buffer: real axes,
 //! ticks, labels, legend and an optional log-x axis. The result is an [`RgbImage`], so an app
 //! logs it to TensorBoard (`tb.image`) or saves it (`images::save`). The font (DejaVu Sans) is
-//! embedded, so no machine needs fonts installed.
+//! embedded, so no machine needs fonts installed. Bar charts and heat maps: [`categorical`].
+
+mod categorical;
+pub use categorical::{bar_chart, heatmap};
 
 use image::RgbImage;
 use plotters::coord::Shift;
@@ -121,7 +124,7 @@ impl Chart {
 static FONT: Once = Once::new();
 
 /// The embedded font's bytes (also used by [`crate::draw`] for labels on pictures).
-pub const FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+pub const FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
 fn register_font() {
     FONT.call_once(|| {
@@ -142,7 +145,7 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 0, 0),
 ];
 
-fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
+pub(crate) fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
@@ -158,7 +161,7 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-fn draw_err(title: &str, e: impl std::fmt::Display) -> PlotError {
+pub(crate) fn draw_err(title: &str, e: impl std::fmt::Display) -> PlotError {
     PlotError::Draw {
         title: title.into(),
         message: e.to_string(),
@@ -166,7 +169,7 @@ fn draw_err(title: &str, e: impl std::fmt::Display) -> PlotError {
 }
 
 /// Renders into a fresh white buffer and returns it as an image.
-fn render(
+pub(crate) fn render(
     width: u32,
     height: u32,
     title: &str,
@@ -308,132 +311,6 @@ fn xy_chart(c: &Chart, lines: bool) -> Result<RgbImage, PlotError> {
                     .map_err(|e| draw_err(t, e))?)
             }
         }
-        Ok(())
-    })
-}
-
-/// A bar chart: one bar per label.
-pub fn bar_chart(
-    title: &str,
-    y_label: &str,
-    labels: &[String],
-    values: &[f64],
-) -> Result<RgbImage, PlotError> {
-    let (lo, hi) = bounds(values.iter().copied().chain([0.0]));
-    let n = labels.len().max(1);
-    render(640, 420, title, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(42)
-            .y_label_area_size(58)
-            // A discrete range includes its end: 0..n-1 gives the n segments.
-            .build_cartesian_2d((0..n as i32 - 1).into_segmented(), lo..hi)
-            .map_err(|e| draw_err(title, e))?;
-        let names = labels.to_vec();
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n + 1)
-            .x_label_formatter(&|x| match x {
-                SegmentValue::CenterOf(i) => names.get(*i as usize).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .y_desc(y_label)
-            .label_style(("sans-serif", 13))
-            .axis_desc_style(("sans-serif", 15))
-            .draw()
-            .map_err(|e| draw_err(title, e))?;
-        chart
-            .draw_series(values.iter().enumerate().map(|(i, &v)| {
-                let colour = PALETTE[i % PALETTE.len()];
-                let mut bar = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i as i32), 0.0),
-                        (SegmentValue::Exact(i as i32 + 1), v),
-                    ],
-                    colour.filled(),
-                );
-                bar.set_margin(0, 0, 12, 12);
-                bar
-            }))
-            .map_err(|e| draw_err(title, e))?;
-        Ok(())
-    })
-}
-
-/// A heat map: `values[row][col]` in [0, max] as white → blue cells, with row and column
-/// labels (e.g. CTC's alignment mass per symbol and frame).
-pub fn heatmap(
-    title: &str,
-    x_label: &str,
-    rows: &[String],
-    cols: &[String],
-    values: &[Vec<f64>],
-) -> Result<RgbImage, PlotError> {
-    let (nr, nc) = (rows.len().max(1) as i32, cols.len().max(1) as i32);
-    let max = values
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|v| v.is_finite())
-        .fold(0.0f64, f64::max)
-        .max(1e-12);
-    render(640, 120 + 36 * nr as u32, title, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d((0..nc - 1).into_segmented(), (0..nr - 1).into_segmented())
-            .map_err(|e| draw_err(title, e))?;
-        let (rn, cn) = (rows.to_vec(), cols.to_vec());
-        let every = (nc + 19) / 20;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_labels(nc as usize + 1)
-            .y_labels(nr as usize + 1)
-            // At most ~20 column labels: every k-th.
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) if *i % every == 0 => {
-                    cn.get(*i as usize).cloned().unwrap_or_default()
-                }
-                _ => String::new(),
-            })
-            .y_label_formatter(&|v| match v {
-                // Row 0 on top.
-                SegmentValue::CenterOf(i) => {
-                    rn.get((nr - 1 - *i) as usize).cloned().unwrap_or_default()
-                }
-                _ => String::new(),
-            })
-            .x_desc(x_label)
-            .label_style(("sans-serif", 13))
-            .draw()
-            .map_err(|e| draw_err(title, e))?;
-        let cells = values.iter().enumerate().flat_map(|(r, row)| {
-            row.iter().enumerate().map(move |(c, &v)| {
-                let a = (v / max).clamp(0.0, 1.0);
-                let colour = RGBColor(
-                    (255.0 * (1.0 - a)) as u8,
-                    (255.0 * (1.0 - 0.6 * a)) as u8,
-                    255,
-                );
-                let y = nr - 1 - r as i32;
-                Rectangle::new(
-                    [
-                        (SegmentValue::Exact(c as i32), SegmentValue::Exact(y)),
-                        (
-                            SegmentValue::Exact(c as i32 + 1),
-                            SegmentValue::Exact(y + 1),
-                        ),
-                    ],
-                    colour.filled(),
-                )
-            })
-        });
-        chart.draw_series(cells).map_err(|e| draw_err(title, e))?;
         Ok(())
     })
 }
