@@ -64,7 +64,7 @@ demo *only: setup
       "handwriting-ctc:CTC:cer:<=0.15:1.00 (nothing read)"
       "detect-focal:sigmoid focal:ap50:>=0.30:0.00 (no boxes)"
       "segment-dice:Dice + CE:dice:>=0.50:0.00 (all background)"
-      "vae-kl:ELBO (recon + KL):neg_elbo:<=150:543 nats (untrained: 784 ln 2)"
+      "vae-kl:ELBO (recon + KL):neg_elbo:<=150:543 nats (untrained, 784 ln 2)"
     )
     run=()
     for s in "${specs[@]}"; do

@@ -20,7 +20,7 @@ struct Entry {
 }
 
 fn parse(spec: &str) -> anyhow::Result<Entry> {
-    let parts: Vec<&str> = spec.split(':').collect();
+    let parts: Vec<&str> = spec.splitn(5, ':').collect();
     let [app, loss, metric, floor, chance] = parts.as_slice() else {
         bail!(
             "{spec}: expected APP:LOSS:METRIC:FLOOR:CHANCE, e.g. face-verify:ArcFace:auc:>=0.90:0.50"
