@@ -112,11 +112,7 @@ impl App for DetectFocal {
         let names = class_names(meta, cfg)?;
         let val = match purpose {
             Purpose::Eval { data: Some(dir) } => {
-                let split = if dir.join("val").is_dir() {
-                    dir.join("val")
-                } else {
-                    dir.to_path_buf()
-                };
+                let split = kit::cli::evaluation_split(dir, "val");
                 let f = CocoFolder::open(&split, cfg.data.size, false, cfg.train.seed)?;
                 anyhow::ensure!(
                     f.class_names == names,

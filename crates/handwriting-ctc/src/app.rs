@@ -65,11 +65,7 @@ impl App for HandwritingCtc {
         let val = match purpose {
             // A labels.tsv folder: its val/ part, or the folder itself.
             Purpose::Eval { data: Some(dir) } => {
-                let split = if dir.join("val/labels.tsv").is_file() {
-                    dir.join("val")
-                } else {
-                    dir.to_path_buf()
-                };
+                let split = kit::cli::evaluation_split(dir, "val");
                 data::read_folder(&split, &cfg.data.alphabet())?.with_ink(cfg.data.ink)
             }
             Purpose::Eval { data: None } => data::sources(&cfg.data, cfg.train.seed)?.1,

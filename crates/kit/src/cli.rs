@@ -50,6 +50,17 @@ pub struct SynthArgs {
     pub config: Option<PathBuf>,
 }
 
+/// The folder `eval --data DIR` evaluates: `DIR/<split>` when it exists (a whole dataset was
+/// passed), else `DIR` itself (the split alone).
+pub fn evaluation_split(dir: &Path, split: &str) -> PathBuf {
+    let inner = dir.join(split);
+    if inner.is_dir() {
+        inner
+    } else {
+        dir.to_path_buf()
+    }
+}
+
 /// What the task is built for.
 #[derive(Debug, Clone, Copy)]
 pub enum Purpose<'a> {

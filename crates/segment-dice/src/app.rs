@@ -24,11 +24,7 @@ fn empty(cfg: &Config) -> Source {
 /// The evaluation set of `eval --data DIR`: `DIR/val` when it exists, else `DIR` itself
 /// (a folder with images/ and masks/); no `train/` needed.
 fn eval_folder(cfg: &Config, dir: &Path) -> anyhow::Result<Source> {
-    let split = if dir.join("val").is_dir() {
-        dir.join("val")
-    } else {
-        dir.to_path_buf()
-    };
+    let split = kit::cli::evaluation_split(dir, "val");
     let mut f = Folder::open(&split, false, cfg.train.seed)?;
     f.size = Some(cfg.data.size);
     f.classes = Some(cfg.model.classes);

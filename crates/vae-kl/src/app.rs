@@ -60,11 +60,7 @@ impl App for VaeKl {
     ) -> anyhow::Result<VaeTask> {
         let (test, names) = match purpose {
             Purpose::Eval { data: Some(dir) } => {
-                let split = if dir.join("test").is_dir() {
-                    dir.join("test")
-                } else {
-                    dir.to_path_buf()
-                };
+                let split = kit::cli::evaluation_split(dir, "test");
                 data::read_folder(&split)?
             }
             Purpose::Eval { data: None } => {
