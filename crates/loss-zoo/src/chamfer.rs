@@ -122,33 +122,7 @@ fn one_direction(a: &Tensor, b: &Tensor, al: &Tensor, bl: &Tensor, red: PointRed
         .unsqueeze(0)
         .lt_tensor(&bl.unsqueeze(1)); // (N, Pb)
     let padded = bl.lt(pb).any().int64_value(&[]) == 1;
-    let idx = tch::no_grad(|| {
-        let b_sq = b
-            .pow_tensor_scalar(2)
-            .sum_dim_intlist([-1i64].as_slice(), false, b.kind()); // (N, Pb)
-        let mut parts = Vec::new();
-        let mut start = 0;
-        while start < pa {
-            let len = CHUNK.min(pa - start);
-            let ac = a.narrow(1, start, len);
-            let a_sq = ac
-                .pow_tensor_scalar(2)
-                .sum_dim_intlist([-1i64].as_slice(), true, a.kind()); // (N, K, 1)
-            let dist = a_sq + b_sq.unsqueeze(1) - ac.matmul(&b.transpose(1, 2)) * 2.0; // (N, K, Pb)
-            let dist = if padded {
-                dist.masked_fill(&b_valid.logical_not().unsqueeze(1), f64::INFINITY)
-            } else {
-                dist
-            };
-            parts.push(dist.argmin(-1, false));
-            start += len;
-        }
-        if parts.is_empty() {
-            Tensor::zeros([n, 0], (Kind::Int64, dev))
-        } else {
-            Tensor::cat(&parts, 1)
-        }
-    });
+    let idx = nearest_index(a, b, padded.then_some(&b_valid));
     let d = a.size()[2];
     let nearest = b.gather(1, &idx.unsqueeze(-1).expand([n, pa, d], false), false);
     let dist =
@@ -166,6 +140,60 @@ fn one_direction(a: &Tensor, b: &Tensor, al: &Tensor, bl: &Tensor, red: PointRed
         PointReduction::Sum => sum,
         PointReduction::Mean => sum / al.clamp_min(1).to_kind(a.kind()).to_device(dev),
     }
+}
+
+/// Index (N, Pa) of each point's nearest neighbour in `b`, in chunks of [`CHUNK`] points,
+/// without gradient; `b_valid` (N, Pb) masks padding.
+fn nearest_index(a: &Tensor, b: &Tensor, b_valid: Option<&Tensor>) -> Tensor {
+    let (n, pa) = (a.size()[0], a.size()[1]);
+    tch::no_grad(|| {
+        let b_sq = b
+            .pow_tensor_scalar(2)
+            .sum_dim_intlist([-1i64].as_slice(), false, b.kind()); // (N, Pb)
+        let mut parts = Vec::new();
+        let mut start = 0;
+        while start < pa {
+            let len = CHUNK.min(pa - start);
+            let ac = a.narrow(1, start, len);
+            let a_sq = ac
+                .pow_tensor_scalar(2)
+                .sum_dim_intlist([-1i64].as_slice(), true, a.kind()); // (N, K, 1)
+            let dist = a_sq + b_sq.unsqueeze(1) - ac.matmul(&b.transpose(1, 2)) * 2.0; // (N, K, Pb)
+            let dist = match b_valid {
+                Some(v) => dist.masked_fill(&v.logical_not().unsqueeze(1), f64::INFINITY),
+                None => dist,
+            };
+            parts.push(dist.argmin(-1, false));
+            start += len;
+        }
+        if parts.is_empty() {
+            Tensor::zeros([n, 0], (Kind::Int64, a.device()))
+        } else {
+            Tensor::cat(&parts, 1)
+        }
+    })
+}
+
+/// Squared distance (N, P1) from each point of `x` (N, P1, D) to its nearest neighbour in `y`
+/// (N, P2, D), without gradient: what point-cloud metrics (F-score, uniformity) are built on.
+pub fn nearest_sq_distances(x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    check_dims(x, "x", 3, "(N, P1, D)")?;
+    check_dims(y, "y", 3, "(N, P2, D)")?;
+    if y.size()[0] != x.size()[0] || y.size()[2] != x.size()[2] || y.size()[1] == 0 {
+        return Err(LossError::Shape {
+            arg: "y",
+            expected: format!("({}, P2 ≥ 1, {}) to match x", x.size()[0], x.size()[2]),
+            got: y.size(),
+        });
+    }
+    Ok(tch::no_grad(|| {
+        let idx = nearest_index(x, y, None);
+        let (n, p, d) = (x.size()[0], x.size()[1], x.size()[2]);
+        let nearest = y.gather(1, &idx.unsqueeze(-1).expand([n, p, d], false), false);
+        (x - nearest)
+            .pow_tensor_scalar(2)
+            .sum_dim_intlist([-1i64].as_slice(), false, x.kind())
+    }))
 }
 
 /// The same distance by brute force over all pairs (O(N·P1·P2) memory): an independent

@@ -11,6 +11,7 @@
 //! | [`dice`] | Dice, Dice + CE | MONAI `DiceLoss`, `DiceCELoss` |
 //! | [`kl`] | KL divergence, Gaussian KL | `torch.nn.functional.kl_div`, VAE closed form |
 //! | [`preference`] | Bradley–Terry, DPO | TRL `RewardTrainer`, `DPOTrainer` (sigmoid) |
+//! | [`sinkhorn`] | entropic EMD between point sets | exact assignment by brute force (tests) |
 
 // In tch, `a *= b` on tensors is an in-place op that can invalidate values autograd saved
 // for backward; the losses build new tensors with `a = a * b` on purpose.
@@ -24,6 +25,7 @@ pub mod focal;
 pub mod kl;
 pub mod preference;
 mod reduction;
+pub mod sinkhorn;
 
 pub use reduction::Reduction;
 

@@ -434,3 +434,17 @@ fn dice_ce_parts_add_up_to_the_loss() {
     assert_close(&p.dice, &d, "dice part");
     assert_close(&(&p.dice * 0.7 + &p.ce * 1.3), &total, "weighted sum");
 }
+
+#[test]
+fn nearest_sq_distances_match_brute_force() {
+    let x = Tensor::rand([2, 1500, 3], CPU_F64);
+    let y = Tensor::rand([2, 700, 3], CPU_F64);
+    let got = chamfer::nearest_sq_distances(&x, &y).unwrap();
+    let all = (x.unsqueeze(2) - y.unsqueeze(1))
+        .pow_tensor_scalar(2)
+        .sum_dim_intlist([-1i64].as_slice(), false, Kind::Double);
+    let (want, _) = all.min_dim(2, false);
+    assert_eq!(got.size(), [2, 1500]);
+    assert!((got - want).abs().max().double_value(&[]) < 1e-12);
+    assert!(chamfer::nearest_sq_distances(&x, &Tensor::rand([2, 0, 3], CPU_F64)).is_err());
+}
