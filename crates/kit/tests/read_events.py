@@ -11,7 +11,7 @@ from tensorboard.util import tensor_util
 acc = ea.EventAccumulator(sys.argv[1], size_guidance={k: 0 for k in ea.DEFAULT_SIZE_GUIDANCE})
 acc.Reload()
 tags = acc.Tags()
-out = {"scalars": {}, "images": {}, "histograms": {}, "text": {}, "hparams": {}}
+out = {"scalars": {}, "images": {}, "histograms": {}, "text": {}, "hparams": {}, "mesh": {}}
 for t in tags["scalars"]:
     out["scalars"][t] = [[e.step, e.value] for e in acc.Scalars(t)]
 for t in tags["images"]:
@@ -25,7 +25,17 @@ for t in tags["histograms"]:
     h = acc.Histograms(t)[-1].histogram_value
     out["histograms"][t] = {"num": h.num, "min": h.min, "max": h.max, "sum": h.sum,
                             "buckets": list(h.bucket)}
+from tensorboard.plugins.mesh import plugin_data_pb2 as mesh_pb2
 for t in tags["tensors"]:
+    meta = acc.SummaryMetadata(t).plugin_data
+    if meta.plugin_name == "mesh":
+        m = mesh_pb2.MeshPluginData.FromString(meta.content)
+        arr = tensor_util.make_ndarray(acc.Tensors(t)[-1].tensor_proto)
+        out["mesh"][t] = {"name": m.name, "content_type": m.content_type, "shape": list(m.shape),
+                          "components": m.components, "json_config": m.json_config,
+                          "dtype": str(arr.dtype), "array_shape": list(arr.shape),
+                          "first": arr.reshape(-1, 3)[0].tolist()}
+        continue
     for e in acc.Tensors(t):
         arr = tensor_util.make_ndarray(e.tensor_proto)
         out["text"][t] = [x.decode() for x in arr.reshape(-1)]

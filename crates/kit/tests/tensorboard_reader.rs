@@ -55,6 +55,15 @@ fn tensorboard_reads_every_kind() {
         &["eval/auc"],
     )
     .unwrap();
+    w.point_cloud(
+        "eval/cloud",
+        5,
+        &[[0.5, -1.0, 2.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]],
+        &[[255, 0, 0], [0, 255, 0], [0, 0, 255]],
+        0.02,
+    )
+    .unwrap();
+    assert!(w.point_cloud("bad", 5, &[[0.0; 3]], &[], 0.02).is_err());
     // A second writer in the same second gets its own file.
     let w2 = EventWriter::new(tmp.path()).unwrap();
     assert_ne!(w.path(), w2.path());
@@ -84,6 +93,22 @@ fn tensorboard_reads_every_kind() {
         got["text"]["notes"],
         serde_json::json!(["**hello** tensorboard"])
     );
+    let v = &got["mesh"]["eval/cloud_VERTEX"];
+    assert_eq!(v["name"], "eval/cloud");
+    assert_eq!(v["content_type"].as_i64(), Some(1));
+    assert_eq!(v["components"].as_i64(), Some(10));
+    assert_eq!(v["shape"], serde_json::json!([1, 3, 3]));
+    assert_eq!(v["dtype"], "float32");
+    assert_eq!(v["array_shape"], serde_json::json!([1, 3, 3]));
+    assert_eq!(v["first"], serde_json::json!([0.5, -1.0, 2.0]));
+    assert!(v["json_config"]
+        .as_str()
+        .unwrap()
+        .contains("PointsMaterial"));
+    let c = &got["mesh"]["eval/cloud_COLOR"];
+    assert_eq!(c["content_type"].as_i64(), Some(3));
+    assert_eq!(c["dtype"], "uint8");
+    assert_eq!(c["first"], serde_json::json!([255, 0, 0]));
     let hp = &got["hparams"];
     assert_eq!(hp["start"]["lr"].as_f64(), Some(0.01));
     assert_eq!(hp["start"]["head"].as_str(), Some("arcface"));

@@ -2,6 +2,7 @@
 //! hand-computed case.
 
 mod detection;
+pub mod pointcloud;
 mod text;
 mod verification;
 

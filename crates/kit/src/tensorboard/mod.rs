@@ -1,4 +1,5 @@
-//! A small TensorBoard event writer: scalars, PNG images, histograms, text and hparams.
+//! A small TensorBoard event writer: scalars, PNG images, histograms, text, hparams and point
+//! clouds (the mesh plugin's 3-D view).
 //!
 //! The file format is TFRecord framing (little-endian u64 length, masked CRC32C of the
 //! length, the data, masked CRC32C of the data) around `Event` protobuf messages. The messages
@@ -180,6 +181,64 @@ impl EventWriter {
         )
     }
 
+    /// A coloured point cloud in TensorBoard's Mesh tab (the mesh plugin's format, as
+    /// `torch.utils.tensorboard`'s `add_mesh` writes it): tags `<tag>_VERTEX` (float32
+    /// [1, N, 3]) and `<tag>_COLOR` (uint8 [1, N, 3]); `point_size` in scene units.
+    pub fn point_cloud(
+        &mut self,
+        tag: &str,
+        step: i64,
+        points: &[[f32; 3]],
+        colors: &[[u8; 3]],
+        point_size: f32,
+    ) -> std::io::Result<()> {
+        if colors.len() != points.len() {
+            return Err(std::io::Error::other(format!(
+                "point cloud {tag}: {} colours for {} points",
+                colors.len(),
+                points.len()
+            )));
+        }
+        let n = points.len() as i64;
+        let config =
+            format!(r#"{{"material": {{"cls": "PointsMaterial", "size": {point_size}}}}}"#);
+        let components = (1 << 1) | (1 << 3);
+        let part = |kind: i32, suffix: &str, dtype: i32, bytes: Vec<u8>| proto::Value {
+            tag: format!("{tag}_{suffix}"),
+            metadata: plugin(
+                "mesh",
+                proto::MeshPluginData {
+                    version: 0,
+                    name: tag.to_string(),
+                    content_type: kind,
+                    json_config: config.clone(),
+                    shape: vec![1, n as i32, 3],
+                    components,
+                }
+                .encode_to_vec(),
+            ),
+            value: Some(proto::ValueKind::Tensor(proto::TensorProto {
+                dtype,
+                tensor_shape: Some(proto::TensorShapeProto {
+                    dim: [1, n, 3].iter().map(|&size| proto::Dim { size }).collect(),
+                }),
+                tensor_content: bytes,
+                ..Default::default()
+            })),
+        };
+        let xyz = points
+            .iter()
+            .flatten()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let rgb = colors.iter().flatten().copied().collect();
+        // DT_FLOAT = 1, DT_UINT8 = 4.
+        self.write_values(
+            step,
+            vec![part(1, "VERTEX", 1, xyz), part(3, "COLOR", 4, rgb)],
+        )
+    }
+
     /// Markdown text, shown in TensorBoard's Text tab.
     pub fn text(&mut self, tag: &str, step: i64, text: &str) -> std::io::Result<()> {
         self.write_values(
@@ -193,6 +252,7 @@ impl EventWriter {
                         dim: vec![proto::Dim { size: 1 }],
                     }),
                     string_val: vec![text.as_bytes().to_vec()],
+                    ..Default::default()
                 })),
             }],
         )

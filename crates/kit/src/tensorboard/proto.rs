@@ -77,6 +77,9 @@ pub struct TensorProto {
     pub dtype: i32,
     #[prost(message, optional, tag = "2")]
     pub tensor_shape: Option<TensorShapeProto>,
+    /// Raw little-endian values (numeric tensors).
+    #[prost(bytes = "vec", tag = "4")]
+    pub tensor_content: Vec<u8>,
     #[prost(bytes = "vec", repeated, tag = "8")]
     pub string_val: Vec<Vec<u8>>,
 }
@@ -101,6 +104,25 @@ pub struct PluginData {
     pub plugin_name: String,
     #[prost(bytes = "vec", tag = "2")]
     pub content: Vec<u8>,
+}
+
+// --- mesh plugin (tensorboard/plugins/mesh/plugin_data.proto) ---
+#[derive(Clone, PartialEq, Message)]
+pub struct MeshPluginData {
+    #[prost(int32, tag = "1")]
+    pub version: i32,
+    #[prost(string, tag = "2")]
+    pub name: String,
+    /// VERTEX = 1, FACE = 2, COLOR = 3.
+    #[prost(int32, tag = "3")]
+    pub content_type: i32,
+    #[prost(string, tag = "5")]
+    pub json_config: String,
+    #[prost(int32, repeated, tag = "6")]
+    pub shape: Vec<i32>,
+    /// Bitmask of the content types present: 1 << type.
+    #[prost(uint32, tag = "7")]
+    pub components: u32,
 }
 
 // --- hparams plugin (tensorboard/plugins/hparams/{plugin_data,api}.proto) ---
