@@ -222,6 +222,7 @@ pub fn main(run: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode 
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    keep_freed_memory();
     match run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -231,6 +232,21 @@ pub fn main(run: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode 
             }
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// glibc serves every allocation above 128 KiB–32 MiB with a fresh `mmap` and returns it on
+/// free, so each training step's large activations (a 32 × 1024 × 2048 Chamfer distance block
+/// is 268 MB) are page-faulted and zeroed by the kernel again: pointcloud-chamfer spent 60% of
+/// its step in the kernel. Keeping freed memory in the heap for reuse (what jemalloc /
+/// tcmalloc users of PyTorch get) made its 30-step run 3× faster; RSS then stays at its peak.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes glibc's allocation thresholds; called before any thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+        libc::mallopt(libc::M_TOP_PAD, 256 << 20);
     }
 }
 
