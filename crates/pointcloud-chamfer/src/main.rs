@@ -1,0 +1,6 @@
+//! pointcloud-chamfer: one image → a 3-D point cloud with the Chamfer distance. The commands
+//! come from `kit::cli`.
+
+fn main() -> std::process::ExitCode {
+    kit::cli::run::<pointcloud_chamfer::app::PointcloudChamfer>()
+}
