@@ -101,7 +101,7 @@ fn plan(c: &Tensor, eps: f64, iters: usize) -> Tensor {
     let (k, dev) = (c.kind(), c.device());
     let (log_a, log_b) = (-(p1 as f64).ln(), -(p2 as f64).ln());
     let neg_c = -c / eps; // (N, P1, P2), −C/ε
-    // One log-domain iteration (potentials over ε): f̂ = −lse_j(ĝ − C/ε + log b), then ĝ.
+                          // One log-domain iteration (potentials over ε): f̂ = −lse_j(ĝ − C/ε + log b), then ĝ.
     let g = Tensor::zeros([n, 1, p2], (k, dev));
     let f = -(&neg_c + &g + log_b).logsumexp([2i64].as_slice(), true);
     let mut g = -(&neg_c + &f + log_a).logsumexp([1i64].as_slice(), true);

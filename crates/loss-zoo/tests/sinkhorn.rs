@@ -137,7 +137,10 @@ fn stabilised_iterations_reach_the_log_domain_fixed_point() {
         let want = log_domain(&x.to_kind(Kind::Double), &y.to_kind(Kind::Double), eps, 300);
         for i in 0..2 {
             let (g, w) = (got.double_value(&[i]), want.double_value(&[i]));
-            assert!((g - w).abs() <= 1e-3 * w.abs().max(1e-2), "ε {eps}, shift {shift}: {g} vs {w}");
+            assert!(
+                (g - w).abs() <= 1e-3 * w.abs().max(1e-2),
+                "ε {eps}, shift {shift}: {g} vs {w}"
+            );
         }
     }
 }
