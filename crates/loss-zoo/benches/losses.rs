@@ -2,7 +2,7 @@
 //! `LOSS_ZOO_BENCH_DEVICE=cuda`), and the peak memory of Chamfer on two 16,384-point clouds.
 //! Run with `just bench` (or `cargo bench -p loss-zoo`); prints a markdown table.
 
-use loss_zoo::{arcface, chamfer, ctc, dice, focal, kl, preference, Reduction};
+use loss_zoo::{arcface, chamfer, ctc, dice, focal, kl, preference, sinkhorn, Reduction};
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 
@@ -164,6 +164,33 @@ fn main() {
             .unwrap()
         }),
     ));
+
+    // pointcloud-chamfer's training step: 32 predicted clouds of 1,024 points against 2,048
+    // sampled ones (Chamfer), and against a 512-point subset (Sinkhorn-EMD, its config).
+    let a = leaf(&[32, 1024, 3], dev);
+    let b = Tensor::randn([32, 2048, 3], (Kind::Float, dev));
+    rows.push((
+        "chamfer_distance".into(),
+        "32×1024 vs 32×2048 points (pointcloud-chamfer's step)".into(),
+        time(5, || {
+            chamfer::chamfer_distance(&a, &b, None, None, &Default::default()).unwrap()
+        }),
+    ));
+    let b512 = b.narrow(1, 0, 512);
+    for iters in [10, 30] {
+        rows.push((
+            "sinkhorn_emd".into(),
+            format!("32×1024 vs 32×512 points, ε = 0.005, {iters} iterations"),
+            time(5, || {
+                let opts = sinkhorn::SinkhornOptions {
+                    epsilon: 0.005,
+                    iters,
+                    reduction: Reduction::Mean,
+                };
+                sinkhorn::sinkhorn_emd(&a, &b512, &opts).unwrap()
+            }),
+        ));
+    }
 
     let x = leaf(&[16, 2, 128, 128], dev);
     let l = Tensor::rand([16, 1, 128, 128], (Kind::Float, dev))
