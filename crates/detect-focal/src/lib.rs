@@ -12,5 +12,4 @@ pub mod eval;
 pub mod model;
 pub mod predict;
 pub mod scene;
-pub mod sweep;
 pub mod train;

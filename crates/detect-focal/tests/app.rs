@@ -277,86 +277,51 @@ fn smoke_train_lowers_loss_then_eval_predict() {
 }
 
 #[test]
-fn sweep_writes_a_table() {
+fn the_gamma_grid_pairs_alpha_with_gamma_and_goes_to_slurm_as_one_array() {
     let tmp = tempfile::tempdir().unwrap();
-    let smoke = repo().join("configs/detect-focal/smoke.yaml");
-    let (ok, text) = cli(
+    let grid = repo().join("configs/detect-focal/sweeps/gamma.yaml");
+    let (ok, text) = kit::testing::run_cli(
+        env!("CARGO_BIN_EXE_detect-focal"),
         &[
             "sweep",
-            "--gammas",
-            "0,2",
-            "--set",
-            "train.epochs=1",
-            "--set",
-            "train.device=cpu",
-            "--name",
-            "sw",
-            "--config",
+            "--grid",
+            &grid.to_string_lossy(),
+            "--seeds",
+            "3",
+            "--runs",
+            &tmp.path().to_string_lossy(),
+            "--slurm",
+            "--no-submit",
+            "--partition",
+            "cpu",
         ],
-        &[&smoke, Path::new("--runs"), tmp.path()],
     );
-    assert!(ok, "{text}");
-    let table = std::fs::read_to_string(tmp.path().join("detect-focal/sw/table.md")).unwrap();
-    assert!(table.contains("| γ | α | AP | AP50 | AP75 |"), "{table}");
     assert!(
-        table.contains("| 0 | 0.75 |") && table.contains("| 2 | 0.25 |"),
-        "{table}"
+        ok && text.contains("5 grid points × 3 seeds = 15 runs"),
+        "{text}"
     );
-    assert!(tmp
-        .path()
-        .join("detect-focal/sw/gamma-2/checkpoints/best.safetensors")
-        .is_file());
-}
-
-#[test]
-fn a_stopped_sweep_continues_to_the_same_weights() {
-    // Regression: resuming a stopped sweep run used to retrain it from step 0.
-    let tmp = tempfile::tempdir().unwrap();
-    let smoke = repo().join("configs/detect-focal/smoke.yaml");
-    let common = ["--set", "train.epochs=1", "--set", "train.device=cpu"];
-    let sweep = |name: &str| {
-        let mut a = vec!["sweep", "--gammas", "2", "--name", name];
-        a.extend(common);
-        a.push("--config");
-        cli(&a, &[&smoke, Path::new("--runs"), tmp.path()])
-    };
-    let (ok, text) = sweep("whole");
-    assert!(ok, "{text}");
-    // The same run, stopped after 2 steps as Ctrl-C would, where the sweep puts it.
-    let mut a = vec![
-        "train",
-        "--name",
-        "part/gamma-2",
-        "--stop-after",
-        "2",
-        "--set",
-        "loss.gamma=2",
-        "--set",
-        "loss.alpha=0.25",
-    ];
-    a.extend(common);
-    a.push("--config");
-    let (ok, text) = cli(&a, &[&smoke, Path::new("--runs"), tmp.path()]);
-    assert!(ok && text.contains("interrupted at step 2"), "{text}");
-    let (ok, text) = sweep("part");
-    assert!(ok, "{text}");
-    let ck = |sweep: &str| {
-        let p = tmp.path().join(format!(
-            "detect-focal/{sweep}/gamma-2/checkpoints/last.safetensors"
-        ));
-        let mut t = tch::Tensor::read_safetensors(p).unwrap();
-        t.retain(|(k, _)| !k.starts_with("optim/"));
-        t.sort_by(|a, b| a.0.cmp(&b.0));
-        t
-    };
-    let (whole, part) = (ck("whole"), ck("part"));
-    assert_eq!(whole.len(), part.len());
-    for ((k, a), (_, b)) in whole.iter().zip(&part) {
-        assert!(
-            a.equal(b),
-            "{k} differs between the whole and the continued sweep"
-        );
+    let dir = tmp.path().join("detect-focal/sweep-gamma");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("plan.json")).unwrap()).unwrap();
+    let names: Vec<&str> = plan["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names[0], "gamma=0_alpha=0.75_seed=42");
+    assert_eq!(names[14], "gamma=5_alpha=0.25_seed=44");
+    assert!(names.contains(&"gamma=0.5_alpha=0.5_seed=43"));
+    let sb = std::fs::read_to_string(dir.join("sweep.sbatch")).unwrap();
+    for want in [
+        "#SBATCH --array=0-14\n",
+        "#SBATCH --time=01:00:00\n",
+        "#SBATCH --partition=cpu\n",
+        "#SBATCH --cpus-per-task=2\n",
+    ] {
+        assert!(sb.contains(want), "missing {want:?}:\n{sb}");
     }
+    assert!(!sb.contains("gpus-per-task"), "{sb}");
 }
 
 #[test]

@@ -93,7 +93,7 @@ pub struct Session<C> {
 }
 
 /// Loads, overrides and validates a config without writing anything.
-fn resolve<C: AppConfig>(
+pub fn resolve<C: AppConfig>(
     path: &Path,
     set: &[String],
     device: Option<DeviceSpec>,

@@ -146,6 +146,9 @@ enum Command<E: Subcommand> {
     Predict(PredictArgs),
     /// Write the synthetic dataset in the real on-disk format.
     Synth(SynthArgs),
+    /// Train a grid of configs × seeds (here, in parallel, or as a Slurm job array) into one
+    /// table; `sweep collect DIR` rewrites the table.
+    Sweep(crate::sweep::SweepCli),
     #[command(flatten)]
     Extra(E),
 }
@@ -195,6 +198,24 @@ fn dispatch<A: App>(cmd: Command<A::Extra>) -> anyhow::Result<()> {
             let seed = args.seed.unwrap_or(cfg.train().seed);
             println!("{}", A::synth(&cfg, &args.out, args.n, seed)?);
             Ok(())
+        }
+        Command::Sweep(cli) => {
+            let train = |a: &TrainArgs| train::<A>(a).map(|(o, _, _)| o);
+            let check = |path: &Path, set: &[String]| -> anyhow::Result<(u64, bool)> {
+                let c: A::Config = app::resolve(path, set, None)?;
+                Ok((
+                    c.train().seed,
+                    matches!(c.train().device, crate::device::DeviceSpec::Cuda(_)),
+                ))
+            };
+            crate::sweep::command(
+                A::NAME,
+                cli,
+                &crate::sweep::Hooks {
+                    train: &train,
+                    check: &check,
+                },
+            )
         }
         Command::Extra(e) => A::extra(e),
     }

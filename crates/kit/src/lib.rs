@@ -25,6 +25,7 @@ pub mod optim;
 pub mod plot;
 pub mod rundir;
 pub mod spiral;
+pub mod sweep;
 pub mod tensorboard;
 pub mod testing;
 pub mod train;

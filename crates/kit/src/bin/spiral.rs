@@ -21,6 +21,18 @@ enum Cmd {
     Train(TrainArgs),
     /// Evaluate a run's checkpoint on the held-out spiral points.
     Eval(RunArgs),
+    /// A grid of configs × seeds into one table (what every app's `sweep` is).
+    Sweep(kit::sweep::SweepCli),
+}
+
+fn train(args: &TrainArgs) -> anyhow::Result<kit::train::Outcome> {
+    let (outcome, _, _) = app::train(
+        "spiral",
+        args,
+        |c: &SpiralConfig, device| Ok(SpiralTask::new(c, device)),
+        |_| serde_json::Value::Null,
+    )?;
+    Ok(outcome)
 }
 
 fn main() -> std::process::ExitCode {
@@ -30,12 +42,21 @@ fn main() -> std::process::ExitCode {
 fn run() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::Train(args) => {
-            app::train(
-                "spiral",
-                &args,
-                |c: &SpiralConfig, device| Ok(SpiralTask::new(c, device)),
-                |_| serde_json::Value::Null,
-            )?;
+            train(&args)?;
+        }
+        Cmd::Sweep(cli) => {
+            let check = |p: &std::path::Path, set: &[String]| -> anyhow::Result<(u64, bool)> {
+                let c: SpiralConfig = app::resolve(p, set, None)?;
+                Ok((
+                    c.train.seed,
+                    matches!(c.train.device, kit::device::DeviceSpec::Cuda(_)),
+                ))
+            };
+            let hooks = kit::sweep::Hooks {
+                train: &train,
+                check: &check,
+            };
+            kit::sweep::command("spiral", cli, &hooks)?;
         }
         Cmd::Eval(args) => {
             let (cfg, run, ck, device) = app::open_run::<SpiralConfig>("spiral", &args)?;
