@@ -125,6 +125,19 @@ data name: setup
       *) echo "unknown dataset {{name}} (known: mnist, bunny)"; exit 1;;
     esac
 
+# Start a real single-node Slurm (munge, slurmctld, slurmd; Debian packages, installed if missing; root): for trying `sweep --slurm`.
+slurm-up:
+    tools/slurm/up.sh
+
+# Stop the daemons `just slurm-up` started (by their pids).
+slurm-down:
+    tools/slurm/down.sh
+
+# Sweeps on a real Slurm: start it, submit a 2 × 2-seed spiral sweep as a job array, wait, collect, check, stop (not part of `just test`: needs root and daemons).
+test-slurm: setup
+    cargo build -p kit --bin spiral
+    tools/slurm/test.sh
+
 # The lecture's loss figures, computed by calling loss-zoo, written to docs/figures/*.png.
 figures: setup
     cargo build -p figures
