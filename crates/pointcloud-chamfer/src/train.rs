@@ -93,6 +93,32 @@ impl CloudTask {
     }
 }
 
+/// Input | predicted views | true views, one row for the first sample of each class (up to
+/// `classes` rows); also returns which samples were shown.
+pub fn comparison(
+    samples: &[Sample],
+    pred: &Tensor,
+    classes: usize,
+) -> anyhow::Result<(image::RgbImage, Vec<usize>)> {
+    let mut shown = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, smp) in samples.iter().enumerate() {
+        if shown.len() < classes && seen.insert(smp.class.clone()) {
+            shown.push(i);
+        }
+    }
+    let mut strips = Vec::new();
+    for &i in &shown {
+        let p = points_of(&pred.get(i as i64))?;
+        strips.push(hstack(&[
+            gray_picture(&samples[i].image, 96),
+            three_views(&p, 96),
+            three_views(&samples[i].points, 96),
+        ]));
+    }
+    Ok((vstack(&strips), shown))
+}
+
 /// Points (N, 3) of a tensor as a Vec.
 pub fn points_of(t: &Tensor) -> anyhow::Result<Vec<V3>> {
     let v: Vec<f32> = Vec::try_from(t.to_kind(Kind::Float).flatten(0, -1))?;
@@ -125,27 +151,11 @@ impl Task for CloudTask {
             .last()
             .ok_or_else(|| anyhow::anyhow!("no validation rows"))?;
         let s = step as i64;
-        // Input | predicted views | true views, for the first samples of different classes.
-        let mut shown = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for (i, smp) in self.val.iter().enumerate() {
-            if shown.len() < 4 && seen.insert(smp.class.clone()) {
-                shown.push(i);
-            }
-        }
-        let mut strips = Vec::new();
-        for &i in &shown {
-            let p = points_of(&pred.get(i as i64))?;
-            strips.push(hstack(&[
-                gray_picture(&self.val[i].image, 96),
-                three_views(&p, 96),
-                three_views(&self.val[i].points, 96),
-            ]));
-        }
+        let (strips, shown) = comparison(&self.val, &pred, 4)?;
         logger.tb.image(
             "val/input | predicted (front, side, top) | truth (front, side, top)",
             s,
-            &vstack(&strips),
+            &strips,
         )?;
         if let Some(&i) = shown.first() {
             let p = points_of(&pred.get(i as i64))?;
