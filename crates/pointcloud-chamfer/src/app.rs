@@ -104,7 +104,10 @@ impl App for PointcloudChamfer {
         let (pic, _) = crate::train::comparison(&t.val, &pred, 9)?;
         let path = o.run.file(&format!("eval-{}-examples.png", o.checkpoint));
         pic.save(&path)?;
-        println!("input | predicted (front, side, top) | truth, one per class: {}", path.display());
+        println!(
+            "input | predicted (front, side, top) | truth, one per class: {}",
+            path.display()
+        );
         let mut report = serde_json::json!({ "per_class": rows });
         match Bank::load(&o.run.root)? {
             Some(bank) => {
