@@ -141,3 +141,27 @@ pub fn load_config<C: serde::de::DeserializeOwned>(app: &str, name: &str) -> C {
     crate::config::load(&path, &["train.device=cpu".into()])
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// A TensorBoard log folder as TensorBoard's own `EventAccumulator` reads it (scalars, images,
+/// histograms, text, hparams, mesh), via `crates/kit/tests/read_events.py` in the project's
+/// `.venv` (made by `just setup`).
+pub fn read_tensorboard(dir: &Path) -> serde_json::Value {
+    let root = repo_root();
+    let python = root.join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} missing: run `just setup`",
+        python.display()
+    );
+    let out = std::process::Command::new(python)
+        .arg(root.join("crates/kit/tests/read_events.py"))
+        .arg(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("read_events.py: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("read_events.py output: {e}"))
+}

@@ -6,24 +6,7 @@ use kit::tensorboard::{EventWriter, HParam};
 use std::path::Path;
 
 fn read_back(dir: &Path) -> serde_json::Value {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let python = root.join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} missing: run `just setup`",
-        python.display()
-    );
-    let out = std::process::Command::new(python)
-        .arg(root.join("crates/kit/tests/read_events.py"))
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    kit::testing::read_tensorboard(dir)
 }
 
 #[test]

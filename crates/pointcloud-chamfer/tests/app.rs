@@ -42,20 +42,6 @@ fn shapes_are_seeded_and_cover_every_class() {
     }
 }
 
-fn event_tags(run: &Path) -> serde_json::Value {
-    let out = std::process::Command::new(repo().join(".venv/bin/python"))
-        .arg(repo().join("crates/kit/tests/read_events.py"))
-        .arg(run)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn smoke_train_lowers_the_loss_and_the_run_is_self_contained() {
     let tmp = tempfile::tempdir().unwrap();
@@ -93,7 +79,7 @@ fn smoke_train_lowers_the_loss_and_the_run_is_self_contained() {
         "{losses:?}"
     );
     // TensorBoard's own reader sees both clouds in the mesh dashboard, and the pictures.
-    let ev = event_tags(&run);
+    let ev = kit::testing::read_tensorboard(&run);
     for tag in [
         "val/predicted_VERTEX",
         "val/predicted_COLOR",
