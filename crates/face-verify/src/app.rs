@@ -41,6 +41,11 @@ fn classes(meta: &serde_json::Value, cfg: &Config) -> anyhow::Result<i64> {
     }
 }
 
+/// n such that n (n − 1) / 2 = pairs.
+fn faces(pairs: usize) -> usize {
+    ((1.0 + (1.0 + 8.0 * pairs as f64).sqrt()) / 2.0).round() as usize
+}
+
 impl App for FaceVerify {
     const NAME: &'static str = "face-verify";
     const ABOUT: &'static str = "ArcFace face verification of people never seen in training";
@@ -106,12 +111,36 @@ impl App for FaceVerify {
         if ev.closed_set_accuracy.is_nan() {
             println!("(closed-set accuracy needs held-out images of the training identities)");
         }
+        let all = o.task.all_pairs()?;
+        println!(
+            "\nall pairs among the {} distinct faces of those pairs ({} genuine, {} impostor pairs):",
+            faces(all.genuine + all.impostor),
+            all.genuine,
+            all.impostor
+        );
+        println!("| FAR | TAR | threshold | impostor pairs accepted at this FAR |");
+        println!("|---|---|---|---|");
+        for p in &all.points {
+            let note = if p.false_accepts == 0 {
+                " (below what this set can measure)"
+            } else {
+                ""
+            };
+            println!(
+                "| {:.0e} | {:.4} | {:.4} | {}{note} |",
+                p.far, p.tar, p.threshold, p.false_accepts
+            );
+        }
         predict::save_threshold(&o.run, &o.checkpoint, v.threshold, v.auc)?;
         let roc = o.run.file(&format!("roc-{}.png", o.checkpoint));
         let img = crate::eval::roc_picture(&ev.scores, &ev.labels)?;
         kit::images::save(&image::DynamicImage::ImageRgb8(img), &roc)?;
         println!("ROC curve: {}", roc.display());
-        Ok(serde_json::json!({ "verification": v, "closed_set_accuracy": ev.closed_set_accuracy }))
+        Ok(serde_json::json!({
+            "verification": v,
+            "closed_set_accuracy": ev.closed_set_accuracy,
+            "all_pairs": all,
+        }))
     }
 
     fn predict(o: &Opened<Self>, inputs: &[PathBuf], _out: &Path) -> anyhow::Result<()> {

@@ -94,6 +94,36 @@ impl FaceTask {
         Ok(Tensor::cat(&out, 0))
     }
 
+    /// Verification over all pairs among the distinct faces of the verification set (one
+    /// embedding matrix), TAR at FAR = 1e-2, 1e-3, 1e-4. Identity: the synthetic person, or a
+    /// file's folder name (LFW's `<person>/<image>` layout).
+    pub fn all_pairs(&self) -> anyhow::Result<kit::metrics::AllPairs> {
+        let mut refs: Vec<&FaceRef> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut people: std::collections::HashMap<String, u64> = Default::default();
+        let mut ids = Vec::new();
+        for (a, b, _) in &self.pairs {
+            for r in [a, b] {
+                if !seen.insert(format!("{r:?}")) {
+                    continue;
+                }
+                let person = match r {
+                    FaceRef::Synthetic { id, .. } => format!("synthetic {id}"),
+                    FaceRef::File(p) => p
+                        .parent()
+                        .map(|d| d.to_string_lossy().to_string())
+                        .unwrap_or_default(),
+                };
+                let next = people.len() as u64;
+                ids.push(*people.entry(person).or_insert(next));
+                refs.push(r);
+            }
+        }
+        let e = self.embed_refs(&refs, &self.cfg.data)?;
+        let sim: Vec<f64> = Vec::try_from(e.matmul(&e.tr()).to_kind(Kind::Double).flatten(0, -1))?;
+        Ok(kit::metrics::all_pairs_tar(&sim, &ids, &[1e-2, 1e-3, 1e-4]))
+    }
+
     pub fn evaluate_all(&self) -> anyhow::Result<(Evaluation, Tensor)> {
         let a: Vec<&FaceRef> = self.pairs.iter().map(|p| &p.0).collect();
         let b: Vec<&FaceRef> = self.pairs.iter().map(|p| &p.1).collect();

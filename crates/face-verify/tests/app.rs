@@ -221,6 +221,16 @@ fn run_folder_is_self_contained_and_eval_data_needs_only_pairs() {
     assert!(out.contains("cosine similarity"), "{out}");
     let out = run_ok(bin, &["eval", "--run", &run, "--data", &p(&kept)]);
     assert!(out.contains("AUC") && out.contains("appended to"), "{out}");
+    // All pairs among the files of pairs.txt, identities from their folders: genuine pairs exist.
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("all pairs among"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains(" genuine, ") && !line.contains("(0 genuine"),
+        "{line}"
+    );
+    assert!(out.contains("| 1e-4 |"), "{out}");
     let (ok, out) = kit::testing::run_cli(bin, &["predict", "--run", &run, &a]);
     assert!(!ok && out.contains("exactly two images"), "{out}");
 }

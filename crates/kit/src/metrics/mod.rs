@@ -8,7 +8,10 @@ mod verification;
 
 pub use detection::{coco_evaluate, iou_xywh, pr_curve, CocoSummary, Detection, GroundTruth};
 pub use text::{cer, levenshtein, wer};
-pub use verification::{best_threshold_accuracy, eer, roc_auc, roc_curve, tar_at_far, RocPoint};
+pub use verification::{
+    all_pairs_tar, best_threshold_accuracy, eer, roc_auc, roc_curve, tar_at_far, AllPairs,
+    FarPoint, RocPoint,
+};
 
 /// Dice coefficient 2|A∩B| / (|A| + |B|) of two binary masks; 1 when both are empty.
 pub fn dice(pred: &[bool], truth: &[bool]) -> f64 {

@@ -121,9 +121,84 @@ pub fn best_threshold_accuracy(scores: &[f64], labels: &[bool]) -> (f64, f64) {
         })
 }
 
+/// One operating point of [`all_pairs_tar`].
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct FarPoint {
+    pub far: f64,
+    pub tar: f64,
+    pub threshold: f64,
+    /// Impostor pairs this FAR lets through, ⌊far × impostors⌋: 0 means the FAR is below what
+    /// the set can measure (TAR then is at "no false accept at all").
+    pub false_accepts: usize,
+}
+
+/// Verification over every pair i < j of a gallery, as large benchmarks (IJB, MegaFace)
+/// report it: genuine = same identity.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AllPairs {
+    pub genuine: usize,
+    pub impostor: usize,
+    pub points: Vec<FarPoint>,
+}
+
+/// TAR at each of `fars` over all pairs of `ids.len()` items, from their similarity matrix
+/// `sim` (row-major, n × n; only i < j is read).
+pub fn all_pairs_tar(sim: &[f64], ids: &[u64], fars: &[f64]) -> AllPairs {
+    let n = ids.len();
+    assert_eq!(sim.len(), n * n, "the similarity matrix must be n × n");
+    let mut scores = Vec::with_capacity(n * n.saturating_sub(1) / 2);
+    let mut labels = Vec::with_capacity(scores.capacity());
+    for i in 0..n {
+        for j in i + 1..n {
+            scores.push(sim[i * n + j]);
+            labels.push(ids[i] == ids[j]);
+        }
+    }
+    let genuine = labels.iter().filter(|l| **l).count();
+    let impostor = labels.len() - genuine;
+    let points = fars
+        .iter()
+        .map(|&far| {
+            let (tar, threshold) = tar_at_far(&scores, &labels, far);
+            FarPoint {
+                far,
+                tar,
+                threshold,
+                false_accepts: (far * impostor as f64 + 1e-9).floor() as usize,
+            }
+        })
+        .collect();
+    AllPairs {
+        genuine,
+        impostor,
+        points,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_pairs_by_hand() {
+        // Items 0, 1 are one person, 2, 3 another. Genuine pairs: (0,1) 0.9, (2,3) 0.5;
+        // impostors: (0,2) 0.6, (0,3) 0.1, (1,2) 0.2, (1,3) 0.3.
+        #[rustfmt::skip]
+        let sim = [
+            1.0, 0.9, 0.6, 0.1,
+            0.9, 1.0, 0.2, 0.3,
+            0.6, 0.2, 1.0, 0.5,
+            0.1, 0.3, 0.5, 1.0,
+        ];
+        let r = all_pairs_tar(&sim, &[7, 7, 3, 3], &[0.1, 0.25, 0.5]);
+        assert_eq!((r.genuine, r.impostor), (2, 4));
+        // FAR 0.1 allows no impostor: only 0.9 passes (threshold 0.9). FAR 0.25 allows one,
+        // (0,2) = 0.6, so the threshold can drop to 0.5 and both genuine pairs pass; FAR 0.5
+        // gains nothing more.
+        let tars: Vec<(f64, usize)> = r.points.iter().map(|p| (p.tar, p.false_accepts)).collect();
+        assert_eq!(tars, [(0.5, 0), (1.0, 1), (1.0, 2)]);
+        assert_eq!((r.points[0].threshold, r.points[1].threshold), (0.9, 0.5));
+    }
 
     #[test]
     fn auc_by_hand() {
