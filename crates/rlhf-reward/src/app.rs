@@ -1,0 +1,219 @@
+//! rlhf-reward on the kit's shared command line: how `train` (every stage), `eval`,
+//! `predict` and `synth` build and use this app's task.
+
+use crate::config::{Config, Stage};
+use crate::data::{self, Pair};
+use crate::eval::{self, PolicyEval};
+use crate::toy;
+use crate::train::{self, RlhfTask, TestSet, Trained};
+use anyhow::Context;
+use kit::cli::{App, NoExtra, Opened, Purpose};
+use std::path::{Path, PathBuf};
+
+pub struct RlhfReward;
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("–".into(), |x| format!("{x:.digits$}"))
+}
+
+fn policy_row(name: &str, e: &PolicyEval) -> String {
+    format!(
+        "| {name} | {} | {} | {} | {} | {} |",
+        opt(e.gold_reward, 3),
+        opt(e.proxy_reward, 3),
+        opt(e.kl, 2),
+        opt(e.win_rate_vs_sft, 3),
+        opt(e.exact, 3)
+    )
+}
+
+impl App for RlhfReward {
+    const NAME: &'static str = "rlhf-reward";
+    const ABOUT: &'static str =
+        "RLHF at CPU scale: SFT, a Bradley–Terry reward model, and DPO / RLOO under a KL leash";
+    type Config = Config;
+    type Task = RlhfTask;
+    type Extra = NoExtra;
+
+    fn train_task(cfg: &Config, device: tch::Device) -> anyhow::Result<RlhfTask> {
+        let (examples, test) = train::sources(cfg, device).context("building the stage's data")?;
+        anyhow::ensure!(
+            !examples.is_empty(),
+            "no training examples for stage {:?}",
+            cfg.stage
+        );
+        RlhfTask::new(cfg, device, examples, test)
+    }
+
+    fn inference_task(
+        cfg: &Config,
+        _meta: &serde_json::Value,
+        device: tch::Device,
+        purpose: Purpose,
+    ) -> anyhow::Result<RlhfTask> {
+        let test = match purpose {
+            Purpose::Eval { data: Some(dir) } => {
+                let file = if dir.is_file() {
+                    dir.to_path_buf()
+                } else {
+                    dir.join("test.jsonl")
+                };
+                let (pairs, _) = data::read_jsonl(&file, cfg.data.max_len)?;
+                let prompts = pairs.iter().map(|p| p.prompt.clone()).collect();
+                TestSet { prompts, pairs }
+            }
+            Purpose::Eval { data: None } => train::sources(cfg, device)?.1,
+            Purpose::Predict => TestSet::default(),
+        };
+        RlhfTask::new(cfg, device, Vec::new(), test)
+    }
+
+    fn eval(o: &mut Opened<Self>) -> anyhow::Result<serde_json::Value> {
+        let t = &o.task;
+        match (&t.model, o.config.stage) {
+            (Trained::Reward(_), _) => {
+                let e = t.reward_eval()?;
+                println!("| test pairs | accuracy | Bayes ceiling | gold reward's own accuracy | ECE | Spearman with gold |");
+                println!("|---|---|---|---|---|---|");
+                println!(
+                    "| {} | {:.3} | {} | {} | {:.3} | {} |",
+                    e.pairs,
+                    e.accuracy,
+                    opt(e.bayes_ceiling, 3),
+                    opt(e.gold_label_accuracy, 3),
+                    e.ece,
+                    opt(e.spearman_gold, 3)
+                );
+                println!("(labels are Bradley–Terry draws on the gold reward at temperature {}: no model can beat the Bayes ceiling on average)", o.config.data.label_temperature);
+                Ok(serde_json::to_value(e)?)
+            }
+            (Trained::Policy(lm), stage) => {
+                let e = t.policy_eval()?;
+                println!("| policy | gold reward | proxy reward | KL to SFT (nats) | win rate vs SFT (gold) | exact |");
+                println!("|---|---|---|---|---|---|");
+                let name = if stage == Stage::Sft {
+                    "SFT"
+                } else {
+                    "this run"
+                };
+                println!("{}", policy_row(name, &e));
+                let mut bon = serde_json::Map::new();
+                if let (Stage::Sft, Some(judge)) = (stage, &t.judge) {
+                    for &n in &o.config.eval.best_of {
+                        let b = eval::best_of_n(
+                            lm,
+                            &judge.model,
+                            &t.test.prompts,
+                            n,
+                            &o.config,
+                            o.device,
+                        )?;
+                        println!(
+                            "{}",
+                            policy_row(
+                                &format!("best-of-{n} (SFT samples, reward model picks)"),
+                                &b
+                            )
+                        );
+                        bon.insert(format!("best_of_{n}"), serde_json::to_value(&b)?);
+                    }
+                }
+                println!("({} test prompts, one sample each at temperature {}; KL = mean log π(y) − log π_SFT(y) over y ~ π; best-of-n KL is log n − (n−1)/n)", e.prompts, o.config.policy.temperature);
+                println!("\n{}", e.samples_markdown(6));
+                let mut v = serde_json::to_value(&e)?;
+                v["best_of_n"] = serde_json::Value::Object(bon);
+                Ok(v)
+            }
+        }
+    }
+
+    fn predict(o: &Opened<Self>, inputs: &[PathBuf], _out: &Path) -> anyhow::Result<()> {
+        let (cfg, dev) = (&o.config, o.device);
+        for input in inputs {
+            let text = input.to_string_lossy().to_string();
+            match &o.task.model {
+                Trained::Reward(rm) => {
+                    let (pairs, _) = data::read_jsonl(input, cfg.data.max_len)
+                        .context("a reward-model run scores pairs: pass a .jsonl file of {prompt, chosen, rejected}")?;
+                    let c: Vec<(&str, &str)> = pairs
+                        .iter()
+                        .map(|p| (p.prompt.as_str(), p.chosen.as_str()))
+                        .collect();
+                    let r: Vec<(&str, &str)> = pairs
+                        .iter()
+                        .map(|p| (p.prompt.as_str(), p.rejected.as_str()))
+                        .collect();
+                    let (rc, rr) = (
+                        RlhfTask::score(rm, &c, cfg.data.max_len, dev),
+                        RlhfTask::score(rm, &r, cfg.data.max_len, dev),
+                    );
+                    for ((p, a), b) in pairs.iter().zip(&rc).zip(&rr) {
+                        println!(
+                            "{:?}: chosen {a:.3}, rejected {b:.3}, P(chosen ≻ rejected) = {:.3}",
+                            p.prompt,
+                            1.0 / (1.0 + (b - a).exp())
+                        );
+                    }
+                }
+                Trained::Policy(lm) => {
+                    let resp = lm.sample(
+                        std::slice::from_ref(&text),
+                        4,
+                        cfg.data.max_len,
+                        cfg.policy.max_new,
+                        cfg.policy.temperature,
+                        dev,
+                    );
+                    let texts: Vec<(&str, &str)> =
+                        resp.iter().map(|r| (text.as_str(), r.as_str())).collect();
+                    let proxy = o
+                        .task
+                        .judge
+                        .as_ref()
+                        .map(|j| RlhfTask::score(&j.model, &texts, cfg.data.max_len, dev));
+                    println!("prompt {text:?}:");
+                    for (i, r) in resp.iter().enumerate() {
+                        let gold = toy::gold_reward(&text, r)
+                            .map_or(String::new(), |g| format!("  gold {g:.2}"));
+                        let px = proxy
+                            .as_ref()
+                            .map_or(String::new(), |p| format!("  proxy {:.3}", p[i]));
+                        println!("  {r:?}{px}{gold}");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn synth(cfg: &Config, out: &Path, n: Option<usize>, seed: u64) -> anyhow::Result<String> {
+        let n = n.unwrap_or(cfg.data.prompts);
+        let n_test = (n / 4).max(2);
+        let dev = tch::Device::Cpu;
+        let (tp, vp) = (
+            train::toy_prompts(cfg, n, seed),
+            train::toy_prompts(cfg, n_test, kit::data::val_seed(seed)),
+        );
+        let (train, test, from): (Vec<Pair>, Vec<Pair>, String) = if cfg.data.sft_run.is_empty() {
+            (
+                train::demo_pairs(&tp, cfg, seed),
+                train::demo_pairs(&vp, cfg, kit::data::val_seed(seed)),
+                "the demonstrator".into(),
+            )
+        } else {
+            let sft = train::load_policy(&cfg.data.sft_run, cfg, dev)?;
+            (
+                train::toy_pairs(&sft.model, &tp, cfg, seed, dev),
+                train::toy_pairs(&sft.model, &vp, cfg, kit::data::val_seed(seed), dev),
+                cfg.data.sft_run.clone(),
+            )
+        };
+        data::write_jsonl(&out.join("train.jsonl"), &train)?;
+        data::write_jsonl(&out.join("test.jsonl"), &test)?;
+        Ok(format!(
+            "wrote {n} training and {n_test} test pairs (responses from {from}, labels Bradley–Terry on the gold reward at t = {}) to {}",
+            cfg.data.label_temperature,
+            out.display()
+        ))
+    }
+}

@@ -1,0 +1,476 @@
+//! What the field reports. Reward model: pair accuracy next to the Bayes ceiling and the gold
+//! reward's own accuracy on the (noisy) labels, calibration (ECE of σ(r_c − r_r)), rank
+//! correlation with the gold reward. Policy: gold and proxy reward, KL(π ‖ π_ref) estimated
+//! from samples, win rate against the SFT policy under the gold reward, sample texts; the
+//! over-optimisation curve (gold and proxy against KL); best-of-n baselines.
+
+use crate::config::Config;
+use crate::data::{tokens, Pair};
+use crate::model::{to_device, Lm, RewardModel};
+use crate::toy;
+use crate::train::RlhfTask;
+use kit::plot::{line_chart, Chart, Series};
+use serde::Serialize;
+use std::path::Path;
+use tch::{Device, Kind};
+
+/// Seed of the evaluation samples (the same responses at every evaluation of a checkpoint).
+const EVAL_SEED: i64 = 1234;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RewardEval {
+    pub pairs: usize,
+    pub accuracy: f64,
+    /// Expected calibration error of P(chosen ≻ rejected) = σ(r_c − r_r), 10 bins.
+    pub ece: f64,
+    /// Toy data: the best accuracy any model can have on these labels, and how often the
+    /// gold reward itself agrees with them.
+    pub bayes_ceiling: Option<f64>,
+    pub gold_label_accuracy: Option<f64>,
+    /// Spearman correlation of the model's reward with the gold reward over all test responses.
+    pub spearman_gold: Option<f64>,
+    #[serde(skip)]
+    pub margins: Vec<f64>,
+    #[serde(skip)]
+    pub chosen: Vec<f64>,
+    #[serde(skip)]
+    pub rejected: Vec<f64>,
+}
+
+impl RewardEval {
+    pub fn metrics(&self) -> Vec<(String, f64)> {
+        let mut m = vec![
+            ("accuracy".to_string(), self.accuracy),
+            ("ece".into(), self.ece),
+        ];
+        for (k, v) in [
+            ("bayes_ceiling", self.bayes_ceiling),
+            ("gold_label_accuracy", self.gold_label_accuracy),
+            ("spearman_gold", self.spearman_gold),
+        ] {
+            if let Some(v) = v {
+                m.push((k.into(), v));
+            }
+        }
+        m
+    }
+}
+
+/// Expected calibration error of predicted probabilities that the first item wins, all of
+/// whose labels are "first wins": 10 equal-width bins of confidence max(p, 1 − p).
+pub fn ece(p_first: &[f64]) -> f64 {
+    let mut bins = [(0.0f64, 0.0f64, 0usize); 10];
+    for &p in p_first {
+        let conf = p.max(1.0 - p);
+        let b = (((conf - 0.5) * 2.0 * 10.0) as usize).min(9);
+        bins[b].0 += conf;
+        bins[b].1 += (p > 0.5) as u8 as f64;
+        bins[b].2 += 1;
+    }
+    let n = p_first.len().max(1) as f64;
+    bins.iter()
+        .filter(|b| b.2 > 0)
+        .map(|&(conf, right, k)| (right / k as f64 - conf / k as f64).abs() * k as f64 / n)
+        .sum()
+}
+
+/// Ranks (1-based, ties averaged).
+fn ranks(v: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut r = vec![0.0; v.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        for k in i..=j {
+            r[idx[k]] = avg;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+/// Spearman rank correlation (Pearson correlation of tie-averaged ranks).
+pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
+/// The reward model on held-out pairs.
+pub fn evaluate_reward(
+    rm: &RewardModel,
+    pairs: &[Pair],
+    cfg: &Config,
+    device: Device,
+) -> anyhow::Result<RewardEval> {
+    anyhow::ensure!(!pairs.is_empty(), "no test pairs");
+    let ml = cfg.data.max_len;
+    let c: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|p| (p.prompt.as_str(), p.chosen.as_str()))
+        .collect();
+    let r: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|p| (p.prompt.as_str(), p.rejected.as_str()))
+        .collect();
+    let (rc, rr) = (
+        RlhfTask::score(rm, &c, ml, device),
+        RlhfTask::score(rm, &r, ml, device),
+    );
+    let margins: Vec<f64> = rc.iter().zip(&rr).map(|(a, b)| a - b).collect();
+    let accuracy = margins
+        .iter()
+        .map(|m| {
+            if *m > 0.0 {
+                1.0
+            } else if *m == 0.0 {
+                0.5
+            } else {
+                0.0
+            }
+        })
+        .sum::<f64>()
+        / margins.len() as f64;
+    let p: Vec<f64> = margins.iter().map(|m| 1.0 / (1.0 + (-m).exp())).collect();
+    let gold: Option<Vec<(f64, f64)>> = pairs
+        .iter()
+        .map(|p| p.gold_chosen.zip(p.gold_rejected))
+        .collect();
+    let (bayes_ceiling, gold_label_accuracy, spearman_gold) = match &gold {
+        Some(g) => {
+            let t = cfg.data.label_temperature;
+            let agree = g
+                .iter()
+                .map(|(a, b)| {
+                    if a > b {
+                        1.0
+                    } else if a == b {
+                        0.5
+                    } else {
+                        0.0
+                    }
+                })
+                .sum::<f64>()
+                / g.len() as f64;
+            let mine: Vec<f64> = rc.iter().chain(&rr).copied().collect();
+            let theirs: Vec<f64> = g.iter().map(|x| x.0).chain(g.iter().map(|x| x.1)).collect();
+            (
+                Some(toy::bayes_ceiling(g, t)),
+                Some(agree),
+                Some(spearman(&mine, &theirs)),
+            )
+        }
+        None => (None, None, None),
+    };
+    Ok(RewardEval {
+        pairs: pairs.len(),
+        accuracy,
+        ece: ece(&p),
+        bayes_ceiling,
+        gold_label_accuracy,
+        spearman_gold,
+        margins,
+        chosen: rc,
+        rejected: rr,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyEval {
+    pub prompts: usize,
+    pub gold_reward: Option<f64>,
+    pub proxy_reward: Option<f64>,
+    /// Mean of log π(y) − log π_ref(y) over y ~ π: an unbiased estimate of KL(π ‖ π_ref).
+    pub kl: Option<f64>,
+    /// Share of prompts where this policy's sample beats the SFT policy's under the gold
+    /// reward (ties count one half).
+    pub win_rate_vs_sft: Option<f64>,
+    /// Toy: share of exactly right answers.
+    pub exact: Option<f64>,
+    /// (prompt, response, gold, proxy)
+    pub samples: Vec<(String, String, Option<f64>, Option<f64>)>,
+}
+
+/// KL(π ‖ π_ref) estimated from samples y ~ π: the mean of log π(y) − log π_ref(y).
+pub fn kl_estimate(logp: &[f64], logp_ref: &[f64]) -> f64 {
+    mean(
+        &logp
+            .iter()
+            .zip(logp_ref)
+            .map(|(a, b)| a - b)
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+impl PolicyEval {
+    pub fn metrics(&self) -> Vec<(String, f64)> {
+        [
+            ("gold_reward", self.gold_reward),
+            ("proxy_reward", self.proxy_reward),
+            ("kl", self.kl),
+            ("win_rate_vs_sft", self.win_rate_vs_sft),
+            ("exact", self.exact),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+        .collect()
+    }
+
+    /// The first `n` samples as a markdown table (TensorBoard's Text tab).
+    pub fn samples_markdown(&self, n: usize) -> String {
+        let f = |v: &Option<f64>| v.map_or("–".into(), |x| format!("{x:.2}"));
+        let mut s = String::from("| prompt | response | gold | proxy |\n|---|---|---|---|\n");
+        for (p, r, g, q) in self.samples.iter().take(n) {
+            s += &format!("| `{p}` | `{r}` | {} | {} |\n", f(g), f(q));
+        }
+        s
+    }
+}
+
+/// Policy metrics on `prompts`: one sample each at the policy temperature (seeded).
+pub fn evaluate_policy(
+    policy: &Lm,
+    reference: Option<&Lm>,
+    judge: Option<&RewardModel>,
+    prompts: &[String],
+    cfg: &Config,
+    device: Device,
+) -> anyhow::Result<PolicyEval> {
+    let (ml, p) = (cfg.data.max_len, &cfg.policy);
+    tch::manual_seed(EVAL_SEED);
+    let resp = policy.sample(prompts, 1, ml, p.max_new, p.temperature, device);
+    let texts: Vec<(&str, &str)> = prompts
+        .iter()
+        .map(String::as_str)
+        .zip(resp.iter().map(String::as_str))
+        .collect();
+    let gold: Option<Vec<f64>> = texts.iter().map(|(p, r)| toy::gold_reward(p, r)).collect();
+    let proxy = judge.map(|j| RlhfTask::score(j, &texts, ml, device));
+    let (kl, win) = match reference {
+        Some(r) => {
+            let lp = RlhfTask::logprobs(policy, &texts, ml, p.max_new, device);
+            let lr = RlhfTask::logprobs(r, &texts, ml, p.max_new, device);
+            let kl = kl_estimate(&lp, &lr);
+            tch::manual_seed(EVAL_SEED);
+            let base = r.sample(prompts, 1, ml, p.max_new, p.temperature, device);
+            let win = gold.as_ref().map(|g| {
+                let wins: Vec<f64> = prompts
+                    .iter()
+                    .zip(&base)
+                    .zip(g)
+                    .map(|((q, b), mine)| {
+                        let theirs = toy::gold_reward(q, b).unwrap_or(-1.0);
+                        if *mine > theirs {
+                            1.0
+                        } else if *mine == theirs {
+                            0.5
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                mean(&wins)
+            });
+            (Some(kl), win)
+        }
+        None => (None, None),
+    };
+    let exact = gold.as_ref().map(|_| {
+        mean(
+            &texts
+                .iter()
+                .map(|(p, r)| (toy::target(p).as_deref() == Some(*r)) as u8 as f64)
+                .collect::<Vec<_>>(),
+        )
+    });
+    let samples = texts
+        .iter()
+        .enumerate()
+        .map(|(i, (p, r))| {
+            (
+                p.to_string(),
+                r.to_string(),
+                gold.as_ref().map(|g| g[i]),
+                proxy.as_ref().map(|q| q[i]),
+            )
+        })
+        .collect();
+    Ok(PolicyEval {
+        prompts: prompts.len(),
+        gold_reward: gold.as_deref().map(mean),
+        proxy_reward: proxy.as_deref().map(mean),
+        kl,
+        win_rate_vs_sft: win,
+        exact,
+        samples,
+    })
+}
+
+/// Best-of-n on `policy`: n samples per prompt, the one the judge scores highest kept. Its
+/// KL to the policy is the analytic log n − (n − 1)/n (Stiennon et al. 2020).
+pub fn best_of_n(
+    policy: &Lm,
+    judge: &RewardModel,
+    prompts: &[String],
+    n: usize,
+    cfg: &Config,
+    device: Device,
+) -> anyhow::Result<PolicyEval> {
+    let (ml, p) = (cfg.data.max_len, &cfg.policy);
+    tch::manual_seed(EVAL_SEED);
+    let resp = policy.sample(prompts, n, ml, p.max_new, p.temperature, device);
+    let texts: Vec<(&str, &str)> = resp
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (prompts[i / n].as_str(), r.as_str()))
+        .collect();
+    let proxy = RlhfTask::score(judge, &texts, ml, device);
+    let mut picked = Vec::new();
+    for (g, chunk) in proxy.chunks(n).enumerate() {
+        let best = (0..chunk.len())
+            .max_by(|&a, &b| chunk[a].total_cmp(&chunk[b]))
+            .unwrap_or(0);
+        picked.push(g * n + best);
+    }
+    let gold: Option<Vec<f64>> = picked
+        .iter()
+        .map(|&i| toy::gold_reward(texts[i].0, texts[i].1))
+        .collect();
+    tch::manual_seed(EVAL_SEED);
+    let base = policy.sample(prompts, 1, ml, p.max_new, p.temperature, device);
+    let win = gold.as_ref().map(|g| {
+        mean(
+            &prompts
+                .iter()
+                .zip(&base)
+                .zip(g)
+                .map(|((q, b), mine)| {
+                    let theirs = toy::gold_reward(q, b).unwrap_or(-1.0);
+                    if *mine > theirs {
+                        1.0
+                    } else if *mine == theirs {
+                        0.5
+                    } else {
+                        0.0
+                    }
+                })
+                .collect::<Vec<_>>(),
+        )
+    });
+    let exact = gold.as_ref().map(|_| {
+        mean(
+            &picked
+                .iter()
+                .map(|&i| (toy::target(texts[i].0).as_deref() == Some(texts[i].1)) as u8 as f64)
+                .collect::<Vec<_>>(),
+        )
+    });
+    Ok(PolicyEval {
+        prompts: prompts.len(),
+        gold_reward: gold.as_deref().map(mean),
+        proxy_reward: Some(mean(&picked.iter().map(|&i| proxy[i]).collect::<Vec<_>>())),
+        kl: Some((n as f64).ln() - (n as f64 - 1.0) / n as f64),
+        win_rate_vs_sft: win,
+        exact,
+        samples: picked
+            .iter()
+            .map(|&i| {
+                (
+                    texts[i].0.to_string(),
+                    texts[i].1.to_string(),
+                    toy::gold_reward(texts[i].0, texts[i].1),
+                    Some(proxy[i]),
+                )
+            })
+            .collect(),
+    })
+}
+
+/// Appends one point (step, KL, gold, proxy) to RUN/overoptimisation.csv.
+pub fn append_curve(run: &Path, step: u64, e: &PolicyEval) -> std::io::Result<()> {
+    use std::io::Write;
+    let path = run.join("overoptimisation.csv");
+    let new = !path.exists();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)?;
+    if new {
+        writeln!(f, "step,kl,gold_reward,proxy_reward")?;
+    }
+    let g = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
+    writeln!(
+        f,
+        "{step},{},{},{}",
+        g(e.kl),
+        g(e.gold_reward),
+        g(e.proxy_reward)
+    )
+}
+
+/// Gold and proxy reward against KL from RUN/overoptimisation.csv (None before two points).
+pub fn curve_picture(run: &Path) -> anyhow::Result<Option<image::RgbImage>> {
+    let text = std::fs::read_to_string(run.join("overoptimisation.csv")).unwrap_or_default();
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .map(|x| x.parse::<f64>().unwrap_or(f64::NAN))
+                .collect()
+        })
+        .filter(|r: &Vec<f64>| r.len() == 4)
+        .collect();
+    if rows.len() < 2 {
+        return Ok(None);
+    }
+    let pts = |k: usize| rows.iter().map(|r| (r[1], r[k])).collect::<Vec<_>>();
+    let chart = Chart::new(
+        "Reward over-optimisation",
+        "KL(π ‖ π_SFT), nats",
+        "mean reward",
+    )
+    .series(Series::new("gold reward", pts(2)))
+    .series(Series::new("proxy (reward model)", pts(3)));
+    Ok(Some(line_chart(&chart)?))
+}
+
+/// Mean per-sequence log-probability of `pairs`' chosen responses under `lm` (how well a
+/// policy fits held-out preferred answers).
+pub fn chosen_logprob(lm: &Lm, pairs: &[Pair], cfg: &Config, device: Device) -> f64 {
+    let texts: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|p| (p.prompt.as_str(), p.chosen.as_str()))
+        .collect();
+    let t = to_device(&tokens(&texts, cfg.data.max_len), device);
+    lm.seq_logprobs(&t).mean(Kind::Float).double_value(&[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ece_and_spearman_by_hand() {
+        // Two pairs at p = 0.9 (both right: acc 1, conf 0.9), two at p = 0.3 (conf 0.7, both
+        // wrong: acc 0): ECE = ½·0.1 + ½·0.7 = 0.4.
+        assert!((ece(&[0.9, 0.9, 0.3, 0.3]) - 0.4).abs() < 1e-12);
+        assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]) - 1.0).abs() < 1e-12);
+        assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+        // Ties get averaged ranks: [1, 2.5, 2.5] vs [1, 2, 3] → r = 0.866.
+        assert!((spearman(&[0.0, 5.0, 5.0], &[1.0, 2.0, 3.0]) - 0.75f64.sqrt()).abs() < 1e-12);
+    }
+}

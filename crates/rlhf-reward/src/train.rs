@@ -1,0 +1,537 @@
+//! The three stages as one task in kit's loop: `sft` (imitate demonstrations), `reward`
+//! (Bradley–Terry on pairs), `policy` (DPO on pairs, or RLOO on the reward model's score with
+//! a KL penalty). Only the trained model is in the run's VarStore and checkpoints; the frozen
+//! reference policy and the reward-model judge are loaded from the runs the config names.
+
+use crate::config::{Config, Method, Stage};
+use crate::data::{collate, sampled_tokens, tokens, Batch, Example, Examples, Pair};
+use crate::eval::{self, PolicyEval, RewardEval};
+use crate::model::{to_device, Lm, RewardModel};
+use crate::toy;
+use anyhow::Context;
+use kit::data::{rng_for, Loader};
+use kit::logging::Logger;
+use kit::rundir::{Checkpoint, RunDir};
+use kit::train::{Losses, Metrics, StepContext, Task};
+use loss_zoo::preference::{bradley_terry_loss, dpo_loss};
+use rand::Rng;
+use std::path::Path;
+use std::sync::Arc;
+use tch::{nn, Device, Kind};
+
+/// A frozen model loaded from another run.
+pub struct Frozen<M> {
+    pub vs: nn::VarStore,
+    pub model: M,
+}
+
+/// The policy of a run (best checkpoint), frozen.
+pub fn load_policy(run: &str, cfg: &Config, device: Device) -> anyhow::Result<Frozen<Lm>> {
+    let mut vs = nn::VarStore::new(device);
+    let model = Lm::new(&vs.root(), &cfg.model);
+    let r = RunDir::open(Path::new(run)).with_context(|| format!("opening the SFT run {run}"))?;
+    Checkpoint::read(&r.best())?
+        .load_model(&mut vs)
+        .with_context(|| format!("{run}: not a policy of this model size"))?;
+    vs.freeze();
+    Ok(Frozen { vs, model })
+}
+
+/// The reward model of a run (best checkpoint), frozen.
+pub fn load_judge(run: &str, cfg: &Config, device: Device) -> anyhow::Result<Frozen<RewardModel>> {
+    let mut vs = nn::VarStore::new(device);
+    let model = RewardModel::new(&vs.root(), &cfg.model);
+    let r = RunDir::open(Path::new(run))
+        .with_context(|| format!("opening the reward-model run {run}"))?;
+    Checkpoint::read(&r.best())?
+        .load_model(&mut vs)
+        .with_context(|| format!("{run}: not a reward model of this size"))?;
+    vs.freeze();
+    Ok(Frozen { vs, model })
+}
+
+/// What is trained.
+pub enum Trained {
+    Policy(Lm),
+    Reward(RewardModel),
+}
+
+/// Held-out data: prompts (policy evaluation) and pairs (reward-model evaluation, DPO).
+#[derive(Default)]
+pub struct TestSet {
+    pub prompts: Vec<String>,
+    pub pairs: Vec<Pair>,
+}
+
+pub struct RlhfTask {
+    pub vs: nn::VarStore,
+    pub model: Trained,
+    pub reference: Option<Frozen<Lm>>,
+    pub judge: Option<Frozen<RewardModel>>,
+    pub cfg: Config,
+    train: Loader<Examples, Batch>,
+    pub test: TestSet,
+    pub device: Device,
+}
+
+/// Toy prompts of `seed`.
+pub fn toy_prompts(cfg: &Config, n: usize, seed: u64) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            toy::prompt(
+                &mut rng_for(seed, 21, i as u64),
+                cfg.data.min_digits,
+                cfg.data.max_digits,
+            )
+        })
+        .collect()
+}
+
+/// Toy preference pairs: two responses per prompt sampled from `sft` (temperature 1), gold
+/// rewards, and a label drawn from Bradley–Terry on the gold rewards at the label temperature.
+pub fn toy_pairs(
+    sft: &Lm,
+    prompts: &[String],
+    cfg: &Config,
+    seed: u64,
+    device: Device,
+) -> Vec<Pair> {
+    tch::manual_seed(seed as i64);
+    let d = &cfg.data;
+    let resp = tch::no_grad(|| sft.sample(prompts, 2, d.max_len, cfg.policy.max_new, 1.0, device));
+    label_pairs(prompts, &resp, cfg, seed)
+}
+
+/// Toy pairs whose two responses come from the demonstrator itself (what `synth` writes when
+/// no SFT run is named).
+pub fn demo_pairs(prompts: &[String], cfg: &Config, seed: u64) -> Vec<Pair> {
+    let resp: Vec<String> = (0..prompts.len() * 2)
+        .map(|i| {
+            toy::demonstrate(
+                &prompts[i / 2],
+                cfg.data.demo_noise,
+                &mut rng_for(seed, 24, i as u64),
+            )
+        })
+        .collect();
+    label_pairs(prompts, &resp, cfg, seed)
+}
+
+/// Labels two responses per prompt (`resp[2i]`, `resp[2i + 1]`) by Bradley–Terry on their
+/// gold rewards at the label temperature.
+pub fn label_pairs(prompts: &[String], resp: &[String], cfg: &Config, seed: u64) -> Vec<Pair> {
+    let d = &cfg.data;
+    prompts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (a, b) = (&resp[2 * i], &resp[2 * i + 1]);
+            let (ga, gb) = (
+                toy::gold_reward(p, a).unwrap_or(-1.0),
+                toy::gold_reward(p, b).unwrap_or(-1.0),
+            );
+            let a_wins =
+                rng_for(seed, 22, i as u64).random_bool(toy::p_prefer(ga, gb, d.label_temperature));
+            let (c, r, gc, gr) = if a_wins {
+                (a, b, ga, gb)
+            } else {
+                (b, a, gb, ga)
+            };
+            Pair {
+                prompt: p.clone(),
+                chosen: c.clone(),
+                rejected: r.clone(),
+                gold_chosen: Some(gc),
+                gold_rejected: Some(gr),
+            }
+        })
+        .collect()
+}
+
+/// Training examples and the test set of the config's stage.
+pub fn sources(cfg: &Config, device: Device) -> anyhow::Result<(Vec<Example>, TestSet)> {
+    let d = &cfg.data;
+    let seed = cfg.train.seed;
+    let val = kit::data::val_seed(seed);
+    let needs_pairs = cfg.stage == Stage::Reward
+        || (cfg.stage == Stage::Policy && cfg.policy.method == Method::Dpo);
+    let (train_pairs, test): (Vec<Pair>, TestSet) = if d.source == "toy" {
+        let test_prompts = toy_prompts(cfg, d.test_prompts, val);
+        if needs_pairs || cfg.stage == Stage::Reward {
+            let sft = load_policy(&d.sft_run, cfg, device)?;
+            let train = toy_pairs(
+                &sft.model,
+                &toy_prompts(cfg, d.prompts, seed),
+                cfg,
+                seed,
+                device,
+            );
+            let test_pairs = toy_pairs(&sft.model, &test_prompts, cfg, val, device);
+            (
+                train,
+                TestSet {
+                    prompts: test_prompts,
+                    pairs: test_pairs,
+                },
+            )
+        } else {
+            (
+                Vec::new(),
+                TestSet {
+                    prompts: test_prompts,
+                    pairs: Vec::new(),
+                },
+            )
+        }
+    } else {
+        let root = Path::new(&d.source);
+        let (train, long_a) = crate::data::read_jsonl(&root.join("train.jsonl"), d.max_len)?;
+        let (test, long_b) = crate::data::read_jsonl(&root.join("test.jsonl"), d.max_len)?;
+        if long_a + long_b > 0 {
+            println!(
+                "{} texts longer than data.max_len = {} bytes are truncated",
+                long_a + long_b,
+                d.max_len
+            );
+        }
+        let prompts = test.iter().map(|p| p.prompt.clone()).collect();
+        (
+            train,
+            TestSet {
+                prompts,
+                pairs: test,
+            },
+        )
+    };
+    let examples = match cfg.stage {
+        Stage::Sft if d.source == "toy" => toy_prompts(cfg, d.prompts, seed)
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let response = toy::demonstrate(&p, d.demo_noise, &mut rng_for(seed, 23, i as u64));
+                Example::Demo {
+                    prompt: p,
+                    response,
+                }
+            })
+            .collect(),
+        // A folder's chosen responses are the demonstrations.
+        Stage::Sft => train_pairs
+            .into_iter()
+            .map(|p| Example::Demo {
+                prompt: p.prompt,
+                response: p.chosen,
+            })
+            .collect(),
+        Stage::Reward => train_pairs.into_iter().map(Example::Pair).collect(),
+        Stage::Policy => match cfg.policy.method {
+            Method::Dpo => train_pairs.into_iter().map(Example::Pair).collect(),
+            Method::Rl if d.source == "toy" => toy_prompts(cfg, d.prompts, seed)
+                .into_iter()
+                .map(Example::Prompt)
+                .collect(),
+            Method::Rl => train_pairs
+                .into_iter()
+                .map(|p| Example::Prompt(p.prompt))
+                .collect(),
+        },
+    };
+    Ok((examples, test))
+}
+
+impl RlhfTask {
+    /// The task of `cfg`'s stage; `reference` / `judge` are loaded from the runs the config
+    /// names when the stage (or its evaluation) needs them.
+    pub fn new(
+        cfg: &Config,
+        device: Device,
+        examples: Vec<Example>,
+        test: TestSet,
+    ) -> anyhow::Result<Self> {
+        let mut vs = nn::VarStore::new(device);
+        let model = match cfg.stage {
+            Stage::Reward => Trained::Reward(RewardModel::new(&vs.root(), &cfg.model)),
+            _ => Trained::Policy(Lm::new(&vs.root(), &cfg.model)),
+        };
+        let reference = if cfg.stage == Stage::Policy {
+            let r = load_policy(&cfg.data.sft_run, cfg, device)?;
+            // The policy starts as the SFT policy (a resumed run then loads its own checkpoint).
+            vs.copy(&r.vs)?;
+            Some(r)
+        } else {
+            None
+        };
+        let judge = if cfg.policy.reward_run.is_empty() || cfg.stage == Stage::Reward {
+            None
+        } else {
+            Some(load_judge(&cfg.policy.reward_run, cfg, device)?)
+        };
+        let max_len = cfg.data.max_len;
+        let train = Loader::training(
+            Arc::new(Examples(examples)),
+            &cfg.train,
+            Arc::new(move |items| collate(items, max_len)),
+        );
+        Ok(Self {
+            vs,
+            model,
+            reference,
+            judge,
+            cfg: cfg.clone(),
+            train,
+            test,
+            device,
+        })
+    }
+
+    pub fn policy(&self) -> Option<&Lm> {
+        match &self.model {
+            Trained::Policy(p) => Some(p),
+            Trained::Reward(_) => None,
+        }
+    }
+
+    /// Rewards of (prompt, response) texts under a reward model, in batches.
+    pub fn score(
+        rm: &RewardModel,
+        texts: &[(&str, &str)],
+        max_len: usize,
+        device: Device,
+    ) -> Vec<f64> {
+        texts
+            .chunks(256)
+            .flat_map(|c| {
+                let t = to_device(&tokens(c, max_len), device);
+                Vec::<f64>::try_from(rm.rewards(&t).to_kind(Kind::Double).to_device(Device::Cpu))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// log π(response | prompt) of sampled texts under a policy, in batches (a forced EOS
+    /// after `max_new` bytes is not counted).
+    pub fn logprobs(
+        lm: &Lm,
+        texts: &[(&str, &str)],
+        max_len: usize,
+        max_new: usize,
+        device: Device,
+    ) -> Vec<f64> {
+        texts
+            .chunks(256)
+            .flat_map(|c| {
+                let t = to_device(&sampled_tokens(c, max_len, max_new), device);
+                Vec::<f64>::try_from(
+                    lm.seq_logprobs(&t)
+                        .to_kind(Kind::Double)
+                        .to_device(Device::Cpu),
+                )
+                .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    fn rl_step(&self, prompts: &[String]) -> anyhow::Result<Losses> {
+        let (p, d) = (&self.cfg.policy, &self.cfg.data);
+        let policy = self
+            .policy()
+            .ok_or_else(|| anyhow::anyhow!("RL needs a policy"))?;
+        let (reference, judge) = match (&self.reference, &self.judge) {
+            (Some(r), Some(j)) => (&r.model, &j.model),
+            _ => anyhow::bail!("RL needs the SFT reference and the reward model"),
+        };
+        let k = p.samples;
+        let resp = tch::no_grad(|| {
+            policy.sample(prompts, k, d.max_len, p.max_new, p.temperature, self.device)
+        });
+        let texts: Vec<(&str, &str)> = resp
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (prompts[i / k].as_str(), r.as_str()))
+            .collect();
+        let t = to_device(&sampled_tokens(&texts, d.max_len, p.max_new), self.device);
+        let logp = policy.seq_logprobs(&t); // with gradient
+        let (reward, kl) = tch::no_grad(|| {
+            (
+                judge.rewards(&t),
+                &logp.detach() - reference.seq_logprobs(&t),
+            )
+        });
+        let shaped = (&reward - &kl * p.kl_coef).view([-1, k as i64]);
+        // RLOO: each sample's baseline is the mean of the other k − 1 in its group.
+        let sum = shaped.sum_dim_intlist([1i64].as_slice(), true, Kind::Float);
+        let baseline = (&sum - &shaped) / (k as f64 - 1.0);
+        let adv = (&shaped - baseline).view([-1]).detach();
+        let loss = -(adv * &logp).mean(Kind::Float);
+        Ok(Losses {
+            total: loss,
+            terms: vec![
+                ("proxy_reward".into(), reward.mean(Kind::Float)),
+                ("kl".into(), kl.mean(Kind::Float)),
+                ("shaped_reward".into(), shaped.mean(Kind::Float)),
+            ],
+            samples: texts.len(),
+        })
+    }
+
+    /// The policy-stage evaluation on the test prompts (also used by `eval`).
+    pub fn policy_eval(&self) -> anyhow::Result<PolicyEval> {
+        let policy = self
+            .policy()
+            .ok_or_else(|| anyhow::anyhow!("not a policy run"))?;
+        eval::evaluate_policy(
+            policy,
+            self.reference.as_ref().map(|r| &r.model),
+            self.judge.as_ref().map(|j| &j.model),
+            &self.test.prompts,
+            &self.cfg,
+            self.device,
+        )
+    }
+
+    /// The reward-model evaluation on the test pairs (also used by `eval`).
+    pub fn reward_eval(&self) -> anyhow::Result<RewardEval> {
+        let Trained::Reward(rm) = &self.model else {
+            anyhow::bail!("not a reward-model run");
+        };
+        eval::evaluate_reward(rm, &self.test.pairs, &self.cfg, self.device)
+    }
+}
+
+impl Task for RlhfTask {
+    type Batch = Batch;
+    type Data = Examples;
+    kit::task_parts!(vs, train);
+
+    fn train_step(&mut self, batch: Batch, _ctx: &mut StepContext) -> anyhow::Result<Losses> {
+        let dev = self.device;
+        match (&self.model, batch) {
+            (Trained::Policy(lm), Batch::Demos(t)) => {
+                let t = to_device(&t, dev);
+                let loss = lm.sft_loss(&t);
+                Ok(Losses {
+                    terms: vec![("nll_per_byte".into(), loss.detach())],
+                    total: loss,
+                    samples: t.ids.size()[0] as usize,
+                })
+            }
+            (Trained::Reward(rm), Batch::Pairs { chosen, rejected }) => {
+                let (c, r) = (
+                    rm.rewards(&to_device(&chosen, dev)),
+                    rm.rewards(&to_device(&rejected, dev)),
+                );
+                let coef = self.cfg.reward.center_coef;
+                let loss = bradley_terry_loss(&c, &r, None, (coef > 0.0).then_some(coef))?;
+                let acc = c.gt_tensor(&r).to_kind(Kind::Float).mean(Kind::Float);
+                Ok(Losses {
+                    terms: vec![
+                        ("bt_loss".into(), loss.detach()),
+                        ("accuracy".into(), acc),
+                        ("margin".into(), (&c - &r).mean(Kind::Float).detach()),
+                    ],
+                    total: loss,
+                    samples: c.size()[0] as usize,
+                })
+            }
+            (Trained::Policy(lm), Batch::Pairs { chosen, rejected }) => {
+                let reference = &self
+                    .reference
+                    .as_ref()
+                    .ok_or_else(|| anyhow::anyhow!("DPO needs the SFT reference"))?
+                    .model;
+                let (c, r) = (to_device(&chosen, dev), to_device(&rejected, dev));
+                let (rc, rr) =
+                    tch::no_grad(|| (reference.seq_logprobs(&c), reference.seq_logprobs(&r)));
+                let out = dpo_loss(
+                    &lm.seq_logprobs(&c),
+                    &lm.seq_logprobs(&r),
+                    &rc,
+                    &rr,
+                    self.cfg.policy.beta,
+                )?;
+                let acc = out
+                    .chosen_rewards
+                    .gt_tensor(&out.rejected_rewards)
+                    .to_kind(Kind::Float)
+                    .mean(Kind::Float);
+                Ok(Losses {
+                    terms: vec![
+                        ("dpo_loss".into(), out.loss.detach()),
+                        (
+                            "rewards/chosen".into(),
+                            out.chosen_rewards.mean(Kind::Float),
+                        ),
+                        (
+                            "rewards/rejected".into(),
+                            out.rejected_rewards.mean(Kind::Float),
+                        ),
+                        ("rewards/accuracy".into(), acc),
+                    ],
+                    samples: c.ids.size()[0] as usize,
+                    total: out.loss,
+                })
+            }
+            (Trained::Policy(_), Batch::Prompts(p)) => self.rl_step(&p),
+            _ => anyhow::bail!("this stage got a batch of another stage's kind"),
+        }
+    }
+
+    fn evaluate(&mut self, logger: &mut Logger, step: u64) -> anyhow::Result<Metrics> {
+        let s = step as i64;
+        match self.cfg.stage {
+            Stage::Reward => {
+                let e = self.reward_eval()?;
+                logger
+                    .tb
+                    .histogram("test/margin r_c − r_r", s, &e.margins, 40)?;
+                logger
+                    .tb
+                    .histogram("test/reward chosen", s, &e.chosen, 40)?;
+                logger
+                    .tb
+                    .histogram("test/reward rejected", s, &e.rejected, 40)?;
+                Ok(Metrics {
+                    values: e.metrics(),
+                    selection: "accuracy".into(),
+                    higher_is_better: true,
+                })
+            }
+            _ => {
+                let e = self.policy_eval()?;
+                let mut values = e.metrics();
+                if let (Some(lm), false) = (self.policy(), self.test.pairs.is_empty()) {
+                    values.push((
+                        "chosen_logprob".into(),
+                        eval::chosen_logprob(lm, &self.test.pairs, &self.cfg, self.device),
+                    ));
+                }
+                logger.tb.text("test/samples", s, &e.samples_markdown(8))?;
+                if self.cfg.stage == Stage::Policy {
+                    eval::append_curve(logger.run_root(), step, &e)?;
+                    if let Some(img) = eval::curve_picture(logger.run_root())? {
+                        logger
+                            .tb
+                            .image("test/gold and proxy reward against KL", s, &img)?;
+                    }
+                }
+                // What a practitioner can see: the judge's score in the policy stage; the gold
+                // reward for the toy SFT policy; else the fit to held-out preferred answers.
+                let has = |k: &str| values.iter().any(|(n, _)| n == k);
+                let selection = if self.cfg.stage == Stage::Policy && has("proxy_reward") {
+                    "proxy_reward"
+                } else if has("gold_reward") {
+                    "gold_reward"
+                } else if has("proxy_reward") {
+                    "proxy_reward"
+                } else {
+                    "chosen_logprob"
+                };
+                Ok(Metrics {
+                    values,
+                    selection: selection.into(),
+                    higher_is_better: true,
+                })
+            }
+        }
+    }
+}
