@@ -157,7 +157,7 @@ pub fn sources(cfg: &Config, device: Device) -> anyhow::Result<(Vec<Example>, Te
         || (cfg.stage == Stage::Policy && cfg.policy.method == Method::Dpo);
     let (train_pairs, test): (Vec<Pair>, TestSet) = if d.source == "toy" {
         let test_prompts = toy_prompts(cfg, d.test_prompts, val);
-        if needs_pairs || cfg.stage == Stage::Reward {
+        if needs_pairs {
             let sft = load_policy(&d.sft_run, cfg, device)?;
             let train = toy_pairs(
                 &sft.model,

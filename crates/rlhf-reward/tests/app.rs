@@ -275,8 +275,10 @@ fn every_config_loads() {
         "dpo",
         "dpo-beta0.5",
         "rl",
+        "rl-kl0",
         "rl-kl0.01",
         "rl-kl0.2",
+        "reward-small",
     ] {
         let c: rlhf_reward::config::Config = kit::config::load(
             &kit::testing::repo_root().join(format!("configs/rlhf-reward/{name}.yaml")),
