@@ -120,6 +120,11 @@ impl App for RlhfReward {
                 }
                 println!("({} test prompts, one sample each at temperature {}; KL = mean log π(y) − log π_SFT(y) over y ~ π; best-of-n KL is log n − (n−1)/n)", e.prompts, o.config.policy.temperature);
                 println!("\n{}", e.samples_markdown(6));
+                if let Some(img) = eval::curve_picture(&o.run.root)? {
+                    let path = o.run.file("overoptimisation.png");
+                    img.save(&path)?;
+                    println!("gold and proxy reward against KL over training: {}", path.display());
+                }
                 let mut v = serde_json::to_value(&e)?;
                 v["best_of_n"] = serde_json::Value::Object(bon);
                 Ok(v)
