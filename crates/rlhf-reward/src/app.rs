@@ -123,7 +123,10 @@ impl App for RlhfReward {
                 if let Some(img) = eval::curve_picture(&o.run.root)? {
                     let path = o.run.file("overoptimisation.png");
                     img.save(&path)?;
-                    println!("gold and proxy reward against KL over training: {}", path.display());
+                    println!(
+                        "gold and proxy reward against KL over training: {}",
+                        path.display()
+                    );
                 }
                 let mut v = serde_json::to_value(&e)?;
                 v["best_of_n"] = serde_json::Value::Object(bon);

@@ -9,5 +9,6 @@ pub mod config;
 pub mod data;
 pub mod eval;
 pub mod model;
+pub mod sources;
 pub mod toy;
 pub mod train;
