@@ -2,7 +2,7 @@
 //! neighbour in the other set, averaged. Order-free, so a network can output a point cloud
 //! as an unordered set.
 
-use crate::{check_dims, check_int, LossError, Reduction, Result};
+use crate::{check_clouds, check_dims, check_int, LossError, Reduction, Result};
 use tch::{Kind, Tensor};
 
 /// How the per-point distances of one cloud are reduced.
@@ -63,17 +63,7 @@ pub fn chamfer_distance(
         batch_reduction,
         single_directional,
     } = *opts;
-    check_dims(x, "x", 3, "(N, P1, D)")?;
-    check_dims(y, "y", 3, "(N, P2, D)")?;
-    let (n, p1, d) = (x.size()[0], x.size()[1], x.size()[2]);
-    let p2 = y.size()[1];
-    if y.size()[0] != n || y.size()[2] != d {
-        return Err(LossError::Shape {
-            arg: "y",
-            expected: format!("({n}, P2, {d}) to match x"),
-            got: y.size(),
-        });
-    }
+    let (n, p1, p2, _) = check_clouds(x, y)?;
     if batch_reduction == Reduction::BatchMean {
         return Err(LossError::Reduction(batch_reduction));
     }

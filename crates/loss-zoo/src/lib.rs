@@ -69,6 +69,21 @@ pub(crate) fn check_dims(
     Ok(())
 }
 
+/// Checks two point clouds `x` (N, P1, D) and `y` (N, P2, D); returns (N, P1, P2, D).
+pub(crate) fn check_clouds(x: &tch::Tensor, y: &tch::Tensor) -> Result<(i64, i64, i64, i64)> {
+    check_dims(x, "x", 3, "(N, P1, D)")?;
+    check_dims(y, "y", 3, "(N, P2, D)")?;
+    let (n, p1, d) = (x.size()[0], x.size()[1], x.size()[2]);
+    if y.size()[0] != n || y.size()[2] != d {
+        return Err(LossError::Shape {
+            arg: "y",
+            expected: format!("({n}, P2, {d}) to match x"),
+            got: y.size(),
+        });
+    }
+    Ok((n, p1, y.size()[1], d))
+}
+
 /// Checks that two tensors have the same shape.
 pub(crate) fn check_same_shape(
     a: &tch::Tensor,

@@ -2,7 +2,7 @@
 //! (log-domain Sinkhorn). Unlike Chamfer, every point must carry its share of mass, so a
 //! network trained on it cannot let points clump where the shape is easy.
 
-use crate::{check_dims, LossError, Reduction, Result};
+use crate::{check_clouds, LossError, Reduction, Result};
 use tch::Tensor;
 
 /// Options of [`sinkhorn_emd`].
@@ -41,17 +41,7 @@ impl Default for SinkhornOptions {
 /// regularised cost ⟨P, C⟩ + ε KL(P ‖ a⊗b) at convergence (envelope theorem, as geomloss
 /// does), so memory is one (N, P1, P2) cost matrix, not one per iteration.
 pub fn sinkhorn_emd(x: &Tensor, y: &Tensor, opts: &SinkhornOptions) -> Result<Tensor> {
-    check_dims(x, "x", 3, "(N, P1, D)")?;
-    check_dims(y, "y", 3, "(N, P2, D)")?;
-    let (n, p1, d) = (x.size()[0], x.size()[1], x.size()[2]);
-    let p2 = y.size()[1];
-    if y.size()[0] != n || y.size()[2] != d {
-        return Err(LossError::Shape {
-            arg: "y",
-            expected: format!("({n}, P2, {d}) to match x"),
-            got: y.size(),
-        });
-    }
+    let (_, p1, p2, _) = check_clouds(x, y)?;
     if p1 == 0 || p2 == 0 {
         return Err(LossError::Value {
             arg: "x",

@@ -143,14 +143,8 @@ impl App for RlhfReward {
                 Trained::Reward(rm) => {
                     let (pairs, _) = data::read_jsonl(input, cfg.data.max_len)
                         .context("a reward-model run scores pairs: pass a .jsonl file of {prompt, chosen, rejected}")?;
-                    let c: Vec<(&str, &str)> = pairs
-                        .iter()
-                        .map(|p| (p.prompt.as_str(), p.chosen.as_str()))
-                        .collect();
-                    let r: Vec<(&str, &str)> = pairs
-                        .iter()
-                        .map(|p| (p.prompt.as_str(), p.rejected.as_str()))
-                        .collect();
+                    let refs: Vec<&Pair> = pairs.iter().collect();
+                    let (c, r) = data::pair_texts(&refs);
                     let (rc, rr) = (
                         RlhfTask::score(rm, &c, cfg.data.max_len, dev),
                         RlhfTask::score(rm, &r, cfg.data.max_len, dev),

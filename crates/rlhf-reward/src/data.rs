@@ -24,6 +24,22 @@ pub struct Pair {
     pub gold_rejected: Option<f64>,
 }
 
+/// (prompt, response) texts, what [`tokens`] takes.
+pub type Texts<'a> = Vec<(&'a str, &'a str)>;
+
+/// (prompt, chosen) and (prompt, rejected) texts of pairs, for tokenising.
+pub fn pair_texts<'a>(pairs: &[&'a Pair]) -> (Texts<'a>, Texts<'a>) {
+    pairs
+        .iter()
+        .map(|p| {
+            (
+                (p.prompt.as_str(), p.chosen.as_str()),
+                (p.prompt.as_str(), p.rejected.as_str()),
+            )
+        })
+        .unzip()
+}
+
 /// What one training example is, per stage.
 #[derive(Debug, Clone)]
 pub enum Example {
@@ -164,14 +180,7 @@ pub fn collate(items: Vec<Example>, max_len: usize) -> Result<Batch, DataError> 
                     _ => None,
                 })
                 .collect();
-            let c: Vec<(&str, &str)> = pairs
-                .iter()
-                .map(|p| (p.prompt.as_str(), p.chosen.as_str()))
-                .collect();
-            let r: Vec<(&str, &str)> = pairs
-                .iter()
-                .map(|p| (p.prompt.as_str(), p.rejected.as_str()))
-                .collect();
+            let (c, r) = pair_texts(&pairs);
             Ok(Batch::Pairs {
                 chosen: tokens(&c, max_len),
                 rejected: tokens(&r, max_len),

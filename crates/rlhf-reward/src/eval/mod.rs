@@ -116,14 +116,8 @@ pub fn evaluate_reward(
 ) -> anyhow::Result<RewardEval> {
     anyhow::ensure!(!pairs.is_empty(), "no test pairs");
     let ml = cfg.data.max_len;
-    let c: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|p| (p.prompt.as_str(), p.chosen.as_str()))
-        .collect();
-    let r: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|p| (p.prompt.as_str(), p.rejected.as_str()))
-        .collect();
+    let refs: Vec<&Pair> = pairs.iter().collect();
+    let (c, r) = crate::data::pair_texts(&refs);
     let (rc, rr) = (
         RlhfTask::score(rm, &c, ml, device),
         RlhfTask::score(rm, &r, ml, device),

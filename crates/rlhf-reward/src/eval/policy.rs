@@ -30,6 +30,27 @@ pub struct PolicyEval {
     pub samples: Vec<(String, String, Option<f64>, Option<f64>)>,
 }
 
+/// Share of prompts where `mine` (gold rewards) beats the gold reward of `base`'s response
+/// for the same prompt; ties count one half.
+fn win_rate(prompts: &[String], base: &[String], mine: &[f64]) -> f64 {
+    let wins: Vec<f64> = prompts
+        .iter()
+        .zip(base)
+        .zip(mine)
+        .map(|((q, b), m)| {
+            let theirs = toy::gold_reward(q, b).unwrap_or(-1.0);
+            if *m > theirs {
+                1.0
+            } else if *m == theirs {
+                0.5
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    mean(&wins)
+}
+
 /// KL(π ‖ π_ref) estimated from samples y ~ π: the mean of log π(y) − log π_ref(y).
 pub fn kl_estimate(logp: &[f64], logp_ref: &[f64]) -> f64 {
     mean(
@@ -96,24 +117,7 @@ pub fn evaluate_policy(
             let kl = kl_estimate(&lp, &lr);
             tch::manual_seed(EVAL_SEED);
             let base = r.sample(prompts, 1, ml, p.max_new, p.temperature, device);
-            let win = gold.as_ref().map(|g| {
-                let wins: Vec<f64> = prompts
-                    .iter()
-                    .zip(&base)
-                    .zip(g)
-                    .map(|((q, b), mine)| {
-                        let theirs = toy::gold_reward(q, b).unwrap_or(-1.0);
-                        if *mine > theirs {
-                            1.0
-                        } else if *mine == theirs {
-                            0.5
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
-                mean(&wins)
-            });
+            let win = gold.as_ref().map(|g| win_rate(prompts, &base, g));
             (Some(kl), win)
         }
         None => (None, None),
@@ -181,25 +185,7 @@ pub fn best_of_n(
         .collect();
     tch::manual_seed(EVAL_SEED);
     let base = policy.sample(prompts, 1, ml, p.max_new, p.temperature, device);
-    let win = gold.as_ref().map(|g| {
-        mean(
-            &prompts
-                .iter()
-                .zip(&base)
-                .zip(g)
-                .map(|((q, b), mine)| {
-                    let theirs = toy::gold_reward(q, b).unwrap_or(-1.0);
-                    if *mine > theirs {
-                        1.0
-                    } else if *mine == theirs {
-                        0.5
-                    } else {
-                        0.0
-                    }
-                })
-                .collect::<Vec<_>>(),
-        )
-    });
+    let win = gold.as_ref().map(|g| win_rate(prompts, &base, g));
     let exact = gold.as_ref().map(|_| {
         mean(
             &picked
