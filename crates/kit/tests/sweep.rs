@@ -94,19 +94,23 @@ fn a_grid_with_seeds_becomes_one_table_and_a_stopped_sweep_continues() {
     // The same sweep, but run 2 is stopped after 3 steps (as Ctrl-C would) and run 3 never
     // started: the next `sweep` resumes 2, starts 3, and ends with the same weights.
     let part = runs.join("spiral/sweep-part");
-    let (ok, text) = sweep(&[
-        "sweep",
-        "--grid",
-        &grid,
-        "--seeds",
-        "2",
-        "--name",
-        "part",
-        "--runs",
-        &r,
-        "--slurm",
-        "--no-submit",
-    ]);
+    // Writes the Slurm script of what is left of the "part" sweep, without submitting it.
+    let part_to_slurm = || {
+        sweep(&[
+            "sweep",
+            "--grid",
+            &grid,
+            "--seeds",
+            "2",
+            "--name",
+            "part",
+            "--runs",
+            &r,
+            "--slurm",
+            "--no-submit",
+        ])
+    };
+    let (ok, text) = part_to_slurm();
     assert!(ok, "{text}");
     let sb = std::fs::read_to_string(part.join("sweep.sbatch")).unwrap();
     assert!(
@@ -127,19 +131,7 @@ fn a_grid_with_seeds_becomes_one_table_and_a_stopped_sweep_continues() {
     ]);
     assert!(ok && text.contains("interrupted at step 3"), "{text}");
     // What is left goes to Slurm as a new array over the remaining indices.
-    let (ok, text) = sweep(&[
-        "sweep",
-        "--grid",
-        &grid,
-        "--seeds",
-        "2",
-        "--name",
-        "part",
-        "--runs",
-        &r,
-        "--slurm",
-        "--no-submit",
-    ]);
+    let (ok, text) = part_to_slurm();
     assert!(ok && text.contains("2 to do"), "{text}");
     let sb = std::fs::read_to_string(part.join("sweep.sbatch")).unwrap();
     assert!(sb.contains("#SBATCH --array=2-3\n"), "{sb}");
