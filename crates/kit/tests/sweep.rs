@@ -75,6 +75,14 @@ fn a_grid_with_seeds_becomes_one_table_and_a_stopped_sweep_continues() {
         weights(&dir.join("hidden=16_seed=43")),
     );
     assert!(a.iter().zip(&b).any(|((_, x), (_, y))| !x.equal(y)));
+    // The metric against a numeric axis, as a picture; an axis the grid lacks is named.
+    let d = dir.to_string_lossy().to_string();
+    let (ok, text) = sweep(&["sweep", "collect", &d, "--plot", "model.hidden"]);
+    assert!(ok, "{text}");
+    let png = image::open(dir.join("accuracy-vs-model_hidden.png")).unwrap();
+    assert!(png.width() > 300 && png.height() > 200);
+    let (ok, text) = sweep(&["sweep", "collect", &d, "--plot", "train.lr"]);
+    assert!(!ok && text.contains("axes: model.hidden"), "{text}");
     // Running it again does nothing; Slurm would get nothing either.
     let (ok, text) = sweep(&[
         "sweep", "--grid", &grid, "--seeds", "2", "--name", "whole", "--runs", &r,

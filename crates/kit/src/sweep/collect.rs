@@ -25,6 +25,33 @@ pub fn mean_std(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
+/// The result.json of a finished run.
+fn read_result(dir: &Path, r: &RunSpec) -> anyhow::Result<RunResult> {
+    let f = dir.join(&r.name).join("result.json");
+    let text = std::fs::read_to_string(&f)?;
+    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))
+}
+
+/// Each grid point's axis values and the results of its finished runs, in grid order.
+pub(super) fn finished_results(
+    dir: &Path,
+    plan: &super::grid::Plan,
+) -> anyhow::Result<Vec<(Vec<String>, Vec<RunResult>)>> {
+    let points = plan.runs.iter().map(|r| r.point).max().map_or(0, |p| p + 1);
+    (0..points)
+        .map(|p| {
+            let runs: Vec<&RunSpec> = plan.runs.iter().filter(|r| r.point == p).collect();
+            let values = runs[0].values.iter().map(|(_, v)| v.clone()).collect();
+            let results = runs
+                .iter()
+                .filter(|r| matches!(status(dir, r), Status::Finished))
+                .map(|r| read_result(dir, r))
+                .collect::<anyhow::Result<_>>()?;
+            Ok((values, results))
+        })
+        .collect()
+}
+
 /// `<app> sweep collect DIR`: one row per grid point, each metric as mean ± std over the
 /// seeds that finished, and the count; failed and unfinished runs listed under the table
 /// with the last line of their log. Writes table.md and table.csv into DIR.
@@ -53,13 +80,7 @@ pub fn collect(dir: &Path) -> anyhow::Result<Table> {
         for r in &runs {
             let log = dir.join("logs").join(format!("{}.log", r.index));
             match status(dir, r) {
-                Status::Finished => {
-                    let f = dir.join(&r.name).join("result.json");
-                    let text = std::fs::read_to_string(&f)?;
-                    let res: RunResult = serde_json::from_str(&text)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
-                    results.push(res);
-                }
+                Status::Finished => results.push(read_result(dir, r)?),
                 Status::Failed => {
                     let why = std::fs::read_to_string(
                         dir.join("failed").join(format!("{}.txt", r.index)),

@@ -10,6 +10,7 @@
 //! it finished). Every run, local or on Slurm, is `<app> sweep task DIR INDEX`, which trains
 //! (or resumes) that run with the app's own `train`, so a shared file system is all Slurm needs.
 
+mod chart;
 mod collect;
 mod grid;
 mod local;
@@ -42,7 +43,16 @@ pub struct SweepCli {
 #[derive(clap::Subcommand, Debug, Clone)]
 pub enum SweepAction {
     /// Write table.md and table.csv of a sweep folder (mean ± std over seeds, failed runs listed).
-    Collect { dir: PathBuf },
+    Collect {
+        dir: PathBuf,
+        /// Also draw a metric against this numeric axis (a line per value of the other
+        /// axes, mean ± std bars): DIR/<metric>-vs-<axis>.png.
+        #[arg(long, value_name = "AXIS")]
+        plot: Option<String>,
+        /// Metrics to draw with --plot (repeatable; default: the grid's first metric).
+        #[arg(long, requires = "plot")]
+        metric: Vec<String>,
+    },
     /// Train (or resume, or skip if finished) run INDEX of a sweep: what each local process
     /// and each Slurm array task runs.
     #[command(hide = true)]
@@ -112,10 +122,20 @@ pub struct Hooks<'a> {
 /// `<app> sweep …`.
 pub fn command(app: &str, cli: SweepCli, hooks: &Hooks) -> anyhow::Result<()> {
     match cli.action {
-        Some(SweepAction::Collect { dir }) => {
+        Some(SweepAction::Collect { dir, plot, metric }) => {
             let t = collect(&dir)?;
             println!("{}", t.markdown);
             println!("written: {} and table.csv", dir.join("table.md").display());
+            if let Some(axis) = plot {
+                let metrics = if metric.is_empty() {
+                    read_plan(&dir)?.metrics.into_iter().take(1).collect()
+                } else {
+                    metric
+                };
+                for m in metrics {
+                    println!("written: {}", chart::plot(&dir, &axis, &m)?.display());
+                }
+            }
             Ok(())
         }
         Some(SweepAction::Task {
