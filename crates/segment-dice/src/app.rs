@@ -18,6 +18,7 @@ fn empty(cfg: &Config) -> Source {
         len: 0,
         size: cfg.data.size,
         hflip: false,
+        tumours: cfg.data.tumours(),
     })
 }
 
@@ -108,7 +109,7 @@ impl App for SegmentDice {
     fn synth(cfg: &Config, out: &Path, n: Option<usize>, seed: u64) -> anyhow::Result<String> {
         let n = n.unwrap_or(cfg.data.train_size);
         let n_val = (n / 4).max(1);
-        data::write_synthetic(out, seed, n, n_val, cfg.data.size)?;
+        data::write_synthetic(out, seed, n, n_val, cfg.data.size, cfg.data.tumours())?;
         Ok(format!(
             "wrote {n} training and {n_val} validation slices ({0}×{0}) to {1}",
             cfg.data.size,

@@ -27,6 +27,13 @@ pub struct DataConfig {
     pub size: u32,
     /// Random horizontal flips of training slices.
     pub hflip: bool,
+    /// Mean share of tumour pixels over all synthetic slices (0.001 = 0.1%); `null`: 0.05–2%
+    /// per tumour slice (≈ 0.37% of all pixels).
+    #[serde(default)]
+    pub tumour_fraction: Option<f64>,
+    /// Share of synthetic slices without tumour; `null`: a third.
+    #[serde(default)]
+    pub empty_share: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -89,6 +96,16 @@ impl AppConfig for Config {
         if d.folder().is_none() {
             ensure(d.val_size >= 1, "data.val_size", || "must be ≥ 1".into())?;
         }
+        if let Some(f) = d.tumour_fraction {
+            ensure(f > 0.0 && f <= 0.05, "data.tumour_fraction", || {
+                format!("must lie in (0, 0.05] (a share of the pixels: 0.001 = 0.1%), got {f}")
+            })?;
+        }
+        if let Some(e) = d.empty_share {
+            ensure((0.0..0.95).contains(&e), "data.empty_share", || {
+                format!("must lie in [0, 0.95), got {e}")
+            })?;
+        }
         ensure(l.gamma.is_finite() && l.gamma >= 0.0, "loss.gamma", || {
             format!("must be ≥ 0, got {}", l.gamma)
         })?;
@@ -115,6 +132,14 @@ impl AppConfig for Config {
 }
 
 impl DataConfig {
+    /// The synthetic generator's tumour settings.
+    pub fn tumours(&self) -> crate::data::Tumours {
+        crate::data::Tumours {
+            fraction: self.tumour_fraction,
+            empty_share: self.empty_share,
+        }
+    }
+
     /// The folder of a real dataset, if `source` is not `synthetic`.
     pub fn folder(&self) -> Option<PathBuf> {
         (self.source != "synthetic").then(|| PathBuf::from(&self.source))

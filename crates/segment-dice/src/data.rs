@@ -29,11 +29,29 @@ fn gauss(rng: &mut ChaCha8Rng) -> f32 {
     (-2.0 * u1.ln()).sqrt() * (TAU * u2).cos()
 }
 
+/// How much tumour the synthetic slices hold (`data.tumour_fraction`, `data.empty_share`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Tumours {
+    /// Mean share of tumour pixels over all slices (empty ones included); `None`: each tumour
+    /// slice draws 0.05–2% log-uniformly (the default set, mean ≈ 0.37% of all pixels).
+    pub fraction: Option<f64>,
+    /// Share of slices without tumour; `None`: a third.
+    pub empty_share: Option<f64>,
+}
+
+/// Renders synthetic slice `index` of stream `seed` with the default tumours.
+pub fn render(seed: u64, index: u64, size: u32) -> Slice {
+    render_with(seed, index, size, Tumours::default())
+}
+
 /// Renders synthetic slice `index` of stream `seed`: skull ring, brain with grey/white-matter
 /// texture and ventricles, smooth bias field and noise; 0–3 irregular tumours (a third of the
 /// slices have none) only 0.10–0.20 brighter than the tissue they sit in (2–8 noise standard
-/// deviations, about the grey/white-matter contrast), covering 0.05–2% of the pixels.
-pub fn render(seed: u64, index: u64, size: u32) -> Slice {
+/// deviations, about the grey/white-matter contrast), covering 0.05–2% of the pixels, or as
+/// much as `tumours` asks: then a tumour slice's area is the requested mean / (1 − empty share)
+/// times a log-uniform factor in [½, 2] of mean 1, split over 1–3 tumours (one below 40 px),
+/// each radius corrected for its wobbly rim, so the expected tumour share is the one asked for.
+pub fn render_with(seed: u64, index: u64, size: u32, tumours: Tumours) -> Slice {
     let mut rng = rng_for(seed, 0x5E6, index);
     let s = size as f32;
     let (cx, cy) = (
@@ -68,10 +86,20 @@ pub fn render(seed: u64, index: u64, size: u32) -> Slice {
             )
         })
         .collect();
-    let n_tumours = if rng.random_bool(1.0 / 3.0) {
-        0
-    } else {
-        rng.random_range(1..=3)
+    let empty = rng.random_bool(tumours.empty_share.unwrap_or(1.0 / 3.0));
+    // Pixels of tumour on this slice when a mean share is asked for.
+    let area = tumours.fraction.map(|f| {
+        // E[exp(U)] for U uniform on [−ln 2, ln 2] is 3 / (4 ln 2).
+        let jitter = rng
+            .random_range(-std::f64::consts::LN_2..std::f64::consts::LN_2)
+            .exp()
+            / (0.75 / std::f64::consts::LN_2);
+        f / (1.0 - tumours.empty_share.unwrap_or(1.0 / 3.0)) * jitter * (s * s) as f64
+    });
+    let n_tumours = match (empty, area) {
+        (true, _) => 0,
+        (false, Some(a)) if a < 40.0 => 1,
+        _ => rng.random_range(1..=3),
     };
     struct Tumour {
         x: f32,
@@ -82,6 +110,29 @@ pub fn render(seed: u64, index: u64, size: u32) -> Slice {
     }
     let tumours: Vec<Tumour> = (0..n_tumours)
         .map(|_| {
+            if let Some(a) = area {
+                let w = [0, 1, 2].map(|k| {
+                    (
+                        2.0 + k as f32 * 1.5,
+                        rng.random_range(0.0..TAU),
+                        rng.random_range(0.05..0.25),
+                    )
+                });
+                // Mean of (1 + Σ a_k sin(k φ + p_k))² over φ is 1 + Σ a_k² / 2.
+                let wobble = 1.0 + w.iter().map(|(_, _, a)| a * a / 2.0).sum::<f32>();
+                let r = (a as f32 / n_tumours as f32 / (PI * wobble)).sqrt();
+                // Keep the whole tumour inside the brain.
+                let reach = (0.9 - 1.8 * r / ra).clamp(0.0, 0.7);
+                let (ang, rad): (f32, f32) =
+                    (rng.random_range(0.0..TAU), rng.random_range(0.0..=reach));
+                return Tumour {
+                    x: cx + ang.cos() * rad * ra,
+                    y: cy + ang.sin() * rad * rb,
+                    r,
+                    w,
+                    delta: rng.random_range(0.10..0.20),
+                };
+            }
             // Area between 0.05% and 2% of the slice (log-uniform), split over the tumours.
             let frac = (rng.random_range(0.0005f32.ln()..0.02f32.ln())).exp() / n_tumours as f32;
             let r = (frac * s * s / PI).sqrt().max(1.3);
@@ -167,6 +218,7 @@ pub struct Synthetic {
     pub len: usize,
     pub size: u32,
     pub hflip: bool,
+    pub tumours: Tumours,
 }
 
 /// Slices read from `images/` + `masks/` of a folder.
@@ -305,7 +357,10 @@ impl Dataset for Synthetic {
     fn get(&self, index: usize, epoch: u64) -> Result<Slice, DataError> {
         let flip = self.hflip
             && rng_for(self.seed, 0xF11, epoch * 1_000_003 + index as u64).random_bool(0.5);
-        Ok(maybe_flip(render(self.seed, index as u64, self.size), flip))
+        Ok(maybe_flip(
+            render_with(self.seed, index as u64, self.size, self.tumours),
+            flip,
+        ))
     }
 }
 
@@ -352,6 +407,7 @@ pub fn write_synthetic(
     n_train: usize,
     n_val: usize,
     size: u32,
+    tumours: Tumours,
 ) -> Result<(), DataError> {
     for (split, n, stream) in [("train", n_train, seed), ("val", n_val, val_seed(seed))] {
         for sub in ["images", "masks"] {
@@ -359,7 +415,7 @@ pub fn write_synthetic(
             std::fs::create_dir_all(&d).map_err(|source| DataError::Io { path: d, source })?;
         }
         for i in 0..n {
-            let s = render(stream, i as u64, size);
+            let s = render_with(stream, i as u64, size, tumours);
             let name = format!("{i:05}.png");
             let save = |sub: &str, px: Vec<u8>| -> Result<(), DataError> {
                 let img = GrayImage::from_raw(size, size, px)

@@ -29,6 +29,8 @@ pub struct Report {
     /// Pixel accuracy of predicting background everywhere (Dice 0): the trap.
     pub all_background_pixel_accuracy: f64,
     pub hd95: f64,
+    /// Share of tumour slices where nothing is predicted: 1 = collapsed to all background.
+    pub missed_rate: f64,
     pub tumour_slices: usize,
     pub empty_slices: usize,
 }
@@ -73,6 +75,12 @@ impl Scores {
             all_background_pixel_accuracy: self.background_pixels as f64
                 / self.pixels.max(1) as f64,
             hd95: mean(&self.hd95),
+            // hd95 holds one value per tumour slice with a non-empty prediction.
+            missed_rate: if self.dice.is_empty() {
+                f64::NAN
+            } else {
+                1.0 - self.hd95.len() as f64 / self.dice.len() as f64
+            },
             tumour_slices: self.dice.len(),
             empty_slices: self.empty_slices,
         }
@@ -87,6 +95,11 @@ impl Report {
             ("fp_rate".into(), self.fp_rate),
             ("pixel_accuracy".into(), self.pixel_accuracy),
             ("hd95".into(), self.hd95),
+            ("missed_rate".into(), self.missed_rate),
+            (
+                "all_background_pixel_accuracy".into(),
+                self.all_background_pixel_accuracy,
+            ),
         ]
     }
 }
@@ -182,8 +195,9 @@ mod tests {
         assert!((r.pixel_accuracy - 45.0 / 48.0).abs() < 1e-12);
         assert!((r.all_background_pixel_accuracy - 46.0 / 48.0).abs() < 1e-12);
         assert_eq!((r.tumour_slices, r.empty_slices), (1, 2));
-        // Boundaries {(1,1),(1,2)} vs {(1,1),(2,1)}: directed distances {0, 1} both ways;
-        // numpy.percentile([0, 1], 95) = 0.95.
+        assert_eq!(r.missed_rate, 0.0); // the one tumour slice has a prediction
+                                        // Boundaries {(1,1),(1,2)} vs {(1,1),(2,1)}: directed distances {0, 1} both ways;
+                                        // numpy.percentile([0, 1], 95) = 0.95.
         assert!((r.hd95 - 0.95).abs() < 1e-12, "{}", r.hd95);
     }
 
@@ -195,6 +209,7 @@ mod tests {
         s.add(&vec![false; 10_000], &truth, 100);
         let r = s.report();
         assert_eq!(r.dice, 0.0);
+        assert_eq!(r.missed_rate, 1.0);
         assert!((r.pixel_accuracy - 0.999).abs() < 1e-12);
     }
 }

@@ -49,12 +49,14 @@ pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
                 len: d.train_size,
                 size: d.size,
                 hflip: d.hflip,
+                tumours: d.tumours(),
             }),
             Source::Synthetic(Synthetic {
                 seed: data::val_seed(seed),
                 len: d.val_size,
                 size: d.size,
                 hflip: false,
+                tumours: d.tumours(),
             }),
         ),
         Some(root) => {

@@ -22,6 +22,36 @@ fn smoke() -> Config {
     kit::testing::load_config("segment-dice", "smoke")
 }
 
+/// The tumour-size axis: over 600 slices of 128×128 the share of tumour pixels is the one asked
+/// for within 12% of it (the per-slice area factor in [½, 2] and 1–3 tumours give a sampling
+/// spread of a few %), and the share of empty slices within 6 points.
+#[test]
+fn generator_hits_the_requested_tumour_fraction() {
+    for (fraction, empty_share) in [(0.02, 0.3), (0.001, 1.0 / 3.0), (0.0002, 0.5)] {
+        let t = data::Tumours {
+            fraction: Some(fraction),
+            empty_share: Some(empty_share),
+        };
+        let slices: Vec<_> = (0..600).map(|i| data::render_with(9, i, 128, t)).collect();
+        let pixels: usize = slices.iter().map(|s| s.tumour_pixels()).sum();
+        let got = pixels as f64 / (600.0 * 128.0 * 128.0);
+        assert!(
+            (got / fraction - 1.0).abs() < 0.12,
+            "asked {fraction}, got {got}"
+        );
+        let empty = slices.iter().filter(|s| s.tumour_pixels() == 0).count() as f64 / 600.0;
+        assert!(
+            (empty - empty_share).abs() < 0.06,
+            "asked {empty_share} empty, got {empty}"
+        );
+    }
+    // No fraction asked: the default set, bit for bit.
+    assert_eq!(
+        data::render_with(3, 5, 64, data::Tumours::default()),
+        render(3, 5, 64)
+    );
+}
+
 #[test]
 fn generator_is_seeded_and_imbalanced() {
     assert_eq!(render(1, 7, 64), render(1, 7, 64));
@@ -81,7 +111,7 @@ fn smoke_train_lowers_loss_then_predicts() {
 
     // predict with the saved checkpoint through the CLI.
     let ds = tmp.path().join("ds");
-    data::write_synthetic(&ds, 5, 4, 2, 64).unwrap();
+    data::write_synthetic(&ds, 5, 4, 2, 64, Default::default()).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_segment-dice"))
         .args(["predict", "--checkpoint", "last", "--run"])
         .arg(&run.root)
@@ -106,7 +136,7 @@ fn smoke_train_lowers_loss_then_predicts() {
 #[test]
 fn missing_or_mismatched_mask_names_both_files() {
     let tmp = tempfile::tempdir().unwrap();
-    data::write_synthetic(tmp.path(), 1, 3, 1, 32).unwrap();
+    data::write_synthetic(tmp.path(), 1, 3, 1, 32, Default::default()).unwrap();
     let train = tmp.path().join("train");
     std::fs::remove_file(train.join("masks/00001.png")).unwrap();
     let msg = data::Folder::open(&train, false, 0)
@@ -145,7 +175,7 @@ fn missing_or_mismatched_mask_names_both_files() {
 #[test]
 fn binary_255_masks_are_read_and_bad_values_or_sizes_name_the_file() {
     let tmp = tempfile::tempdir().unwrap();
-    data::write_synthetic(tmp.path(), 1, 3, 1, 32).unwrap();
+    data::write_synthetic(tmp.path(), 1, 3, 1, 32, Default::default()).unwrap();
     let train = tmp.path().join("train");
     // Rewrite mask 0 as 0/255 (what mask tools and our own predict write): read as 0/1.
     let m0 = train.join("masks/00000.png");
