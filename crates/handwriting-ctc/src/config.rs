@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     pub data: DataConfig,
     pub model: ModelConfig,
+    /// `ctc` unless set (run folders from before the key existed).
+    #[serde(default)]
+    pub loss: LossConfig,
     pub decode: DecodeConfig,
     pub train: TrainConfig,
 }
@@ -56,6 +59,24 @@ pub struct ModelConfig {
     pub hidden: i64,
     /// Stacked bidirectional GRU layers.
     pub layers: i64,
+}
+
+/// What trains the network.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    /// CTC: sums over every alignment of the label to the frames.
+    #[default]
+    Ctc,
+    /// The baseline that needs an alignment: per-frame cross-entropy against a naive uniform
+    /// segmentation of the label over the frames ([`crate::train::uniform_alignment`]).
+    FramewiseCe,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LossConfig {
+    pub kind: LossKind,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,7 +1,7 @@
 //! The CTC task in kit's loop, and evaluation: CER, WER and string accuracy with greedy and
 //! prefix-beam decoding, with sample pictures for TensorBoard.
 
-use crate::config::Config;
+use crate::config::{Config, LossKind};
 use crate::data::{self, Batch, Source};
 use crate::eval::scores;
 use crate::model::{frames, Crnn};
@@ -31,6 +31,43 @@ pub struct CtcTask {
 /// Frames CTC needs for a label: its length plus one blank between each repeated pair.
 pub fn min_frames(label: &[i64]) -> i64 {
     label.len() as i64 + label.windows(2).filter(|w| w[0] == w[1]).count() as i64
+}
+
+/// The per-frame targets of the `framewise_ce` baseline: the `frames` frames split into
+/// `label.len()` equal segments, frame t labelled with character ⌊t·L/T⌋; the first frame of a
+/// segment that repeats the previous character is blank (0), so that CTC's collapsing decoder
+/// reads both models' outputs the same way. Needs `frames ≥ label.len()`.
+pub fn uniform_alignment(label: &[i64], frames: i64) -> Vec<i64> {
+    let l = label.len() as i64;
+    let mut prev_seg = -1;
+    (0..frames)
+        .map(|t| {
+            let k = t * l / frames;
+            let first = k != prev_seg;
+            prev_seg = k;
+            let c = label[k as usize];
+            if first && k > 0 && label[k as usize - 1] == c {
+                0
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Mean per-frame cross-entropy of log-probabilities `lp` (T, N, C) against the uniform
+/// alignment of each label (`labels[i]` over `frames[i]` frames; later frames are ignored).
+fn framewise_ce(lp: &Tensor, labels: &[Vec<i64>], frames: &[i64]) -> Tensor {
+    let (t, n, c) = lp.size3().unwrap_or((0, 0, 0));
+    let mut target = vec![-100i64; (t * n) as usize];
+    for (i, (label, &f)) in labels.iter().zip(frames).enumerate() {
+        for (s, y) in uniform_alignment(label, f.min(t)).into_iter().enumerate() {
+            target[s * n as usize + i] = y;
+        }
+    }
+    let target = Tensor::from_slice(&target).to_device(lp.device());
+    // Mean over the labelled frames (-100 = ignored).
+    lp.reshape([t * n, c]).nll_loss(&target)
 }
 
 /// Decoded strings of one evaluation pass.
@@ -124,6 +161,7 @@ impl Task for CtcTask {
         let mut offset = 0;
         let mut targets = Vec::new();
         let mut tl = Vec::new();
+        let mut labels = Vec::new();
         for (i, &len) in b.target_lengths.iter().enumerate() {
             let label: Vec<i64> = Vec::try_from(b.targets.narrow(0, offset, len))?;
             offset += len;
@@ -140,24 +178,31 @@ impl Task for CtcTask {
                 continue;
             }
             keep.push(i as i64);
-            targets.extend(label);
+            targets.extend_from_slice(&label);
+            labels.push(label);
             tl.push(len);
         }
         anyhow::ensure!(!keep.is_empty(), "every sample of a batch is too short for its label: images must be at least 4 px per frame needed");
         let idx = Tensor::from_slice(&keep).to_device(self.device);
         let lp_k = lp.index_select(1, &idx);
         let il_k = il.index_select(0, &Tensor::from_slice(&keep));
-        let loss = ctc_loss(
-            &lp_k,
-            &Tensor::from_slice(&targets),
-            &il_k,
-            &Tensor::from_slice(&tl),
-            &loss_zoo::ctc::CtcOptions {
-                blank: 0,
-                reduction: Reduction::Mean,
-                zero_infinity: false,
-            },
-        )?;
+        let loss = match self.cfg.loss.kind {
+            LossKind::Ctc => ctc_loss(
+                &lp_k,
+                &Tensor::from_slice(&targets),
+                &il_k,
+                &Tensor::from_slice(&tl),
+                &loss_zoo::ctc::CtcOptions {
+                    blank: 0,
+                    reduction: Reduction::Mean,
+                    zero_infinity: false,
+                },
+            )?,
+            LossKind::FramewiseCe => {
+                let frames: Vec<i64> = keep.iter().map(|&i| il_v[i as usize]).collect();
+                framewise_ce(&lp_k, &labels, &frames)
+            }
+        };
         Ok(Losses {
             total: loss,
             terms: vec![],

@@ -300,3 +300,13 @@ fn invalid_hyper_parameters_name_the_key_before_anything_is_written() {
         &runs,
     );
 }
+
+/// The framewise-CE baseline's targets for hand-made labels: "335" over 7 frames splits
+/// 3 / 2 / 2 and blanks the first frame of the repeated 3; "12" over 6 frames is 3 + 3.
+#[test]
+fn uniform_alignment_of_hand_made_labels() {
+    use handwriting_ctc::train::uniform_alignment;
+    assert_eq!(uniform_alignment(&[3, 3, 5], 7), vec![3, 3, 3, 0, 3, 5, 5]);
+    assert_eq!(uniform_alignment(&[1, 2], 6), vec![1, 1, 1, 2, 2, 2]);
+    assert_eq!(uniform_alignment(&[4], 3), vec![4, 4, 4]);
+}
