@@ -111,7 +111,7 @@ impl App for FaceVerify {
         if ev.closed_set_accuracy.is_nan() {
             println!("(closed-set accuracy needs held-out images of the training identities)");
         }
-        let all = o.task.all_pairs()?;
+        let all = &ev.all_pairs;
         println!(
             "\nall pairs among the {} distinct faces of those pairs ({} genuine, {} impostor pairs):",
             faces(all.genuine + all.impostor),

@@ -30,6 +30,14 @@ pub struct DataConfig {
     pub size: u32,
     /// Strength of pose / lighting / expression / blur / noise / occlusion (0 = none).
     pub nuisance: f32,
+    /// Share of each trait's range identities are drawn from (1 = all; 0.5 = the middle half:
+    /// look-alike people, a harder verification task).
+    #[serde(default = "one")]
+    pub spread: f32,
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -73,6 +81,9 @@ impl AppConfig for Config {
         })?;
         ensure(h.m.is_finite() && h.m >= 0.0, "head.m", || {
             format!("must be ≥ 0, got {}", h.m)
+        })?;
+        ensure(d.spread > 0.0 && d.spread <= 1.0, "data.spread", || {
+            format!("must lie in (0, 1], got {}", d.spread)
         })?;
         if d.source == "synthetic" {
             ensure(d.train_identities >= 2, "data.train_identities", || {

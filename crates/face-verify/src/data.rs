@@ -25,7 +25,7 @@ fn image_index(id: u64, j: u64) -> u64 {
 pub fn load_face(r: &FaceRef, d: &DataConfig, seed: u64) -> Result<RgbImage, DataError> {
     match r {
         FaceRef::Synthetic { id, image } => Ok(render(
-            &Identity::new(seed, *id),
+            &Identity::with_spread(seed, *id, d.spread),
             seed,
             image_index(*id, *image),
             d.size,

@@ -35,7 +35,15 @@ pub struct Identity {
     beard: bool,
 }
 
-fn colour(rng: &mut ChaCha8Rng, lo: [f32; 3], hi: [f32; 3]) -> [f32; 3] {
+/// The middle `spread` of the range a..b (1 = all of it, bit for bit).
+fn mid(a: f32, b: f32, spread: f32) -> std::ops::Range<f32> {
+    let cut = (b - a) * (1.0 - spread) / 2.0;
+    a + cut..b - cut
+}
+
+fn colour(rng: &mut ChaCha8Rng, lo: [f32; 3], hi: [f32; 3], spread: f32) -> [f32; 3] {
+    let range: [std::ops::Range<f32>; 3] = std::array::from_fn(|k| mid(lo[k], hi[k], spread));
+    let (lo, hi) = (range.clone().map(|r| r.start), range.map(|r| r.end));
     let t: f32 = rng.random();
     let j = |k: usize, r: &mut ChaCha8Rng| {
         (lo[k] + (hi[k] - lo[k]) * t + r.random_range(-0.04..0.04)).clamp(0.0, 1.0)
@@ -46,28 +54,34 @@ fn colour(rng: &mut ChaCha8Rng, lo: [f32; 3], hi: [f32; 3]) -> [f32; 3] {
 impl Identity {
     /// The person with number `id` in the stream `seed`.
     pub fn new(seed: u64, id: u64) -> Self {
+        Self::with_spread(seed, id, 1.0)
+    }
+
+    /// The person with number `id`, every continuous trait drawn from the middle `spread` of
+    /// its range (`data.spread`: 1 = the full range; smaller = look-alike people).
+    pub fn with_spread(seed: u64, id: u64, spread: f32) -> Self {
         let r = &mut rng_for(seed, 0xFACE, id);
         Self {
-            face_w: r.random_range(0.30..0.40),
-            face_h: r.random_range(0.40..0.50),
-            jaw: r.random_range(0.0..0.35),
-            skin: colour(r, [0.35, 0.22, 0.15], [0.98, 0.85, 0.74]),
-            eye_dx: r.random_range(0.11..0.18),
-            eye_y: r.random_range(-0.08..0.02),
-            eye_r: r.random_range(0.035..0.06),
-            iris: colour(r, [0.15, 0.1, 0.05], [0.3, 0.6, 0.9]),
-            brow_t: r.random_range(0.012..0.035),
-            brow_tilt: r.random_range(-0.35..0.35),
-            brow_gap: r.random_range(0.05..0.1),
-            nose_len: r.random_range(0.08..0.17),
-            nose_w: r.random_range(0.03..0.07),
-            mouth_w: r.random_range(0.08..0.16),
-            mouth_y: r.random_range(0.22..0.3),
-            mouth_curve: r.random_range(-0.04..0.05),
-            lip: colour(r, [0.45, 0.15, 0.15], [0.85, 0.45, 0.45]),
+            face_w: r.random_range(mid(0.30, 0.40, spread)),
+            face_h: r.random_range(mid(0.40, 0.50, spread)),
+            jaw: r.random_range(mid(0.0, 0.35, spread)),
+            skin: colour(r, [0.35, 0.22, 0.15], [0.98, 0.85, 0.74], spread),
+            eye_dx: r.random_range(mid(0.11, 0.18, spread)),
+            eye_y: r.random_range(mid(-0.08, 0.02, spread)),
+            eye_r: r.random_range(mid(0.035, 0.06, spread)),
+            iris: colour(r, [0.15, 0.1, 0.05], [0.3, 0.6, 0.9], spread),
+            brow_t: r.random_range(mid(0.012, 0.035, spread)),
+            brow_tilt: r.random_range(mid(-0.35, 0.35, spread)),
+            brow_gap: r.random_range(mid(0.05, 0.1, spread)),
+            nose_len: r.random_range(mid(0.08, 0.17, spread)),
+            nose_w: r.random_range(mid(0.03, 0.07, spread)),
+            mouth_w: r.random_range(mid(0.08, 0.16, spread)),
+            mouth_y: r.random_range(mid(0.22, 0.3, spread)),
+            mouth_curve: r.random_range(mid(-0.04, 0.05, spread)),
+            lip: colour(r, [0.45, 0.15, 0.15], [0.85, 0.45, 0.45], spread),
             hair_style: r.random_range(0..4),
-            hair: colour(r, [0.05, 0.04, 0.03], [0.85, 0.7, 0.45]),
-            hair_line: r.random_range(-0.38..-0.25),
+            hair: colour(r, [0.05, 0.04, 0.03], [0.85, 0.7, 0.45], spread),
+            hair_line: r.random_range(mid(-0.38, -0.25, spread)),
             glasses: r.random_bool(0.3),
             beard: r.random_bool(0.25),
         }

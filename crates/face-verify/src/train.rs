@@ -34,6 +34,8 @@ pub struct Evaluation {
     pub closed_set_accuracy: f64,
     pub scores: Vec<f64>,
     pub labels: Vec<bool>,
+    /// TAR at FAR = 1e-2, 1e-3, 1e-4 over all pairs among the distinct faces of the pairs.
+    pub all_pairs: kit::metrics::AllPairs,
 }
 
 impl FaceTask {
@@ -94,16 +96,16 @@ impl FaceTask {
         Ok(Tensor::cat(&out, 0))
     }
 
-    /// Verification over all pairs among the distinct faces of the verification set (one
-    /// embedding matrix), TAR at FAR = 1e-2, 1e-3, 1e-4. Identity: the synthetic person, or a
-    /// file's folder name (LFW's `<person>/<image>` layout).
-    pub fn all_pairs(&self) -> anyhow::Result<kit::metrics::AllPairs> {
-        let mut refs: Vec<&FaceRef> = Vec::new();
+    /// The distinct faces of the verification pairs as rows of `[a embeddings; b embeddings]`
+    /// (pair i's a = row i, its b = row n + i), and each face's person: the synthetic
+    /// identity, or a file's folder name (LFW's `<person>/<image>` layout).
+    fn distinct_faces(&self) -> (Vec<i64>, Vec<u64>) {
+        let n = self.pairs.len() as i64;
         let mut seen = std::collections::HashSet::new();
         let mut people: std::collections::HashMap<String, u64> = Default::default();
-        let mut ids = Vec::new();
-        for (a, b, _) in &self.pairs {
-            for r in [a, b] {
+        let (mut rows, mut ids) = (Vec::new(), Vec::new());
+        for (i, (a, b, _)) in self.pairs.iter().enumerate() {
+            for (r, row) in [(a, i as i64), (b, n + i as i64)] {
                 if !seen.insert(format!("{r:?}")) {
                     continue;
                 }
@@ -116,12 +118,10 @@ impl FaceTask {
                 };
                 let next = people.len() as u64;
                 ids.push(*people.entry(person).or_insert(next));
-                refs.push(r);
+                rows.push(row);
             }
         }
-        let e = self.embed_refs(&refs, &self.cfg.data)?;
-        let sim: Vec<f64> = Vec::try_from(e.matmul(&e.tr()).to_kind(Kind::Double).flatten(0, -1))?;
-        Ok(kit::metrics::all_pairs_tar(&sim, &ids, &[1e-2, 1e-3, 1e-4]))
+        (rows, ids)
     }
 
     pub fn evaluate_all(&self) -> anyhow::Result<(Evaluation, Tensor)> {
@@ -137,6 +137,12 @@ impl FaceTask {
                 .to_kind(Kind::Double),
         )?;
         let labels: Vec<bool> = self.pairs.iter().map(|p| p.2).collect();
+        // All pairs among the distinct faces, from one embedding matrix.
+        let (rows, ids) = self.distinct_faces();
+        let e = Tensor::cat(&[&ea, &eb], 0)
+            .index_select(0, &Tensor::from_slice(&rows).to_device(ea.device()));
+        let sim: Vec<f64> = Vec::try_from(e.matmul(&e.tr()).to_kind(Kind::Double).flatten(0, -1))?;
+        let all_pairs = kit::metrics::all_pairs_tar(&sim, &ids, &[1e-2, 1e-3, 1e-4]);
         let (mut right, mut total) = (0i64, 0i64);
         for batch in self.held_out.epoch(0, 0) {
             let (x, y) = batch?;
@@ -161,6 +167,7 @@ impl FaceTask {
             },
             scores: sims,
             labels,
+            all_pairs,
         };
         Ok((ev, ea))
     }
@@ -252,7 +259,15 @@ impl Task for FaceTask {
                 ("tar_at_far_1e-3".into(), v.tar_at_far_1e3),
                 ("accuracy_10fold".into(), v.fold_accuracy),
                 ("closed_set_accuracy".into(), ev.closed_set_accuracy),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                ev.all_pairs
+                    .points
+                    .iter()
+                    .map(|p| (format!("all_pairs_tar_at_far_{:.0e}", p.far), p.tar)),
+            )
+            .collect(),
             selection: "auc".into(),
             higher_is_better: true,
         })

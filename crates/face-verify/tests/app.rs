@@ -26,6 +26,21 @@ fn smoke() -> Config {
 fn renderer_and_split_invariants() {
     let p = Identity::new(1, 5);
     assert_eq!(p, Identity::new(1, 5));
+    assert_eq!(p, Identity::with_spread(1, 5, 1.0));
+    // Look-alikes: two people drawn from a tenth of each range render closer than at full range.
+    let gap = |spread: f32| -> f64 {
+        let (a, b) = (
+            Identity::with_spread(1, 5, spread),
+            Identity::with_spread(1, 6, spread),
+        );
+        let (ia, ib) = (render(&a, 1, 3, 32, 0.0), render(&b, 1, 3, 32, 0.0));
+        ia.as_raw()
+            .iter()
+            .zip(ib.as_raw())
+            .map(|(&x, &y)| (x as f64 - y as f64).abs())
+            .sum()
+    };
+    assert!(gap(0.1) < gap(1.0), "{} vs {}", gap(0.1), gap(1.0));
     assert_ne!(p, Identity::new(1, 6));
     assert_eq!(render(&p, 1, 3, 32, 1.0), render(&p, 1, 3, 32, 1.0));
     assert_ne!(render(&p, 1, 3, 32, 1.0), render(&p, 1, 4, 32, 1.0));
