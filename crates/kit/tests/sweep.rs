@@ -83,6 +83,32 @@ fn a_grid_with_seeds_becomes_one_table_and_a_stopped_sweep_continues() {
     assert!(png.width() > 300 && png.height() > 200);
     let (ok, text) = sweep(&["sweep", "collect", &d, "--plot", "train.lr"]);
     assert!(!ok && text.contains("axes: model.hidden"), "{text}");
+    // Paired by seed against hidden=16: the per-seed differences, from the runs' results.
+    let acc = |name: &str| -> f64 {
+        let r: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(name).join("result.json")).unwrap(),
+        )
+        .unwrap();
+        r["best"]["accuracy"].as_f64().unwrap()
+    };
+    let d = [
+        acc("hidden=32_seed=42") - acc("hidden=16_seed=42"),
+        acc("hidden=32_seed=43") - acc("hidden=16_seed=43"),
+    ];
+    let (m, sd, p) = kit::sweep::paired_t(&d);
+    let (ok, text) = sweep(&[
+        "sweep",
+        "collect",
+        &dir.to_string_lossy(),
+        "--baseline",
+        "hidden=16",
+    ]);
+    assert!(ok, "{text}");
+    let row = format!("| 32 | 2 | {m:+.4} ± {sd:.4} (p {p:.3}) |");
+    assert!(text.contains(&row), "{row} not in\n{text}");
+    assert!(std::fs::read_to_string(dir.join("table.md"))
+        .unwrap()
+        .contains(&row));
     // Running it again does nothing; Slurm would get nothing either.
     let (ok, text) = sweep(&[
         "sweep", "--grid", &grid, "--seeds", "2", "--name", "whole", "--runs", &r,

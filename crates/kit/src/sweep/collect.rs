@@ -37,6 +37,17 @@ pub(super) fn finished_results(
     dir: &Path,
     plan: &super::grid::Plan,
 ) -> anyhow::Result<Vec<(Vec<String>, Vec<RunResult>)>> {
+    Ok(finished_seeds(dir, plan)?
+        .into_iter()
+        .map(|(v, r)| (v, r.into_values().collect()))
+        .collect())
+}
+
+/// Each grid point's axis values and its finished runs by seed, in grid order.
+pub(super) fn finished_seeds(
+    dir: &Path,
+    plan: &super::grid::Plan,
+) -> anyhow::Result<Vec<(Vec<String>, std::collections::BTreeMap<u64, RunResult>)>> {
     let points = plan.runs.iter().map(|r| r.point).max().map_or(0, |p| p + 1);
     (0..points)
         .map(|p| {
@@ -45,7 +56,7 @@ pub(super) fn finished_results(
             let results = runs
                 .iter()
                 .filter(|r| matches!(status(dir, r), Status::Finished))
-                .map(|r| read_result(dir, r))
+                .map(|r| Ok((r.seed, read_result(dir, r)?)))
                 .collect::<anyhow::Result<_>>()?;
             Ok((values, results))
         })

@@ -14,12 +14,14 @@ mod chart;
 mod collect;
 mod grid;
 mod local;
+mod paired;
 mod slurm;
 
 pub use collect::{collect, mean_std, Table};
 pub use grid::{expand, Grid, Plan, RunSpec, SlurmConfig};
 use local::run_local;
 pub use local::{run_task, RunResult};
+pub use paired::paired_t;
 pub use slurm::sbatch;
 use slurm::slurm_settings;
 
@@ -52,6 +54,11 @@ pub enum SweepAction {
         /// Metrics to draw with --plot (repeatable; default: the grid's first metric).
         #[arg(long, requires = "plot")]
         metric: Vec<String>,
+        /// Also compare every grid point with this one, paired by seed (same data and
+        /// initialisation), with a paired t-test: e.g. `--baseline head.kind=softmax`.
+        /// Appended to table.md.
+        #[arg(long, value_name = "AXIS=VALUE")]
+        baseline: Option<String>,
     },
     /// Train (or resume, or skip if finished) run INDEX of a sweep: what each local process
     /// and each Slurm array task runs.
@@ -122,9 +129,22 @@ pub struct Hooks<'a> {
 /// `<app> sweep …`.
 pub fn command(app: &str, cli: SweepCli, hooks: &Hooks) -> anyhow::Result<()> {
     match cli.action {
-        Some(SweepAction::Collect { dir, plot, metric }) => {
+        Some(SweepAction::Collect {
+            dir,
+            plot,
+            metric,
+            baseline,
+        }) => {
             let t = collect(&dir)?;
             println!("{}", t.markdown);
+            if let Some(spec) = baseline {
+                let section = paired::paired(&dir, &spec)?;
+                println!("{section}");
+                write_atomic(
+                    &dir.join("table.md"),
+                    format!("{}{section}", t.markdown).as_bytes(),
+                )?;
+            }
             println!("written: {} and table.csv", dir.join("table.md").display());
             if let Some(axis) = plot {
                 let metrics = if metric.is_empty() {
@@ -246,10 +266,12 @@ fn start(app: &str, args: &SweepArgs, hooks: &Hooks) -> anyhow::Result<()> {
         .collect();
     let points = plan.runs.iter().map(|r| r.point).max().map_or(0, |p| p + 1);
     println!(
-        "sweep {}: {} grid points × {} seeds = {} runs, {} to do",
+        "sweep {}: {} grid point{} × {} seed{} = {} runs, {} to do",
         dir.display(),
         points,
+        if points == 1 { "" } else { "s" },
         plan.seeds,
+        if plan.seeds == 1 { "" } else { "s" },
         plan.runs.len(),
         todo.len()
     );
