@@ -43,11 +43,14 @@ pub(super) fn finished_results(
         .collect())
 }
 
+/// A grid point's axis values and its finished runs by seed.
+pub(super) type PointRuns = (Vec<String>, std::collections::BTreeMap<u64, RunResult>);
+
 /// Each grid point's axis values and its finished runs by seed, in grid order.
 pub(super) fn finished_seeds(
     dir: &Path,
     plan: &super::grid::Plan,
-) -> anyhow::Result<Vec<(Vec<String>, std::collections::BTreeMap<u64, RunResult>)>> {
+) -> anyhow::Result<Vec<PointRuns>> {
     let points = plan.runs.iter().map(|r| r.point).max().map_or(0, |p| p + 1);
     (0..points)
         .map(|p| {
