@@ -51,23 +51,40 @@ pub struct Faces {
 }
 
 impl Dataset for Faces {
-    type Item = (Tensor, i64);
+    /// Planar normalised pixels (3, S, S) and the identity: no libtorch call on loader threads.
+    type Item = (Vec<f32>, i64);
     fn len(&self) -> usize {
         self.items.len()
     }
-    fn get(&self, index: usize, epoch: u64) -> Result<(Tensor, i64), DataError> {
+    fn get(&self, index: usize, epoch: u64) -> Result<(Vec<f32>, i64), DataError> {
         let (r, label) = &self.items[index];
         let mut img = load_face(r, &self.data, self.seed)?;
         if self.flip {
             img = kit::images::random_hflip(&img, &mut rng_for(self.seed, epoch, index as u64));
         }
-        Ok((to_tensor(&img), *label))
+        Ok((
+            kit::images::normalise_planar(img.as_raw(), 3, &[0.5; 3], &[0.5; 3]),
+            *label,
+        ))
     }
 }
 
-pub fn collate(items: Vec<(Tensor, i64)>) -> Result<(Tensor, Tensor), DataError> {
-    let (xs, ys): (Vec<Tensor>, Vec<i64>) = items.into_iter().unzip();
-    Ok((Tensor::stack(&xs, 0), Tensor::from_slice(&ys)))
+/// One (N, 3, S, S) tensor from the items' planar pixels, built in one copy.
+pub fn collate(items: Vec<(Vec<f32>, i64)>) -> Result<(Tensor, Tensor), DataError> {
+    let n = items.len() as i64;
+    let per = items.first().map_or(0, |(x, _)| x.len());
+    if items.iter().any(|(x, _)| x.len() != per) {
+        return Err(DataError::Other(
+            "faces of different sizes in one batch".into(),
+        ));
+    }
+    let side = ((per / 3) as f64).sqrt().round() as i64;
+    let ys: Vec<i64> = items.iter().map(|(_, y)| *y).collect();
+    let xs: Vec<f32> = items.into_iter().flat_map(|(x, _)| x).collect();
+    Ok((
+        Tensor::from_slice(&xs).view([n, 3, side, side]),
+        Tensor::from_slice(&ys),
+    ))
 }
 
 /// Everything a run needs: training faces, held-out faces of training identities, pairs of

@@ -97,18 +97,23 @@ fn smoke_train_lowers_loss_then_eval_predict_embed() {
     cfg.train.epochs = 6;
     tch::manual_seed(0);
     let split = data::synthetic_split(&cfg.data, cfg.train.seed);
-    let fixed: Vec<(Tensor, i64)> = split
+    let fixed: Vec<(Vec<f32>, i64)> = split
         .train
         .iter()
         .take(16)
         .map(|(r, l)| {
+            let img = data::load_face(r, &cfg.data, cfg.train.seed).unwrap();
             (
-                data::to_tensor(&data::load_face(r, &cfg.data, cfg.train.seed).unwrap()),
+                kit::images::normalise_planar(img.as_raw(), 3, &[0.5; 3], &[0.5; 3]),
                 *l,
             )
         })
         .collect();
     let (x, y) = data::collate(fixed).unwrap();
+    // The batch is the stacked per-image tensors, as embed_refs builds them.
+    let first =
+        data::to_tensor(&data::load_face(&split.train[0].0, &cfg.data, cfg.train.seed).unwrap());
+    assert!(x.get(0).equal(&first));
     let mut task = FaceTask::new(&cfg, Device::Cpu, split);
     let loss_on = |t: &FaceTask| {
         tch::no_grad(|| {

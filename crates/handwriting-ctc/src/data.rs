@@ -306,10 +306,13 @@ pub fn collate(items: Vec<Sample>) -> Result<Batch, DataError> {
                 .copy_from_slice(&s.line.pixels[y * sw..(y + 1) * sw]);
         }
     }
-    let images = Tensor::from_slice(&px)
-        .view([items.len() as i64, 1, h as i64, w as i64])
-        .to_kind(tch::Kind::Float)
-        / 255.0;
+    // Converted here, so the loader thread makes one libtorch call (a copy).
+    let images = Tensor::from_slice(&kit::images::normalise_planar(&px, 1, &[0.0], &[1.0])).view([
+        items.len() as i64,
+        1,
+        h as i64,
+        w as i64,
+    ]);
     let flat: Vec<i64> = items.iter().flat_map(|s| s.label.iter().copied()).collect();
     Ok(Batch {
         images,

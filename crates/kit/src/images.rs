@@ -42,15 +42,29 @@ pub fn resize(img: &DynamicImage, width: u32, height: u32) -> DynamicImage {
     img.resize_exact(width, height, imageops::FilterType::Triangle)
 }
 
+/// Interleaved 8-bit pixels (H, W, C) -> planar floats (C, H, W): ((x / 255) − mean) / std per
+/// channel, in f32 as libtorch computes it. Plain memory, so data-loader threads can build
+/// batches without calling libtorch (whose thread pool would then fight the training threads).
+pub fn normalise_planar(pixels: &[u8], channels: usize, mean: &[f32], std: &[f32]) -> Vec<f32> {
+    let n = pixels.len() / channels.max(1);
+    let mut out = vec![0f32; pixels.len()];
+    for c in 0..channels {
+        let plane = &mut out[c * n..(c + 1) * n];
+        for (o, p) in plane
+            .iter_mut()
+            .zip(pixels.iter().skip(c).step_by(channels))
+        {
+            *o = (*p as f32 / 255.0 - mean[c]) / std[c];
+        }
+    }
+    out
+}
+
 /// RGB image -> float tensor [3, H, W], scaled to 0..1 then normalised per channel.
 pub fn rgb_to_tensor(img: &RgbImage, mean: [f32; 3], std: [f32; 3]) -> Tensor {
     let (w, h) = img.dimensions();
-    let t = Tensor::from_slice(img.as_raw())
-        .view([h as i64, w as i64, 3])
-        .permute([2, 0, 1])
-        .to_kind(Kind::Float)
-        / 255.0;
-    (t - Tensor::from_slice(&mean).view([3, 1, 1])) / Tensor::from_slice(&std).view([3, 1, 1])
+    Tensor::from_slice(&normalise_planar(img.as_raw(), 3, &mean, &std))
+        .view([3, h as i64, w as i64])
 }
 
 /// A [C, H, W] tensor with values in 0..1 (C = 1 or 3) -> RGB picture for TensorBoard.
@@ -128,5 +142,26 @@ mod tests {
         assert!(msg.contains("broken.png"), "{msg}");
         let msg = load(&dir.join("missing.png")).unwrap_err().to_string();
         assert!(msg.contains("missing.png"), "{msg}");
+    }
+
+    /// The plain-memory conversion gives libtorch's own result bit for bit: (x / 255 − mean) / std
+    /// of the (H, W, C) → (C, H, W) permuted tensor.
+    #[test]
+    fn normalise_planar_matches_libtorch_exactly() {
+        let (h, w) = (5usize, 7usize);
+        let px: Vec<u8> = (0..h * w * 3).map(|i| (i * 37 % 256) as u8).collect();
+        let (mean, std) = ([0.485f32, 0.456, 0.406], [0.229f32, 0.224, 0.225]);
+        let torch = (Tensor::from_slice(&px)
+            .view([h as i64, w as i64, 3])
+            .permute([2, 0, 1])
+            .to_kind(Kind::Float)
+            / 255.0
+            - Tensor::from_slice(&mean).view([3, 1, 1]))
+            / Tensor::from_slice(&std).view([3, 1, 1]);
+        let ours = Tensor::from_slice(&normalise_planar(&px, 3, &mean, &std))
+            .view([3, h as i64, w as i64]);
+        assert!(ours.equal(&torch));
+        let img = RgbImage::from_raw(w as u32, h as u32, px).unwrap();
+        assert!(rgb_to_tensor(&img, mean, std).equal(&torch));
     }
 }
