@@ -148,6 +148,11 @@ figures: setup
 bench: setup
     cargo bench -p loss-zoo
 
+# Training throughput of the apps against PyTorch eager replicas (bench/apps), A/B/A/B on this machine.
+bench-apps *apps: setup
+    cargo build -p face-verify -p handwriting-ctc -p segment-dice
+    .venv/bin/python bench/apps/bench_apps.py {{apps}}
+
 # TensorBoard on runs/, bound to 127.0.0.1.
 tensorboard port="6006": setup
     @echo "TensorBoard: http://127.0.0.1:{{port}}/  (runs/ ; Ctrl-C to stop)"

@@ -225,14 +225,19 @@ pub fn fit<T: Task>(
     let mut last_metrics = None;
     let mut window_start = Instant::now();
     let mut window_samples = 0usize;
+    // Seconds of the window spent blocked on the loader (data not ready when the step wanted it).
+    let mut window_wait = 0f64;
     let save_last = |task: &T, optim: &Optimizer, state: &TrainState| {
         ensure_finite(task.var_store(), Some(optim), state.step)?;
         save_checkpoint(&run.last(), task.var_store(), Some(optim), state).map_err(TrainError::from)
     };
 
     while state.step < total && state.epoch < cfg.epochs {
-        let batches = task.train_batches(state.epoch, state.batch_in_epoch as usize);
-        for batch in batches {
+        let mut batches = task.train_batches(state.epoch, state.batch_in_epoch as usize);
+        loop {
+            let asked = Instant::now();
+            let Some(batch) = batches.next() else { break };
+            window_wait += asked.elapsed().as_secs_f64();
             let batch = batch?;
             seed_torch(cfg.seed.wrapping_add(state.step));
             let lr = lr_at(state.step, cfg.lr, cfg.min_lr, cfg.warmup_steps, total);
@@ -291,9 +296,11 @@ pub fn fit<T: Task>(
                 scalars.push(("train/lr".into(), lr));
                 scalars.push(("train/grad_norm".into(), grad_norm));
                 scalars.push(("train/samples_per_sec".into(), window_samples as f64 / secs));
+                scalars.push(("train/data_wait_share".into(), window_wait / secs));
                 logger.scalars(state.step, &scalars)?;
                 window_start = Instant::now();
                 window_samples = 0;
+                window_wait = 0.0;
             }
             let epoch_end = state.batch_in_epoch == 0;
             let done = state.step >= total;

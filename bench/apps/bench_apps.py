@@ -1,0 +1,97 @@
+"""`just bench-apps`: each app's real training step (target/debug/<app> train at default.yaml, its
+data loader included) against a PyTorch eager replica of the same model (replicas.py), run
+A/B/A/B back to back with the same threads, steady-state steps only. Prints samples/s, the
+ratio, peak RSS, and the share of the Rust step spent waiting for data; refuses a replica whose
+trainable-parameter count differs from the Rust checkpoint's.
+Usage: python bench_apps.py [APP ...] [--steps N] [--warmup K] [--rounds R] [--threads T]
+"""
+import argparse, json, math, os, shutil, statistics, struct, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Per app: overrides that keep the final evaluation of a short run small (speed is measured on
+# the training steps only).
+SMALL_EVAL = {
+    "face-verify": ["data.pairs=40"],
+    "segment-dice": ["data.val_size=16"],
+    "handwriting-ctc": ["data.val_size=16"],
+}
+
+
+def trainable_params(ckpt):
+    """Trainable parameters of a Rust checkpoint: the optimiser keeps one moment per parameter."""
+    with open(ckpt, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+    return sum(math.prod(v["shape"]) for k, v in header.items() if k.startswith("optim/m/"))
+
+
+def timed(cmd):
+    """Runs cmd; returns (stdout, peak RSS of the process in MB)."""
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = p.stdout.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{out[-2000:]}")
+    return out, usage.ru_maxrss / 1024
+
+
+def rust(app, a, tmp):
+    name = f"bench-{time.time_ns()}"
+    sets = [f"train.max_steps={a.warmup + a.steps}", "train.log_every=5", f"train.threads={a.threads}",
+            "train.eval_every=100000", "train.checkpoint_every=100000", "train.device=cpu"]
+    cmd = [os.path.join(ROOT, "target/debug", app), "train", "-c", f"configs/{app}/default.yaml",
+           "--runs", tmp, "--name", name]
+    for s in sets + SMALL_EVAL.get(app, []):
+        cmd += ["--set", s]
+    _, rss = timed(cmd)
+    run = os.path.join(tmp, app, name)
+    rows = [json.loads(l) for l in open(os.path.join(run, "metrics.jsonl"))]
+    rows = [r for r in rows if "train/samples_per_sec" in r and r["step"] > a.warmup]
+    sps = statistics.mean(r["train/samples_per_sec"] for r in rows)
+    wait = statistics.mean(r.get("train/data_wait_share", float("nan")) for r in rows)
+    params = trainable_params(os.path.join(run, "checkpoints", "last.safetensors"))
+    shutil.rmtree(run)
+    return sps, rss, wait, params
+
+
+def torch_eager(app, a):
+    out, rss = timed([sys.executable, os.path.join(ROOT, "bench/apps/replicas.py"), app,
+                      "--steps", str(a.steps), "--warmup", str(a.warmup), "--threads", str(a.threads)])
+    r = json.loads(out.strip().splitlines()[-1])
+    return r["samples_per_sec"], rss, r["params"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("apps", nargs="*", default=["face-verify", "handwriting-ctc", "segment-dice"])
+    ap.add_argument("--steps", type=int, default=30, help="timed steps per run (after the warmup)")
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=2, help="A/B pairs per app")
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    print(f"{os.cpu_count()} CPUs, {a.threads} threads each side, {a.rounds} × (Rust, PyTorch) per app, "
+          f"{a.steps} timed steps after {a.warmup}", flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for app in a.apps:
+            rs, ps = [], []
+            for _ in range(a.rounds):
+                rs.append(rust(app, a, tmp))
+                ps.append(torch_eager(app, a))
+            if rs[0][3] != ps[0][2]:
+                sys.exit(f"{app}: the replica has {ps[0][2]} trainable parameters, the Rust model {rs[0][3]}: "
+                         "they are no longer the same model; update bench/apps/replicas.py")
+            r = statistics.median(x[0] for x in rs)
+            p = statistics.median(x[0] for x in ps)
+            rows.append((app, r, p, max(x[1] for x in rs), max(x[1] for x in ps),
+                         statistics.mean(x[2] for x in rs), rs[0][3]))
+            print(f"  {app}: Rust {[round(x[0], 1) for x in rs]} samples/s, PyTorch {[round(x[0], 1) for x in ps]}",
+                  flush=True)
+    print("\n| app | parameters | Rust samples/s | PyTorch eager samples/s | Rust / PyTorch | Rust peak RSS | PyTorch peak RSS | Rust data wait |")
+    print("|---|---|---|---|---|---|---|---|")
+    for app, r, p, rr, pr, w, n in rows:
+        print(f"| {app} | {n:,} | {r:.1f} | {p:.1f} | {r / p:.2f} | {rr:.0f} MB | {pr:.0f} MB | {100 * w:.1f}% |")
+
+
+if __name__ == "__main__":
+    main()

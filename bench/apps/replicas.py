@@ -1,0 +1,189 @@
+"""PyTorch eager replicas of the apps' training steps (`just bench-apps` runs them beside the Rust
+apps). Each model is written from the Rust model it replicates (crates/<app>/src/model.rs) with
+the default.yaml sizes; `bench_apps.py` checks that its trainable-parameter count equals the Rust
+checkpoint's, so the two stay the same model. The batch is a fixed tensor of the app's shapes
+(the data pipeline is not replicated: the Rust side includes its loader, this side does not).
+Usage: python replicas.py APP --steps N --warmup K --threads T   (prints one JSON line)
+"""
+import argparse, json, math, resource, time
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def conv_bn(cin, cout, k, stride):
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, k // 2, bias=False), nn.BatchNorm2d(cout))
+
+
+# ---- face-verify: 4-stage ResNet -> BN embedding -> ArcFace head (s = 32, m = 0.5) ----------
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.a, self.b = conv_bn(cin, cout, 3, stride), conv_bn(cout, cout, 3, 1)
+        self.skip = conv_bn(cin, cout, 1, stride) if stride != 1 or cin != cout else None
+
+    def forward(self, x):
+        y = self.b(F.relu(self.a(x)))
+        return F.relu(y + (self.skip(x) if self.skip is not None else x))
+
+
+class FaceNet(nn.Module):
+    def __init__(self, width=16, blocks=1, emb=128, classes=300, s=32.0, m=0.5):
+        super().__init__()
+        self.stem = conv_bn(3, width, 3, 1)
+        layers, cin = [], width
+        for stage in range(4):
+            cout = width << stage
+            for b in range(max(blocks, 1)):
+                layers.append(Block(cin, cout, 2 if b == 0 and stage > 0 else 1))
+                cin = cout
+        self.blocks = nn.Sequential(*layers)
+        self.fc, self.bn = nn.Linear(cin, emb), nn.BatchNorm1d(emb)
+        self.weight = nn.Parameter(torch.randn(classes, emb) * 0.01)
+        self.s, self.m = s, m
+
+    def loss(self, x, y):
+        h = self.blocks(F.relu(self.stem(x)))
+        e = self.bn(self.fc(F.adaptive_avg_pool2d(h, 1).flatten(1)))
+        cos = F.normalize(e) @ F.normalize(self.weight).t()
+        # insightface's straight-through margin: cos(θ + m) on the target, gradient of cos θ.
+        theta = torch.acos(cos.gather(1, y[:, None]).clamp(-1 + 1e-7, 1 - 1e-7))
+        target = torch.cos(theta + self.m)
+        tgt = cos.gather(1, y[:, None])
+        logits = cos.scatter(1, y[:, None], tgt + (target - tgt).detach()) * self.s
+        return F.cross_entropy(logits, y)
+
+
+def face_verify():
+    model = FaceNet()
+    x, y = torch.randn(64, 3, 64, 64), torch.randint(0, 300, (64,))
+    return model, (lambda: model.loss(x, y)), 64, 5.0, 5e-4
+
+
+# ---- segment-dice: U-Net (width 16, depth 3) + Dice + CE (MONAI DiceCELoss, batch Dice) ---------
+def unet_block(cin, cout):
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+        nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+
+
+class UNet(nn.Module):
+    def __init__(self, width=16, depth=3, classes=2):
+        super().__init__()
+        w = lambda l: width << l
+        self.down = nn.ModuleList([unet_block(1 if l == 0 else w(l - 1), w(l)) for l in range(depth)])
+        self.bottom = unet_block(w(depth - 1), w(depth))
+        self.upconv = nn.ModuleList([nn.ConvTranspose2d(w(l + 1), w(l), 2, 2) for l in reversed(range(depth))])
+        self.up = nn.ModuleList([unet_block(2 * w(l), w(l)) for l in reversed(range(depth))])
+        self.head = nn.Conv2d(w(0), classes, 1)
+
+    def forward(self, x):
+        skips = []
+        for d in self.down:
+            x = d(x)
+            skips.append(x)
+            x = F.max_pool2d(x, 2)
+        x = self.bottom(x)
+        for upconv, block, skip in zip(self.upconv, self.up, reversed(skips)):
+            x = block(torch.cat([skip, upconv(x)], 1))
+        return self.head(x)
+
+
+def dice_ce(logits, y):
+    p = logits.softmax(1)
+    onehot = F.one_hot(y[:, 0], logits.shape[1]).permute(0, 3, 1, 2).float()
+    dims = [0, 2, 3]  # batch Dice: one per channel over the whole batch
+    inter = (p * onehot).sum(dims)
+    dice = 1 - (2 * inter + 1e-5) / (p.sum(dims) + onehot.sum(dims) + 1e-5)
+    return dice.mean() + F.cross_entropy(logits, y[:, 0])
+
+
+def segment_dice():
+    model = UNet()
+    x = torch.rand(16, 1, 128, 128)
+    y = (torch.rand(16, 1, 128, 128) < 0.004).long()
+    return model, (lambda: dice_ce(model(x), y)), 16, 5.0, 1e-4
+
+
+# ---- handwriting-ctc: CRNN (4 conv-BN-ReLU + pools, masked) -> 2-layer BiGRU (packed) -> CTC ----
+class Crnn(nn.Module):
+    POOLS = [(2, 2), (2, 2), (2, 1), (2, 1)]
+
+    def __init__(self, channels=(32, 64, 96, 96), hidden=128, layers=2, classes=11):
+        super().__init__()
+        c = channels
+        self.blocks = nn.ModuleList([nn.Sequential(conv_bn(cin, cout, 3, 1), nn.ReLU())
+                                     for cin, cout in [(1, c[0]), (c[0], c[1]), (c[1], c[2]), (c[2], c[3])]])
+        self.gru = nn.GRU(c[3] * 2, hidden, layers, bidirectional=True, batch_first=True)
+        self.out = nn.Linear(hidden * 2, classes)
+
+    @staticmethod
+    def mask(x, widths):
+        keep = (torch.arange(x.shape[3])[None, :] < widths[:, None]).to(x.dtype)
+        return x * keep[:, None, None, :]
+
+    def forward(self, x, widths):
+        w = widths.clone()
+        for block, pool in zip(self.blocks, self.POOLS):
+            x = self.mask(block(x), w)
+            x = F.max_pool2d(x, pool, pool)
+            w = w // pool[1]
+            x = self.mask(x, w)
+        n, c, h, t = x.shape
+        seq = x.permute(0, 3, 1, 2).reshape(n, t, c * h)
+        lengths = w.clamp(1, t)
+        packed = nn.utils.rnn.pack_padded_sequence(seq, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.gru(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=t)
+        return self.out(out).transpose(0, 1).log_softmax(2), lengths
+
+
+def handwriting_ctc():
+    model = Crnn()
+    g = torch.Generator().manual_seed(0)
+    widths = torch.randint(48, 161, (32,), generator=g)
+    x = torch.rand(32, 1, 32, int(widths.max())) * (torch.arange(int(widths.max()))[None, :] < widths[:, None])[:, None, None, :]
+    lens = torch.randint(1, 9, (32,), generator=g)
+    targets = torch.randint(1, 11, (int(lens.sum()),), generator=g)
+
+    def step():
+        lp, il = model(x, widths)
+        return F.ctc_loss(lp, targets, il // 1, lens, blank=0, reduction="mean")
+    return model, step, 32, 5.0, 1e-4
+
+
+APPS = {"face-verify": face_verify, "segment-dice": segment_dice, "handwriting-ctc": handwriting_ctc}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("app", choices=sorted(APPS))
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    model, loss_fn, batch, clip, wd = APPS[a.app]()
+    model.train()
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    rest = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}], lr=1e-3)
+    params = sum(p.numel() for p in model.parameters())
+    times = []
+    for i in range(a.warmup + a.steps):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        loss.item()  # the Rust loop reads the loss every step too
+        if i >= a.warmup:
+            times.append(time.perf_counter() - t0)
+    print(json.dumps({"app": a.app, "params": params, "samples_per_sec": batch * len(times) / sum(times),
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+if __name__ == "__main__":
+    main()
