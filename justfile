@@ -150,7 +150,7 @@ bench: setup
 
 # Training throughput of the apps against PyTorch eager replicas (bench/apps), A/B/A/B on this machine.
 bench-apps *apps: setup
-    cargo build -p face-verify -p handwriting-ctc -p segment-dice
+    cargo build -p face-verify -p handwriting-ctc -p detect-focal -p segment-dice
     .venv/bin/python bench/apps/bench_apps.py {{apps}}
 
 # TensorBoard on runs/, bound to 127.0.0.1.

@@ -14,6 +14,7 @@ SMALL_EVAL = {
     "face-verify": ["data.pairs=40"],
     "segment-dice": ["data.val_size=16"],
     "handwriting-ctc": ["data.val_size=16"],
+    "detect-focal": ["data.val_size=8"],
 }
 
 
@@ -63,7 +64,7 @@ def torch_eager(app, a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("apps", nargs="*", default=["face-verify", "handwriting-ctc", "segment-dice"])
+    ap.add_argument("apps", nargs="*", default=["face-verify", "handwriting-ctc", "detect-focal", "segment-dice"])
     ap.add_argument("--steps", type=int, default=30, help="timed steps per run (after the warmup)")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2, help="A/B pairs per app")

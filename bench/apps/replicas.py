@@ -152,7 +152,83 @@ def handwriting_ctc():
     return model, step, 32, 5.0, 1e-4
 
 
-APPS = {"face-verify": face_verify, "segment-dice": segment_dice, "handwriting-ctc": handwriting_ctc}
+# ---- detect-focal: 5-stage backbone -> FPN P3-P5 -> shared GN heads; focal + smooth-L1 ---------
+class Stage(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.down, self.a, self.b = conv_bn(cin, cout, 3, 2), conv_bn(cout, cout, 3, 1), conv_bn(cout, cout, 3, 1)
+
+    def forward(self, x):
+        x = F.relu(self.down(x))
+        return F.relu(self.b(F.relu(self.a(x))) + x)
+
+
+def head(ch, n, outputs, bias):
+    layers = []
+    for _ in range(n):
+        layers += [nn.Conv2d(ch, ch, 3, 1, 1), nn.GroupNorm(8, ch), nn.ReLU()]
+    out = nn.Conv2d(ch, outputs, 3, 1, 1)
+    nn.init.normal_(out.weight, std=0.01)
+    nn.init.constant_(out.bias, bias)
+    return nn.Sequential(*layers, out)
+
+
+class RetinaNet(nn.Module):
+    def __init__(self, width=16, fpn=64, head_convs=2, anchors=9, classes=5, prior=0.01):
+        super().__init__()
+        widths = [width, 2 * width, 4 * width, 6 * width, 8 * width]
+        self.stages = nn.ModuleList([Stage(cin, c) for cin, c in zip([3] + widths[:-1], widths)])
+        self.lateral = nn.ModuleList([nn.Conv2d(widths[l + 2], fpn, 1) for l in range(3)])
+        self.smooth = nn.ModuleList([nn.Conv2d(fpn, fpn, 3, 1, 1) for _ in range(3)])
+        self.cls = head(fpn, head_convs, anchors * classes, -math.log((1 - prior) / prior))
+        self.box = head(fpn, head_convs, anchors * 4, 0.0)
+        self.a, self.k = anchors, classes
+
+    def forward(self, x):
+        c = []
+        for s in self.stages:
+            x = s(x)
+            c.append(x)
+        c, p, top = c[2:], [], None
+        for l in reversed(range(3)):
+            lat = self.lateral[l](c[l])
+            merged = lat if top is None else lat + F.interpolate(top, size=lat.shape[2:], mode="nearest")
+            p.append(self.smooth[l](merged))
+            top = merged
+        p.reverse()
+        n = x.shape[0]
+        flat = lambda t, k: t.view(n, self.a, k, t.shape[2], t.shape[3]).permute(0, 3, 4, 1, 2).reshape(n, -1, k)
+        return (torch.cat([flat(self.cls(q), self.k) for q in p], 1),
+                torch.cat([flat(self.box(q), 4) for q in p], 1))
+
+
+def detect_focal():
+    model = RetinaNet()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(16, 3, 128, 128)
+    anchors = 9 * (16 * 16 + 8 * 8 + 4 * 4)
+    positive = torch.rand(16, anchors, generator=g) < 0.01
+    valid = torch.rand(16, anchors, generator=g) > 0.02
+    cls_t = torch.zeros(16, anchors, 5)
+    cls_t[positive, torch.randint(0, 5, (int(positive.sum()),), generator=g)] = 1.0
+    box_t = torch.randn(16, anchors, 4, generator=g) * 0.1
+
+    def step():
+        logits, deltas = model(x)
+        # torchvision.ops.sigmoid_focal_loss (α = 0.25, γ = 2) over valid anchors / positives.
+        p = logits.sigmoid()
+        ce = F.binary_cross_entropy_with_logits(logits, cls_t, reduction="none")
+        p_t = p * cls_t + (1 - p) * (1 - cls_t)
+        loss = ce * (1 - p_t) ** 2 * (0.25 * cls_t + 0.75 * (1 - cls_t))
+        npos = positive.sum().clamp(min=1)
+        focal = (loss * valid[..., None]).sum() / npos
+        box = F.smooth_l1_loss(deltas[positive], box_t[positive], beta=0.11, reduction="sum") / npos
+        return focal + box
+    return model, step, 16, 10.0, 1e-4
+
+
+APPS = {"face-verify": face_verify, "segment-dice": segment_dice, "handwriting-ctc": handwriting_ctc,
+        "detect-focal": detect_focal}
 
 
 def main():
