@@ -173,7 +173,13 @@ pub fn collect(dir: &Path) -> anyhow::Result<Table> {
     }
     md += &format!(
         "\nmean ± sample std over the seeds that finished (best checkpoint's evaluation of each run); config {}{}.\n",
-        plan.config.display(),
+        // Relative to where collect runs (the repository root, usually), so tables read the
+        // same on every machine.
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| plan.config.strip_prefix(cwd).ok().map(Path::to_path_buf))
+            .unwrap_or_else(|| plan.config.clone())
+            .display(),
         if plan.set.is_empty() { String::new() } else { format!(" with {}", plan.set.join(" ")) }
     );
     if !problems.is_empty() {
