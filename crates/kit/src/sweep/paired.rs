@@ -26,57 +26,78 @@ pub fn paired_t(diffs: &[f64]) -> (f64, f64, f64) {
     (m, s, p)
 }
 
-/// The baseline point named by `spec` (`key=value[,key=value]`, a key as in the grid or its
-/// last part): its index among the points.
-fn baseline_point(spec: &str, axes: &[String], values: &[Vec<String>]) -> anyhow::Result<usize> {
-    let want: Vec<(&str, &str)> = spec
-        .split(',')
+/// The axes and values `spec` names (`key=value[,key=value]`, a key as in the grid or its last
+/// part): (axis index, value).
+fn baseline_values(spec: &str, axes: &[String]) -> anyhow::Result<Vec<(usize, String)>> {
+    spec.split(',')
         .map(|kv| {
-            kv.split_once('=')
+            let (k, v) = kv
+                .split_once('=')
                 .map(|(k, v)| (k.trim(), v.trim()))
                 .ok_or_else(|| {
                     anyhow::anyhow!("--baseline {spec}: expected AXIS=VALUE[,AXIS=VALUE]")
-                })
+                })?;
+            let i = axes
+                .iter()
+                .position(|a| a == k || a.rsplit('.').next() == Some(k))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--baseline {spec}: `{k}` is not an axis (axes: {})",
+                        axes.join(", ")
+                    )
+                })?;
+            Ok((i, v.to_string()))
         })
-        .collect::<anyhow::Result<_>>()?;
-    let mut cols = Vec::new();
-    for (k, v) in &want {
-        let i = axes
-            .iter()
-            .position(|a| a == k || a.rsplit('.').next() == Some(k))
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--baseline {spec}: `{k}` is not an axis (axes: {})",
-                    axes.join(", ")
-                )
-            })?;
-        cols.push((i, *v));
+        .collect()
+}
+
+/// For each point, its baseline: the point with the spec's values on the named axes and the
+/// point's own values on the others (None for the baselines themselves, or when there is none).
+fn baselines(
+    spec: &str,
+    named: &[(usize, String)],
+    values: &[Vec<String>],
+) -> anyhow::Result<Vec<Option<usize>>> {
+    let is_base = |v: &Vec<String>| named.iter().all(|(i, x)| v[*i] == *x);
+    if !values.iter().any(is_base) {
+        anyhow::bail!("--baseline {spec}: no grid point has these values");
     }
-    let hits: Vec<usize> = values
+    // With a single baseline point every other point is compared with it (also when axes are
+    // paired, e.g. head.kind with head.m, and the baseline's partner value differs).
+    let all: Vec<usize> = (0..values.len()).filter(|&b| is_base(&values[b])).collect();
+    let single = (all.len() == 1).then(|| all[0]);
+    Ok(values
         .iter()
-        .enumerate()
-        .filter(|(_, vals)| cols.iter().all(|(i, v)| vals[*i] == *v))
-        .map(|(p, _)| p)
-        .collect();
-    match hits.as_slice() {
-        [p] => Ok(*p),
-        [] => anyhow::bail!("--baseline {spec}: no grid point has these values"),
-        _ => anyhow::bail!(
-            "--baseline {spec}: {} grid points match; name every axis that differs",
-            hits.len()
-        ),
-    }
+        .map(|v| {
+            if is_base(v) {
+                return None;
+            }
+            values
+                .iter()
+                .position(|b| {
+                    is_base(b)
+                        && b.iter()
+                            .zip(v)
+                            .enumerate()
+                            .all(|(i, (x, y))| named.iter().any(|(n, _)| *n == i) || x == y)
+                })
+                .or(single)
+        })
+        .collect())
 }
 
 /// The markdown section: one row per other grid point, each metric as the mean ± std of the
-/// per-seed difference to the baseline, the seeds both finished, and the paired p-value.
+/// per-seed difference to its baseline (the point that differs from it only on the axes the
+/// spec names, e.g. `loss.kind=ce` compares every loss with CE at each tumour fraction), the
+/// seeds both finished, and the paired p-value.
 pub fn paired(dir: &Path, spec: &str) -> anyhow::Result<String> {
     let plan = read_plan(dir)?;
     let points = finished_seeds(dir, &plan)?;
     let values: Vec<Vec<String>> = points.iter().map(|(v, _)| v.clone()).collect();
-    let base = baseline_point(spec, &plan.axes, &values)?;
+    let named = baseline_values(spec, &plan.axes)?;
+    let base = baselines(spec, &named, &values)?;
     let mut md = format!(
-        "\nPaired by seed against {spec} (difference = row − baseline on the same seed, i.e. the same data and initialisation; mean ± std over the seeds both finished; p: two-sided paired t-test):\n\n| {} | seeds |",
+        "\nPaired by seed against {spec} (difference = row − baseline on the same seed, i.e. the same data and initialisation, the baseline having the row's values on the other axes; mean ± std over the seeds both finished; p: two-sided paired t-test):\n\n| {} | seeds |",
         plan.axes.join(" | ")
     );
     for m in &plan.metrics {
@@ -87,11 +108,9 @@ pub fn paired(dir: &Path, spec: &str) -> anyhow::Result<String> {
         "---|".repeat(plan.axes.len()),
         "---|".repeat(plan.metrics.len())
     );
-    let (_, base_runs) = &points[base];
     for (p, (vals, runs)) in points.iter().enumerate() {
-        if p == base {
-            continue;
-        }
+        let Some(b) = base[p] else { continue };
+        let base_runs = &points[b].1;
         let seeds: Vec<u64> = runs
             .keys()
             .filter(|s| base_runs.contains_key(s))
@@ -130,5 +149,40 @@ mod tests {
         let (_, _, p) = paired_t(&[1.0, 3.0]);
         assert!((p - (1.0 - 2.0 / std::f64::consts::PI * 2f64.atan())).abs() < 1e-9);
         assert!(paired_t(&[0.5]).2.is_nan());
+    }
+
+    #[test]
+    fn each_point_gets_the_baseline_with_its_other_values() {
+        let v = |rows: &[[&str; 2]]| -> Vec<Vec<String>> {
+            rows.iter()
+                .map(|r| r.iter().map(|s| s.to_string()).collect())
+                .collect()
+        };
+        let axes = ["data.fraction".to_string(), "loss.kind".to_string()];
+        let grid = v(&[
+            ["0.02", "ce"],
+            ["0.02", "dice"],
+            ["0.001", "ce"],
+            ["0.001", "dice"],
+        ]);
+        let named = baseline_values("kind=ce", &axes).unwrap();
+        assert_eq!(
+            baselines("kind=ce", &named, &grid).unwrap(),
+            vec![None, Some(0), None, Some(2)]
+        );
+        // Paired axes: the one softmax point is every other point's baseline.
+        let axes = ["head.kind".to_string(), "head.m".to_string()];
+        let grid = v(&[["softmax", "0"], ["arcface", "0.5"], ["cosface", "0.35"]]);
+        let named = baseline_values("head.kind=softmax", &axes).unwrap();
+        assert_eq!(
+            baselines("", &named, &grid).unwrap(),
+            vec![None, Some(0), Some(0)]
+        );
+        assert!(baseline_values("lr=1", &axes)
+            .unwrap_err()
+            .to_string()
+            .contains("axes: head.kind, head.m"));
+        let named = baseline_values("kind=sgd", &axes).unwrap();
+        assert!(baselines("kind=sgd", &named, &grid).is_err());
     }
 }
