@@ -40,7 +40,7 @@ def rust(app, a, tmp):
     name = f"bench-{time.time_ns()}"
     sets = [f"train.max_steps={a.warmup + a.steps}", "train.log_every=5", f"train.threads={a.threads}",
             "train.eval_every=100000", "train.checkpoint_every=100000", "train.device=cpu"]
-    cmd = [os.path.join(ROOT, "target/debug", app), "train", "-c", f"configs/{app}/default.yaml",
+    cmd = [os.path.join(a.bin_dir, app), "train", "-c", f"configs/{app}/default.yaml",
            "--runs", tmp, "--name", name]
     for s in sets + SMALL_EVAL.get(app, []):
         cmd += ["--set", s]
@@ -69,6 +69,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2, help="A/B pairs per app")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--bin-dir", default=os.path.join(ROOT, "target/debug"),
+                    help="where the app binaries are (e.g. an older build, to compare)")
     a = ap.parse_args()
     print(f"{os.cpu_count()} CPUs, {a.threads} threads each side, {a.rounds} × (Rust, PyTorch) per app, "
           f"{a.steps} timed steps after {a.warmup}", flush=True)

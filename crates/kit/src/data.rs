@@ -142,6 +142,10 @@ impl<D: Dataset, B: Send + 'static> Loader<D, B> {
                 self.batch_size,
             );
             handles.push(std::thread::spawn(move || {
+                // A loader thread's libtorch calls (the one copy per batch tensor) run on this
+                // thread alone: otherwise OpenMP gives the thread its own team of workers, more
+                // threads than cores, and the training threads lose their spin-wait.
+                tch::set_num_threads(1);
                 let mut b = skip + w;
                 while b < total {
                     let end = ((b + 1) * bs).min(order.len());
