@@ -60,6 +60,17 @@ pub fn normalise_planar(pixels: &[u8], channels: usize, mean: &[f32], std: &[f32
     out
 }
 
+/// [`normalise_planar`] keeping the interleaved (H, W, C) order: viewed as (N, H, W, C) and
+/// permuted to (N, C, H, W), the batch is channels-last in memory at no copy.
+pub fn normalise_interleaved(pixels: &[u8], mean: &[f32], std: &[f32]) -> Vec<f32> {
+    let c = mean.len().max(1);
+    pixels
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| (p as f32 / 255.0 - mean[i % c]) / std[i % c])
+        .collect()
+}
+
 /// RGB image -> float tensor [3, H, W], scaled to 0..1 then normalised per channel.
 pub fn rgb_to_tensor(img: &RgbImage, mean: [f32; 3], std: [f32; 3]) -> Tensor {
     let (w, h) = img.dimensions();
@@ -161,6 +172,12 @@ mod tests {
         let ours = Tensor::from_slice(&normalise_planar(&px, 3, &mean, &std))
             .view([3, h as i64, w as i64]);
         assert!(ours.equal(&torch));
+        // Interleaved and permuted: the same values, channels-last strides.
+        let cl = Tensor::from_slice(&normalise_interleaved(&px, &mean, &std))
+            .view([h as i64, w as i64, 3])
+            .permute([2, 0, 1]);
+        assert!(cl.equal(&torch));
+        assert_eq!(cl.stride(), vec![1, 3 * w as i64, 3]);
         let img = RgbImage::from_raw(w as u32, h as u32, px).unwrap();
         assert!(rgb_to_tensor(&img, mean, std).equal(&torch));
     }
