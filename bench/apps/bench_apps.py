@@ -72,6 +72,10 @@ def main():
     ap.add_argument("--bin-dir", default=os.path.join(ROOT, "target/debug"),
                     help="where the app binaries are (e.g. an older build, to compare)")
     a = ap.parse_args()
+    have = ["face-verify", "handwriting-ctc", "detect-focal", "segment-dice"]
+    missing = [x for x in a.apps if x not in have]
+    if missing:
+        sys.exit(f"no PyTorch replica for {', '.join(missing)} yet (bench/apps/replicas.py has: {', '.join(have)})")
     print(f"{os.cpu_count()} CPUs, {a.threads} threads each side, {a.rounds} × (Rust, PyTorch) per app, "
           f"{a.steps} timed steps after {a.warmup}", flush=True)
     rows = []
