@@ -1,5 +1,6 @@
 //! segment-dice: tumour segmentation with Dice (+CE) under extreme class imbalance.
-//! `config` (typed YAML), `data` (synthetic slices + the images/masks folder format),
+//! `config` (typed YAML), `synth` (the seeded synthetic slices), `data` (datasets: synthetic and
+//! the images/masks folder format),
 //! `model` (U-Net), `train` (the task in kit's loop), `eval` (Dice / IoU / FP rate / HD95),
 //! `predict` (mask + overlay for one slice), `app` (the shared command line's hooks).
 
@@ -9,4 +10,5 @@ pub mod data;
 pub mod eval;
 pub mod model;
 pub mod predict;
+pub mod synth;
 pub mod train;
