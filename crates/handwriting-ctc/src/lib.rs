@@ -1,9 +1,11 @@
 //! handwriting-ctc: read handwritten strings with CTC. `glyphs` + `render` (synthetic
-//! handwriting), `data` (synthetic, MNIST digit strings, labels.tsv folders), `model` (CRNN),
+//! handwriting), `data` (synthetic, MNIST digit strings, labels.tsv folders), `batch` (padded
+//! batches), `model` (CRNN),
 //! `train` (the task in kit's loop), `eval` (CER / WER / string accuracy), `predict`, `viz`
 //! (alignment picture), `app` (the shared command line's hooks).
 
 pub mod app;
+pub mod batch;
 pub mod config;
 pub mod data;
 pub mod eval;
