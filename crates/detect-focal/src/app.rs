@@ -60,12 +60,7 @@ pub fn coco_results(task: &DetTask, cfg: &Config) -> anyhow::Result<Vec<serde_js
 }
 
 fn empty(cfg: &Config) -> Source {
-    Source::Synthetic(Synthetic {
-        seed: 0,
-        len: 0,
-        spec: train::scene_spec(cfg),
-        hflip: false,
-    })
+    Source::Synthetic(Synthetic::new(0, 0, train::scene_spec(cfg), false))
 }
 
 /// Class names saved with the run (runs made before meta.json: the synthetic classes).
@@ -85,7 +80,19 @@ impl App for DetectFocal {
     type Extra = Extra;
 
     fn train_task(cfg: &Config, device: tch::Device) -> anyhow::Result<DetTask> {
-        let (tr, val) = train::sources(cfg).context("loading the dataset")?;
+        let (mut tr, mut val) = train::sources(cfg).context("loading the dataset")?;
+        if cfg.data.render_ahead && matches!(tr, Source::Synthetic(_)) {
+            let start = std::time::Instant::now();
+            (tr, val) = (tr.rendered_ahead(), val.rendered_ahead());
+            println!(
+                "rendered {} training and {} validation scenes ahead in {:.1} s ({} MB; \
+                 data.render_ahead: false renders them on the fly)",
+                cfg.data.train_size,
+                cfg.data.val_size,
+                start.elapsed().as_secs_f64(),
+                cfg.data.render_ahead_bytes() >> 20
+            );
+        }
         if let (Source::Coco(t), Source::Coco(v)) = (&tr, &val) {
             println!(
                 "data.source is a COCO folder ({} training, {} validation images): data.train_size, \

@@ -35,6 +35,24 @@ pub struct DataConfig {
     pub object_size: [f64; 2],
     /// Random horizontal flips of training images.
     pub hflip: bool,
+    /// Render the fixed seeded synthetic scenes once before training (train_size × size² × 3
+    /// bytes) instead of on the loader threads of every epoch; same scenes either way.
+    #[serde(default = "yes")]
+    pub render_ahead: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Most memory `data.render_ahead` may take: beyond it the scenes are rendered on the fly.
+pub const RENDER_AHEAD_LIMIT: u64 = 4 << 30;
+
+impl DataConfig {
+    /// Bytes the rendered-ahead scenes take (training and validation pictures).
+    pub fn render_ahead_bytes(&self) -> u64 {
+        (self.train_size + self.val_size) as u64 * u64::from(self.size).pow(2) * 3
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -137,6 +155,20 @@ impl AppConfig for Config {
         })?;
         if d.source == "synthetic" {
             ensure(d.val_size >= 1, "data.val_size", || "must be ≥ 1".into())?;
+            let bytes = d.render_ahead_bytes();
+            ensure(
+                !d.render_ahead || bytes <= RENDER_AHEAD_LIMIT,
+                "data.render_ahead",
+                || {
+                    format!(
+                        "the rendered scenes would take {:.1} GiB (limit {} GiB): set \
+                         data.render_ahead: false to render them on the fly, or lower \
+                         data.train_size",
+                        bytes as f64 / f64::from(1u32 << 30),
+                        RENDER_AHEAD_LIMIT >> 30
+                    )
+                },
+            )?;
         }
         ensure((0.0..=1.0).contains(&k.nms_iou), "detect.nms_iou", || {
             format!("must lie in [0, 1], got {}", k.nms_iou)

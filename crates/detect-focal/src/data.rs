@@ -14,12 +14,36 @@ use tch::Tensor;
 pub const MEAN: [f32; 3] = [0.5, 0.5, 0.5];
 pub const STD: [f32; 3] = [0.25, 0.25, 0.25];
 
-/// Scenes rendered on the fly.
+/// Synthetic scenes: `render(seed, index)`, on the fly or rendered once ahead.
 pub struct Synthetic {
     pub seed: u64,
     pub len: usize,
     pub spec: SceneSpec,
     pub hflip: bool,
+    /// The `len` scenes rendered ahead (`None`: render on every `get`).
+    pub ahead: Option<Vec<Scene>>,
+}
+
+impl Synthetic {
+    /// Scenes rendered on the fly.
+    pub fn new(seed: u64, len: usize, spec: SceneSpec, hflip: bool) -> Self {
+        Self {
+            seed,
+            len,
+            spec,
+            hflip,
+            ahead: None,
+        }
+    }
+
+    /// The same scenes, all rendered now on every core (the set is fixed by seed and index).
+    pub fn rendered_ahead(mut self) -> Self {
+        let (seed, spec) = (self.seed, self.spec);
+        self.ahead = Some(kit::data::render_ahead(self.len, |i| {
+            render(seed, i as u64, &spec)
+        }));
+        self
+    }
 }
 
 /// Mirrors a scene left-right.
@@ -42,7 +66,13 @@ impl Dataset for Synthetic {
         self.len
     }
     fn get(&self, index: usize, epoch: u64) -> Result<Scene, DataError> {
-        let s = render(self.seed, index as u64, &self.spec);
+        let s = match &self.ahead {
+            Some(scenes) => scenes
+                .get(index)
+                .cloned()
+                .ok_or_else(|| DataError::Other(format!("scene {index} of {}", scenes.len())))?,
+            None => render(self.seed, index as u64, &self.spec),
+        };
         Ok(if self.hflip && flip_for(self.seed, epoch, index) {
             hflip(s)
         } else {
@@ -62,6 +92,14 @@ impl Source {
         match self {
             Source::Synthetic(_) => CLASSES.iter().map(|s| s.to_string()).collect(),
             Source::Coco(c) => c.class_names.clone(),
+        }
+    }
+
+    /// Synthetic scenes rendered ahead (see [`Synthetic::rendered_ahead`]); COCO as it is.
+    pub fn rendered_ahead(self) -> Self {
+        match self {
+            Source::Synthetic(s) => Source::Synthetic(s.rendered_ahead()),
+            coco => coco,
         }
     }
 }
@@ -171,4 +209,35 @@ pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
 /// Normalised network input (1, 3, S, S) for one picture already at the model's size.
 pub fn image_tensor(img: &RgbImage) -> Tensor {
     kit::images::rgb_to_tensor(img, MEAN, STD).unsqueeze(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> SceneSpec {
+        SceneSpec {
+            size: 64,
+            min_objects: 1,
+            max_objects: 3,
+            distractors: 2,
+            object_size: (0.15, 0.4),
+        }
+    }
+
+    #[test]
+    fn rendered_ahead_gives_the_same_scenes_and_flips() {
+        let fly = Synthetic::new(9, 12, spec(), true);
+        let ahead = Synthetic::new(9, 12, spec(), true).rendered_ahead();
+        let mut flips = 0;
+        for epoch in 0..3 {
+            for i in 0..12 {
+                let (a, b) = (fly.get(i, epoch).unwrap(), ahead.get(i, epoch).unwrap());
+                assert_eq!(a, b, "scene {i} of epoch {epoch}");
+                flips += usize::from(flip_for(9, epoch, i));
+            }
+        }
+        assert!(flips > 0 && flips < 36, "{flips} of 36 flipped");
+        assert!(ahead.get(12, 0).is_err());
+    }
 }

@@ -35,18 +35,13 @@ pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
     let seed = cfg.train.seed;
     Ok(match d.folder() {
         None => (
-            Source::Synthetic(Synthetic {
-                seed,
-                len: d.train_size,
-                spec: scene_spec(cfg),
-                hflip: d.hflip,
-            }),
-            Source::Synthetic(Synthetic {
-                seed: data::val_seed(seed),
-                len: d.val_size,
-                spec: scene_spec(cfg),
-                hflip: false,
-            }),
+            Source::Synthetic(Synthetic::new(seed, d.train_size, scene_spec(cfg), d.hflip)),
+            Source::Synthetic(Synthetic::new(
+                data::val_seed(seed),
+                d.val_size,
+                scene_spec(cfg),
+                false,
+            )),
         ),
         Some(root) => {
             let tr = CocoFolder::open(&root.join("train"), d.size, d.hflip, seed)?;

@@ -499,4 +499,7 @@ fn invalid_hyper_parameters_name_the_key_before_anything_is_written() {
         &runs,
     );
     kit::testing::assert_invalid_before_any_write(bin, &smoke, "data.size=100", "data.size", &runs);
+    // 400,000 scenes at 64² would take 4.6 GiB rendered ahead: refused, and the key named.
+    let big = "data.train_size=400000";
+    kit::testing::assert_invalid_before_any_write(bin, &smoke, big, "data.render_ahead", &runs);
 }

@@ -51,6 +51,28 @@ pub fn val_seed(seed: u64) -> u64 {
     seed.wrapping_add(0x00A1_1DA7)
 }
 
+/// `f(0)`, …, `f(n − 1)` in order, computed on all cores: a dataset that is a fixed seeded set
+/// renders once, ahead of training, instead of on the loader threads of every epoch.
+pub fn render_ahead<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(n.max(1));
+    let chunk = n.div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .step_by(chunk)
+            .map(|start| {
+                s.spawn(move || (start..(start + chunk).min(n)).map(f).collect::<Vec<_>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
 /// Batches a dataset: seeded shuffle per epoch, `workers` threads, order preserved.
 pub struct Loader<D: Dataset, B> {
     dataset: Arc<D>,
@@ -272,6 +294,13 @@ mod tests {
         assert_eq!(sorted, (0..10).collect::<Vec<_>>());
         let flat: Vec<usize> = l.epoch(0, 0).flat_map(Result::unwrap).collect();
         assert_eq!(flat, e0);
+    }
+
+    #[test]
+    fn render_ahead_keeps_the_order() {
+        assert_eq!(render_ahead(7, |i| i * i), vec![0, 1, 4, 9, 16, 25, 36]);
+        assert_eq!(render_ahead(1, |i| i + 5), vec![5]);
+        assert!(render_ahead(0, |i| i).is_empty());
     }
 
     #[test]

@@ -134,22 +134,7 @@ pub fn generate(cfg: &DataConfig, n: usize, seed: u64) -> Vec<Sample> {
         let mesh = shapes::shape(class_id, &mut rng);
         sample_of(&mesh, cfg, Arc::from(c), format!("{c}-{i:05}"), &mut rng)
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |t| t.get())
-        .min(n.max(1));
-    let chunk = n.div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .step_by(chunk)
-            .map(|start| {
-                s.spawn(move || (start..(start + chunk).min(n)).map(one).collect::<Vec<_>>())
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    })
+    kit::data::render_ahead(n, one)
 }
 
 /// The training and validation sets of the config.
