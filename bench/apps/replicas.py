@@ -227,8 +227,88 @@ def detect_focal():
     return model, step, 16, 10.0, 1e-4
 
 
+# ---- vae-kl: conv encoder -> (mu, log var) -> reparameterised z -> transposed-conv decoder ---
+class Vae(nn.Module):
+    def __init__(self, latent=16, w=32, hidden=256):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Conv2d(1, w, 4, 2, 1), nn.ReLU(), nn.Conv2d(w, 2 * w, 4, 2, 1), nn.ReLU(),
+                                 nn.Flatten(), nn.Linear(2 * w * 49, hidden), nn.ReLU())
+        self.mu, self.logvar = nn.Linear(hidden, latent), nn.Linear(hidden, latent)
+        self.dec = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, 2 * w * 49), nn.ReLU(),
+                                 nn.Unflatten(1, (2 * w, 7, 7)), nn.ConvTranspose2d(2 * w, w, 4, 2, 1), nn.ReLU(),
+                                 nn.ConvTranspose2d(w, 1, 4, 2, 1))
+
+    def loss(self, x):
+        h = self.enc(x)
+        mu, logvar = self.mu(h), self.logvar(h).clamp(-12, 8)
+        z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+        recon = F.binary_cross_entropy_with_logits(self.dec(z), x, reduction="none").flatten(1).sum(1).mean()
+        kl = (0.5 * (mu ** 2 + logvar.exp() - 1 - logvar)).mean(0).sum()
+        return recon + kl  # beta = 1, no annealing, no free bits (default.yaml)
+
+
+def vae_kl():
+    model = Vae()
+    x = torch.rand(128, 1, 28, 28)
+    return model, (lambda: model.loss(x)), 128, 50.0, 0.0
+
+
+# ---- pointcloud-chamfer: conv-BN encoder -> 256-d code -> PSGN fully connected decoder -------
+class PointNet(nn.Module):
+    def __init__(self, w=32, latent=256, hidden=512, points=1024, side=64):
+        super().__init__()
+        cbr = lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, 2, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU())
+        self.enc = nn.Sequential(cbr(1, w), cbr(w, 2 * w), cbr(2 * w, 4 * w), cbr(4 * w, 8 * w), nn.Flatten(),
+                                 nn.Linear(8 * w * (side // 16) ** 2, latent), nn.ReLU())
+        self.dec = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, points * 3))
+        self.points = points
+
+    def forward(self, x):
+        return self.dec(self.enc(x)).view(x.shape[0], self.points, 3)
+
+
+def pointcloud_chamfer():
+    model = PointNet()
+    x, truth = torch.rand(32, 1, 64, 64), torch.randn(32, 2048, 3) * 0.3
+
+    def step():
+        # Chamfer as an eager user writes it without pytorch3d: squared cdist, nearest both ways.
+        d = torch.cdist(model(x), truth) ** 2
+        return (d.min(2).values.mean(1) + d.min(1).values.mean(1)).mean()
+    return model, step, 32, 5.0, 1e-4
+
+
+# ---- rlhf-reward: byte GRU trunk -> scalar head at the last real token, Bradley-Terry -------
+class RewardModel(nn.Module):
+    def __init__(self, vocab=260, embed=32, hidden=128):
+        super().__init__()
+        self.emb, self.gru = nn.Embedding(vocab, embed), nn.GRU(embed, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, ids, lengths):
+        h, _ = self.gru(self.emb(ids))
+        return self.head(h[torch.arange(ids.shape[0]), lengths - 1]).squeeze(-1)
+
+
+def rlhf_reward():
+    model = RewardModel()
+    # Pairs sampled from a barely trained SFT policy run to max_new = 12 bytes: BOS, `s:` or
+    # `r:` and up to 6 digits, SEP, 12 bytes, EOS = 23 tokens in a padded batch of 64 pairs.
+    g = torch.Generator().manual_seed(0)
+    ids = [torch.randint(0, 128, (64, 23), generator=g) for _ in range(2)]
+    lengths = [torch.randint(20, 24, (64,), generator=g) for _ in range(2)]
+
+    def step():
+        c, r = model(ids[0], lengths[0]), model(ids[1], lengths[1])
+        # TRL's RewardTrainer loss with center_rewards_coefficient = 0.01.
+        return -F.logsigmoid(c - r).mean() + 0.01 * ((c + r) ** 2).mean()
+    return model, step, 64, 1.0, 0.0
+
+
 APPS = {"face-verify": face_verify, "segment-dice": segment_dice, "handwriting-ctc": handwriting_ctc,
-        "detect-focal": detect_focal}
+        "detect-focal": detect_focal, "vae-kl": vae_kl, "pointcloud-chamfer": pointcloud_chamfer,
+        "rlhf-reward": rlhf_reward}
 
 
 def main():
