@@ -153,7 +153,9 @@ pub fn sampled_tokens(pairs: &[(&str, &str)], max_len: usize, max_new: usize) ->
 #[derive(Debug)]
 pub enum Batch {
     Demos(Tokens),
-    Pairs { chosen: Tokens, rejected: Tokens },
+    /// Preference pairs padded together: chosen responses in rows 0..B, rejected in B..2B, so
+    /// one forward pass scores both (as TRL's `concatenated_forward`).
+    Pairs(Tokens),
     Prompts(Vec<String>),
 }
 
@@ -181,10 +183,7 @@ pub fn collate(items: Vec<Example>, max_len: usize) -> Result<Batch, DataError> 
                 })
                 .collect();
             let (c, r) = pair_texts(&pairs);
-            Ok(Batch::Pairs {
-                chosen: tokens(&c, max_len),
-                rejected: tokens(&r, max_len),
-            })
+            Ok(Batch::Pairs(tokens(&[c, r].concat(), max_len)))
         }
         Some(Example::Prompt(_)) => Ok(Batch::Prompts(
             items
@@ -272,5 +271,27 @@ mod tests {
         let m: Vec<Vec<f32>> = Vec::try_from(&s.response_mask).unwrap();
         assert_eq!(m[0], [0., 0., 0., 1., 1., 0.]);
         assert_eq!(m[1], [0., 0., 1., 1., 1., 0.]);
+    }
+
+    #[test]
+    fn pairs_are_padded_together_chosen_first() {
+        let pair = |c: &str, r: &str| {
+            Example::Pair(Pair {
+                prompt: "s:1".into(),
+                chosen: c.into(),
+                rejected: r.into(),
+                gold_chosen: None,
+                gold_rejected: None,
+            })
+        };
+        let Ok(Batch::Pairs(t)) = collate(vec![pair("1", "2345"), pair("67", "8")], 16) else {
+            panic!("not a pair batch");
+        };
+        // BOS s : 1 SEP <response> EOS: 7 tokens for a 1-byte response, 10 for the longest.
+        assert_eq!(t.ids.size(), [4, 10]);
+        assert_eq!(Vec::<i64>::try_from(&t.lengths).unwrap(), [7, 8, 10, 7]);
+        let ids: Vec<Vec<i64>> = Vec::try_from(&t.ids).unwrap();
+        assert_eq!(ids[1][5..9], [54, 55, EOS, PAD]); // "67": the second chosen
+        assert_eq!(ids[2][5..10], [50, 51, 52, 53, EOS]); // "2345": the first rejected
     }
 }

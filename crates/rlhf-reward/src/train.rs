@@ -193,6 +193,12 @@ impl RlhfTask {
     }
 }
 
+/// The chosen (first) and rejected (second) halves of a [`Batch::Pairs`] result.
+fn halves(x: &tch::Tensor) -> (tch::Tensor, tch::Tensor) {
+    let b = x.size()[0] / 2;
+    (x.narrow(0, 0, b), x.narrow(0, b, b))
+}
+
 impl Task for RlhfTask {
     type Batch = Batch;
     type Data = Examples;
@@ -210,11 +216,8 @@ impl Task for RlhfTask {
                     samples: t.ids.size()[0] as usize,
                 })
             }
-            (Trained::Reward(rm), Batch::Pairs { chosen, rejected }) => {
-                let (c, r) = (
-                    rm.rewards(&to_device(&chosen, dev)),
-                    rm.rewards(&to_device(&rejected, dev)),
-                );
+            (Trained::Reward(rm), Batch::Pairs(both)) => {
+                let (c, r) = halves(&rm.rewards(&to_device(&both, dev)));
                 let coef = self.cfg.reward.center_coef;
                 let loss = bradley_terry_loss(&c, &r, None, (coef > 0.0).then_some(coef))?;
                 let acc = c.gt_tensor(&r).to_kind(Kind::Float).mean(Kind::Float);
@@ -228,22 +231,16 @@ impl Task for RlhfTask {
                     samples: c.size()[0] as usize,
                 })
             }
-            (Trained::Policy(lm), Batch::Pairs { chosen, rejected }) => {
+            (Trained::Policy(lm), Batch::Pairs(both)) => {
                 let reference = &self
                     .reference
                     .as_ref()
                     .ok_or_else(|| anyhow::anyhow!("DPO needs the SFT reference"))?
                     .model;
-                let (c, r) = (to_device(&chosen, dev), to_device(&rejected, dev));
-                let (rc, rr) =
-                    tch::no_grad(|| (reference.seq_logprobs(&c), reference.seq_logprobs(&r)));
-                let out = dpo_loss(
-                    &lm.seq_logprobs(&c),
-                    &lm.seq_logprobs(&r),
-                    &rc,
-                    &rr,
-                    self.cfg.policy.beta,
-                )?;
+                let both = to_device(&both, dev);
+                let (rc, rr) = halves(&tch::no_grad(|| reference.seq_logprobs(&both)));
+                let (pc, pr) = halves(&lm.seq_logprobs(&both));
+                let out = dpo_loss(&pc, &pr, &rc, &rr, self.cfg.policy.beta)?;
                 let acc = out
                     .chosen_rewards
                     .gt_tensor(&out.rejected_rewards)
@@ -262,7 +259,7 @@ impl Task for RlhfTask {
                         ),
                         ("rewards/accuracy".into(), acc),
                     ],
-                    samples: c.ids.size()[0] as usize,
+                    samples: pc.size()[0] as usize,
                     total: out.loss,
                 })
             }
