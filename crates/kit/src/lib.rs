@@ -25,6 +25,7 @@ pub mod optim;
 pub mod plot;
 pub mod rundir;
 pub mod spiral;
+mod step_values;
 pub mod sweep;
 pub mod tensorboard;
 pub mod testing;

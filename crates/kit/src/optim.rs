@@ -84,29 +84,29 @@ impl Optimizer {
 
     /// Rescales gradients so their global L2 norm is at most `max_norm` (0 = no clipping);
     /// returns the norm before clipping.
-    pub fn clip_grad_norm(&mut self, max_norm: f64) -> f64 {
+    pub fn clip_grad_norm(&mut self, max_norm: f64) -> Tensor {
         let grads: Vec<Tensor> = self
             .slots
             .iter()
             .map(|s| s.param.grad())
             .filter(|g| g.defined())
             .collect();
-        if grads.is_empty() {
-            return 0.0;
-        }
+        let Some(first) = grads.first() else {
+            return Tensor::zeros([], (Kind::Double, tch::Device::Cpu));
+        };
         let sq: Vec<Tensor> = grads
             .iter()
             .map(|g| g.pow_tensor_scalar(2).sum(Kind::Double))
             .collect();
-        let norm = Tensor::stack(&sq, 0)
-            .sum(Kind::Double)
-            .sqrt()
-            .double_value(&[]);
-        if max_norm > 0.0 && norm > max_norm {
-            let scale = max_norm / (norm + 1e-6);
+        let norm = Tensor::stack(&sq, 0).sum(Kind::Double).sqrt();
+        if max_norm > 0.0 {
+            // As torch.nn.utils.clip_grad_norm_: the factor stays on the device (no host read).
+            let scale = (max_norm / (&norm + 1e-6))
+                .clamp_max(1.0)
+                .to_kind(first.kind());
             tch::no_grad(|| {
                 for mut g in grads {
-                    let _ = g.f_mul_scalar_(scale);
+                    let _ = g.f_mul_(&scale);
                 }
             });
         }

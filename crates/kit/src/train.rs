@@ -6,6 +6,8 @@ use crate::device::seed_torch;
 use crate::logging::{Logger, Progress};
 use crate::optim::{lr_at, Optimizer};
 use crate::rundir::{save_checkpoint, Checkpoint, RunDir, RunError, TrainState};
+pub use crate::step_values::host_reads;
+use crate::step_values::StepValues;
 pub use crate::train_config::{InitFrom, TrainConfig};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
@@ -103,11 +105,13 @@ pub enum TrainError {
     )]
     NonFinite { step: u64, term: String, value: f64 },
     #[error(
-        "the gradient norm is {value} at step {step} (the loss was finite): training stopped \
-         before the update, the last good checkpoint was left as it was (a loss whose \
-         gradient is infinite somewhere, e.g. x^γ with γ < 1 at x = 0; or lower train.lr)"
+        "the gradient norm is {value} at step {step} (the loss was finite): training stopped, \
+         the last good checkpoint was left as it was (a loss whose gradient is infinite \
+         somewhere, e.g. x^γ with γ < 1 at x = 0; or lower train.lr)"
     )]
     NonFiniteGradient { step: u64, value: f64 },
+    #[error("reading the step's losses from the device: {0}")]
+    Read(String),
     #[error(
         "`{name}` holds non-finite values after step {step}: training stopped without saving, \
          the last good checkpoint was left as it was (lower train.lr, or set train.grad_clip)"
@@ -227,6 +231,9 @@ pub fn fit<T: Task>(
     let mut window_samples = 0usize;
     // Seconds of the window spent blocked on the loader (data not ready when the step wanted it).
     let mut window_wait = 0f64;
+    // Loss, terms and gradient norm of the steps not yet read to the host; the loss shown.
+    let mut pending = StepValues::default();
+    let mut shown = String::from("–");
     let save_last = |task: &T, optim: &Optimizer, state: &TrainState| {
         ensure_finite(task.var_store(), Some(optim), state.step)?;
         save_checkpoint(&run.last(), task.var_store(), Some(optim), state).map_err(TrainError::from)
@@ -249,34 +256,11 @@ pub fn fit<T: Task>(
                 progress: &progress,
             };
             let losses = task.train_step(batch, &mut ctx)?;
-            let mut logged = vec![("loss".to_string(), losses.total.double_value(&[]))];
-            for (k, t) in &losses.terms {
-                logged.push((k.clone(), t.double_value(&[])));
-            }
-            // Name the term that went non-finite, not only the total it spoils.
-            let bad = logged[1..]
-                .iter()
-                .chain(&logged[..1])
-                .find(|(_, v)| !v.is_finite());
-            if let Some((term, value)) = bad {
-                progress.finish();
-                return Err(TrainError::NonFinite {
-                    step: state.step,
-                    term: term.clone(),
-                    value: *value,
-                });
-            }
             optim.zero_grad();
             losses.total.backward();
             let grad_norm = optim.clip_grad_norm(cfg.grad_clip);
-            if !grad_norm.is_finite() {
-                progress.finish();
-                return Err(TrainError::NonFiniteGradient {
-                    step: state.step,
-                    value: grad_norm,
-                });
-            }
             optim.step(lr);
+            pending.push(state.step, &losses, &grad_norm);
             state.step += 1;
             state.batch_in_epoch += 1;
             if state.batch_in_epoch == per_epoch {
@@ -284,24 +268,11 @@ pub fn fit<T: Task>(
                 state.batch_in_epoch = 0;
             }
             window_samples += losses.samples;
-
-            let msg = format!("loss {:.4} lr {lr:.2e}", logged[0].1);
-            progress.update(state.step, state.epoch, &msg);
-            if state.step % cfg.log_every.max(1) == 0 {
-                let secs = window_start.elapsed().as_secs_f64().max(1e-9);
-                let mut scalars: Vec<(String, f64)> = logged
-                    .into_iter()
-                    .map(|(k, v)| (format!("train/{k}"), v))
-                    .collect();
-                scalars.push(("train/lr".into(), lr));
-                scalars.push(("train/grad_norm".into(), grad_norm));
-                scalars.push(("train/samples_per_sec".into(), window_samples as f64 / secs));
-                scalars.push(("train/data_wait_share".into(), window_wait / secs));
-                logger.scalars(state.step, &scalars)?;
-                window_start = Instant::now();
-                window_samples = 0;
-                window_wait = 0.0;
-            }
+            progress.update(
+                state.step,
+                state.epoch,
+                &format!("loss {shown} lr {lr:.2e}"),
+            );
             let epoch_end = state.batch_in_epoch == 0;
             let done = state.step >= total;
             let step = state.step;
@@ -313,6 +284,31 @@ pub fn fit<T: Task>(
                 }
             };
             let (eval_due, checkpoint_due) = (due(cfg.eval_every), due(cfg.checkpoint_every));
+            let log_due = step % cfg.log_every.max(1) == 0;
+            let stop_requested = STOP.swap(false, Ordering::SeqCst)
+                || opts.stop_after.is_some_and(|k| state.step >= k);
+            // One host read for every step since the last one, and always before anything is
+            // saved: a non-finite loss or gradient stops training with the checkpoints untouched.
+            if log_due || eval_due || checkpoint_due || done || stop_requested {
+                let last = pending.read().inspect_err(|_| progress.finish())?;
+                if let (Some(values), true) = (last, log_due) {
+                    let secs = window_start.elapsed().as_secs_f64().max(1e-9);
+                    let mut scalars: Vec<(String, f64)> = values
+                        .iter()
+                        .map(|(k, v)| (format!("train/{k}"), *v))
+                        .collect();
+                    scalars.push(("train/lr".into(), lr));
+                    scalars.push(("train/samples_per_sec".into(), window_samples as f64 / secs));
+                    scalars.push(("train/data_wait_share".into(), window_wait / secs));
+                    logger.scalars(state.step, &scalars)?;
+                    if let Some((_, v)) = values.iter().find(|(k, _)| k == "loss") {
+                        shown = format!("{v:.4}");
+                    }
+                    window_start = Instant::now();
+                    window_samples = 0;
+                    window_wait = 0.0;
+                }
+            }
             if eval_due || done {
                 let m = evaluate(task, logger, &mut state, &progress)?;
                 if state.best_step == state.step {
@@ -324,8 +320,6 @@ pub fn fit<T: Task>(
             if checkpoint_due || done {
                 save_last(task, &optim, &state)?;
             }
-            let stop_requested = STOP.swap(false, Ordering::SeqCst)
-                || opts.stop_after.is_some_and(|k| state.step >= k);
             if stop_requested && !done {
                 save_last(task, &optim, &state)?;
                 progress.finish();

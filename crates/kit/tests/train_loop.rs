@@ -116,9 +116,10 @@ fn nan_loss_stops_and_keeps_last_good_checkpoint() {
 }
 
 #[test]
-fn nan_gradient_stops_before_the_update_and_the_checkpoint() {
+fn nan_gradient_stops_before_the_checkpoint() {
     // Step 29 is the last before the checkpoint at step 30: without the guard the NaN update
-    // would be saved to last.safetensors before the next loss showed it.
+    // would be saved to last.safetensors. The loop reads a step's values only at the next log,
+    // eval or checkpoint step, so the update itself happens in memory; nothing is saved.
     let tmp = tempfile::tempdir().unwrap();
     let cfg = smoke(&["train.checkpoint_every=10"]);
     let (run, mut log) = new_run(tmp.path(), "nan-grad");
@@ -134,11 +135,50 @@ fn nan_gradient_stops_before_the_update_and_the_checkpoint() {
     );
     let ck = Checkpoint::read(&run.last()).unwrap();
     assert_eq!(ck.train_state().unwrap().step, 20);
-    for (name, w) in weights(&t.inner) {
+    let mut fresh = task(&cfg);
+    ck.load_model(fresh.var_store_mut()).unwrap();
+    for (name, w) in weights(&fresh) {
         assert!(
             w.isfinite().all().int64_value(&[]) == 1,
-            "{name} not finite in memory"
+            "{name} not finite"
         );
+    }
+}
+
+#[test]
+fn the_loop_reads_the_device_once_per_log_window() {
+    // 40 steps, logged every 10, evaluated and checkpointed every 20: four host reads, however
+    // many terms a step logs (each read waits for the device: once per step would stall a GPU).
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = smoke(&[
+        "train.max_steps=40",
+        "train.log_every=10",
+        "train.eval_every=20",
+        "train.checkpoint_every=20",
+    ]);
+    let (run, mut log) = new_run(tmp.path(), "reads");
+    let before = kit::train::host_reads();
+    fit(
+        &mut task(&cfg),
+        &cfg.train,
+        &run,
+        &mut log,
+        FitOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(kit::train::host_reads() - before, 4);
+    // Every logged step still has its loss and gradient norm.
+    let text = std::fs::read_to_string(run.root.join("metrics.jsonl")).unwrap();
+    let logged = text
+        .lines()
+        .filter(|l| l.contains("train/loss") && l.contains("train/grad_norm"))
+        .count();
+    assert_eq!(logged, 4, "{text}");
+    // And nothing in the loop reads a tensor to the host behind the counter's back.
+    let src = include_str!("../src/train.rs");
+    let fit_body = &src[src.find("pub fn fit<").unwrap()..src.find("fn evaluate<").unwrap()];
+    for read in ["double_value", "int64_value", "try_from", "Device::Cpu"] {
+        assert!(!fit_body.contains(read), "the loop calls {read}");
     }
 }
 

@@ -94,24 +94,38 @@ pub fn chamfer_distance(
     };
     let xl = lengths(x_lengths, "x_lengths", p1)?;
     let yl = lengths(y_lengths, "y_lengths", p2)?;
-    let cham_x = one_direction(x, y, &xl, &yl, point_reduction);
+    // Whether a cloud is padded: read from the device only when lengths were given (their
+    // check above reads them anyway), so the common unpadded call makes no host read.
+    let padded = |l: &Tensor, given: bool, p: i64| given && l.lt(p).any().int64_value(&[]) == 1;
+    let (x_padded, y_padded) = (
+        padded(&xl, x_lengths.is_some(), p1),
+        padded(&yl, y_lengths.is_some(), p2),
+    );
+    let cham_x = one_direction(x, y, &xl, &yl, y_padded, point_reduction);
     let total = if single_directional {
         cham_x
     } else {
-        cham_x + one_direction(y, x, &yl, &xl, point_reduction)
+        cham_x + one_direction(y, x, &yl, &xl, x_padded, point_reduction)
     };
     Ok(batch_reduction.apply(total))
 }
 
-/// Per-cloud reduced nearest-neighbour distances from `a` to `b`: shape (N).
-fn one_direction(a: &Tensor, b: &Tensor, al: &Tensor, bl: &Tensor, red: PointReduction) -> Tensor {
+/// Per-cloud reduced nearest-neighbour distances from `a` to `b`: shape (N); `padded`: some
+/// cloud of `b` is shorter than `b`'s point axis.
+fn one_direction(
+    a: &Tensor,
+    b: &Tensor,
+    al: &Tensor,
+    bl: &Tensor,
+    padded: bool,
+    red: PointReduction,
+) -> Tensor {
     let (n, pa, _) = (a.size()[0], a.size()[1], a.size()[2]);
     let pb = b.size()[1];
     let dev = a.device();
     let b_valid = Tensor::arange(pb, (Kind::Int64, dev))
         .unsqueeze(0)
         .lt_tensor(&bl.unsqueeze(1)); // (N, Pb)
-    let padded = bl.lt(pb).any().int64_value(&[]) == 1;
     let idx = nearest_index(a, b, padded.then_some(&b_valid));
     let d = a.size()[2];
     let nearest = b.gather(1, &idx.unsqueeze(-1).expand([n, pa, d], false), false);
