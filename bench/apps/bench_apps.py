@@ -3,7 +3,7 @@ data loader included) against a PyTorch eager replica of the same model (replica
 A/B/A/B back to back with the same threads, steady-state steps only. Prints samples/s, the
 ratio, peak RSS, and the share of the Rust step spent waiting for data; refuses a replica whose
 trainable-parameter count differs from the Rust checkpoint's.
-Usage: python bench_apps.py [APP ...] [--steps N] [--warmup K] [--rounds R] [--threads T]
+Usage: python bench_apps.py [APP ...] [--steps N] [--warmup K] [--rounds R] [--threads T] [--set K=V]
 """
 import argparse, json, math, os, shutil, statistics, struct, subprocess, sys, tempfile, time
 
@@ -63,7 +63,7 @@ def rust(app, a, tmp, extra):
             "train.eval_every=100000", "train.checkpoint_every=100000", "train.device=cpu"]
     cmd = [os.path.join(a.bin_dir, app), "train", "-c", f"configs/{app}/default.yaml",
            "--runs", tmp, "--name", name]
-    for s in sets + SMALL_EVAL.get(app, []) + extra:
+    for s in sets + SMALL_EVAL.get(app, []) + extra + a.set:
         cmd += ["--set", s]
     _, rss = timed(cmd)
     run = os.path.join(tmp, app, name)
@@ -90,6 +90,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2, help="A/B pairs per app")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--set", action="append", default=[],
+                    help="a config override for the Rust runs (repeatable), e.g. train.channels_last=false")
     ap.add_argument("--bin-dir", default=os.path.join(ROOT, "target/debug"),
                     help="where the app binaries are (e.g. an older build, to compare)")
     a = ap.parse_args()

@@ -90,7 +90,7 @@ impl App for DetectFocal {
                 cfg.data.train_size,
                 cfg.data.val_size,
                 start.elapsed().as_secs_f64(),
-                cfg.data.render_ahead_bytes() >> 20
+                cfg.data.render_ahead_bytes() / 1_000_000
             );
         }
         if let (Source::Coco(t), Source::Coco(v)) = (&tr, &val) {

@@ -33,15 +33,16 @@ pub fn save_checkpoint(
         path: path.to_path_buf(),
         message,
     };
-    let mut named: Vec<(String, Tensor)> = vs
-        .variables()
-        .into_iter()
-        .map(|(k, t)| (k, t.detach().to_device(Device::Cpu).contiguous()))
-        .collect();
+    let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     if let Some(o) = optim {
         named.extend(o.state_tensors());
     }
     named.extend(state_tensors(state));
+    // Row-major on the CPU whatever the layout in training (e.g. channels-last kernels).
+    let mut named: Vec<(String, Tensor)> = named
+        .into_iter()
+        .map(|(k, t)| (k, t.detach().to_device(Device::Cpu).contiguous()))
+        .collect();
     named.sort_by(|a, b| a.0.cmp(&b.0));
     let tmp = tmp_path(path);
     Tensor::write_safetensors(&named, &tmp).map_err(|e| err(e.to_string()))?;

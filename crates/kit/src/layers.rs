@@ -20,3 +20,78 @@ pub fn conv_bn(p: &nn::Path, cin: i64, cout: i64, k: i64, stride: i64) -> nn::Se
 pub fn conv_bn_relu(p: &nn::Path, cin: i64, cout: i64, k: i64, stride: i64) -> nn::SequentialT {
     conv_bn(p, cin, cout, k, stride).add_fn(|x| x.relu())
 }
+
+/// Gives every 4-D variable (convolution kernels) channels-last strides in place, values
+/// unchanged: convolutions then run in the NHWC layout oneDNN is fastest in, and their outputs
+/// stay channels-last (PyTorch's `model.to(memory_format=torch.channels_last)`).
+pub fn to_channels_last(vs: &nn::VarStore) {
+    tch::no_grad(|| {
+        for (_, mut v) in vs.variables() {
+            if v.dim() == 4 {
+                let nhwc = v.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]);
+                v.set_data(&nhwc);
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind, Tensor};
+
+    #[test]
+    fn channels_last_keeps_values_and_changes_strides() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let block = conv_bn(&vs.root(), 3, 8, 3, 1);
+        let before: Vec<(String, Tensor)> = vs
+            .variables()
+            .into_iter()
+            .map(|(k, v)| (k, v.copy()))
+            .collect();
+        let x = Tensor::randn([2, 3, 9, 9], (Kind::Float, Device::Cpu));
+        let y0 = nn::ModuleT::forward_t(&block, &x, false);
+        to_channels_last(&vs);
+        let vars = vs.variables();
+        let w = &vars["conv.weight"];
+        assert_eq!(w.size(), [8, 3, 3, 3]);
+        assert_eq!(w.stride(), [27, 1, 9, 3], "NHWC strides");
+        for (k, v) in before {
+            assert!(vars[&k].equal(&v), "{k} changed value");
+        }
+        let y1 = nn::ModuleT::forward_t(&block, &x, false);
+        assert_eq!(y1.stride()[1], 1, "the output is channels-last too");
+        let diff = (y1 - y0).abs().max().double_value(&[]);
+        assert!(diff < 1e-5, "outputs differ by {diff}");
+    }
+
+    #[test]
+    fn channels_last_training_state_saves_and_loads_row_major() {
+        use crate::checkpoint::{save_checkpoint, Checkpoint};
+        use crate::optim::Optimizer;
+        let tmp = tempfile::tempdir().unwrap();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let block = conv_bn(&vs.root(), 3, 4, 3, 1);
+        to_channels_last(&vs);
+        let settings = crate::train::TrainConfig::default().optim_settings();
+        let mut opt = Optimizer::new(&vs, settings);
+        let x = Tensor::randn([2, 3, 6, 6], (Kind::Float, Device::Cpu));
+        nn::ModuleT::forward_t(&block, &x, true)
+            .sum(Kind::Float)
+            .backward();
+        opt.step(1e-2);
+        let path = tmp.path().join("last.safetensors");
+        save_checkpoint(&path, &vs, Some(&opt), &Default::default()).unwrap();
+        let ck = Checkpoint::read(&path).unwrap();
+        let mut fresh = nn::VarStore::new(Device::Cpu);
+        let _ = conv_bn(&fresh.root(), 3, 4, 3, 1);
+        ck.load_model(&mut fresh).unwrap();
+        let w = &fresh.variables()["conv.weight"];
+        assert!(w.equal(&vs.variables()["conv.weight"]));
+        let mut opt2 = Optimizer::new(&fresh, settings);
+        ck.load_optimizer(&mut opt2).unwrap();
+        for ((k, a), (_, b)) in opt.state_tensors().iter().zip(opt2.state_tensors()) {
+            assert!(a.equal(&b), "{k}");
+        }
+    }
+}

@@ -31,3 +31,4 @@ pub mod tensorboard;
 pub mod testing;
 pub mod train;
 mod train_config;
+mod train_error;

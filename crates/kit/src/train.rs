@@ -5,10 +5,11 @@ use crate::data::Dataset;
 use crate::device::seed_torch;
 use crate::logging::{Logger, Progress};
 use crate::optim::{lr_at, Optimizer};
-use crate::rundir::{save_checkpoint, Checkpoint, RunDir, RunError, TrainState};
+use crate::rundir::{save_checkpoint, Checkpoint, RunDir, TrainState};
 pub use crate::step_values::host_reads;
 use crate::step_values::StepValues;
 pub use crate::train_config::{InitFrom, TrainConfig};
+pub use crate::train_error::TrainError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 use std::time::Instant;
@@ -96,48 +97,6 @@ pub trait Task {
     fn evaluate(&mut self, logger: &mut Logger, step: u64) -> anyhow::Result<Metrics>;
 }
 
-/// Why training stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    #[error(
-        "loss term `{term}` is {value} at step {step}: training stopped, the last good \
-         checkpoint was left as it was (lower train.lr, or set train.grad_clip)"
-    )]
-    NonFinite { step: u64, term: String, value: f64 },
-    #[error(
-        "the gradient norm is {value} at step {step} (the loss was finite): training stopped, \
-         the last good checkpoint was left as it was (a loss whose gradient is infinite \
-         somewhere, e.g. x^γ with γ < 1 at x = 0; or lower train.lr)"
-    )]
-    NonFiniteGradient { step: u64, value: f64 },
-    #[error("reading the step's losses from the device: {0}")]
-    Read(String),
-    #[error(
-        "`{name}` holds non-finite values after step {step}: training stopped without saving, \
-         the last good checkpoint was left as it was (lower train.lr, or set train.grad_clip)"
-    )]
-    NonFiniteWeights { step: u64, name: String },
-    #[error(
-        "the training set gives no full batch of train.batch_size = {batch_size} \
-         ({samples} samples; the incomplete last batch is dropped): lower train.batch_size or \
-         add data"
-    )]
-    NoBatch { samples: usize, batch_size: usize },
-    #[error(
-        "the selection metric `{selection}` is not among the evaluation's metrics ({known}): \
-         best.safetensors could never be chosen"
-    )]
-    UnknownSelection { selection: String, known: String },
-    #[error(transparent)]
-    Run(#[from] RunError),
-    #[error(transparent)]
-    Data(#[from] crate::data::DataError),
-    #[error("cannot write logs: {0}")]
-    Log(#[from] std::io::Error),
-    #[error(transparent)]
-    Task(#[from] anyhow::Error),
-}
-
 /// How a `fit` ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -183,6 +142,9 @@ pub fn fit<T: Task>(
     opts: FitOptions,
 ) -> Result<Outcome, TrainError> {
     install_ctrlc();
+    if cfg.channels_last {
+        crate::layers::to_channels_last(task.var_store());
+    }
     let mut optim = Optimizer::new(task.var_store(), cfg.optim_settings());
     let mut state = TrainState::default();
     if opts.resume {
@@ -268,11 +230,6 @@ pub fn fit<T: Task>(
                 state.batch_in_epoch = 0;
             }
             window_samples += losses.samples;
-            progress.update(
-                state.step,
-                state.epoch,
-                &format!("loss {shown} lr {lr:.2e}"),
-            );
             let epoch_end = state.batch_in_epoch == 0;
             let done = state.step >= total;
             let step = state.step;
@@ -309,6 +266,11 @@ pub fn fit<T: Task>(
                     window_wait = 0.0;
                 }
             }
+            progress.update(
+                state.step,
+                state.epoch,
+                &format!("loss {shown} lr {lr:.2e}"),
+            );
             if eval_due || done {
                 let m = evaluate(task, logger, &mut state, &progress)?;
                 if state.best_step == state.step {
