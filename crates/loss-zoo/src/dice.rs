@@ -56,7 +56,9 @@ fn one_hot(labels: &Tensor, classes: i64, kind: Kind) -> Result<Tensor> {
         });
     }
     let l = labels.to_kind(Kind::Int64);
-    let (lo, hi) = (l.min().int64_value(&[]), l.max().int64_value(&[]));
+    // One host read for both ends of the range.
+    let ends = Tensor::stack(&[l.min(), l.max()], 0).to_device(tch::Device::Cpu);
+    let (lo, hi) = (ends.int64_value(&[0]), ends.int64_value(&[1]));
     if lo < 0 || hi >= classes {
         return Err(LossError::Value {
             arg: "target",
