@@ -126,4 +126,7 @@ fn invalid_hyper_parameters_name_the_key_before_anything_is_written() {
     // 400,000 scenes at 64² would take 4.6 GiB rendered ahead: refused, and the key named.
     let big = "data.train_size=400000";
     kit::testing::assert_invalid_before_any_write(bin, &smoke, big, "data.render_ahead", &runs);
+    // bf16 autocast is wired into face-verify and segment-dice only: the others refuse it.
+    let bf16 = "train.precision=bf16";
+    kit::testing::assert_invalid_before_any_write(bin, &smoke, bf16, "train.precision", &runs);
 }

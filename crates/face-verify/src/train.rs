@@ -188,7 +188,9 @@ impl Task for FaceTask {
                 .tb
                 .image("train/faces", ctx.step as i64, &kit::images::grid(&pics, 8))?;
         }
-        let emb = self.backbone.forward_t(&x, true);
+        let precision = self.cfg.train.precision;
+        let emb =
+            kit::precision::forward(precision, self.device, || self.backbone.forward_t(&x, true));
         let logits = self.head.logits(&emb, &y)?;
         let loss = logits.cross_entropy_for_logits(&y);
         let acc = tch::no_grad(|| {

@@ -76,6 +76,9 @@ macro_rules! train_section {
 pub trait AppConfig: Serialize + DeserializeOwned {
     fn train(&self) -> &TrainConfig;
     fn train_mut(&mut self) -> &mut TrainConfig;
+    /// Whether the app runs its forward pass through [`crate::precision::forward`], so that
+    /// `train.precision: bf16` means something (other apps refuse it).
+    const BF16: bool = false;
     /// Checks the app's own keys (the `train:` section is checked by the kit) before anything
     /// is written: `loss.gamma must be ≥ 0, got -1`.
     fn validate(&self) -> Result<(), InvalidValue> {
@@ -102,7 +105,18 @@ pub fn resolve<C: AppConfig>(
     if let Some(d) = device {
         config.train_mut().device = d;
     }
-    let checked = config.train().validate().and_then(|()| config.validate());
+    let bf16 = config.train().precision == crate::precision::Precision::Bf16;
+    let checked = config
+        .train()
+        .validate()
+        .and_then(|()| {
+            config::ensure(!bf16 || C::BF16, "train.precision", || {
+                "bf16 is not supported by this app yet (face-verify and segment-dice have it): \
+                 use fp32"
+                    .into()
+            })
+        })
+        .and_then(|()| config.validate());
     if let Err(e) = checked {
         let from = if set.is_empty() {
             String::new()

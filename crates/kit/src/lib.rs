@@ -3,7 +3,8 @@
 //! - [`config`]: YAML -> typed structs with file/line/key errors and `--set` overrides
 //! - [`device`]: `auto | cpu | cuda | cuda:N`, seeding, threads
 //! - [`rundir`]: `runs/<app>/<run>/`, atomic checkpoints with optimiser and train state
-//! - [`train`]: the loop over a [`train::Task`]; [`optim`]: AdamW / SGD + warmup-cosine
+//! - [`train`]: the loop over a [`train::Task`]; [`optim`]: AdamW / SGD + warmup-cosine;
+//!   [`precision`]: the forward pass under bf16 autocast
 //! - [`data`]: datasets, seeded shuffling, threaded batch loading; [`images`]: image I/O
 //! - [`tensorboard`], [`logging`]: event files, metrics.jsonl, progress
 //! - [`metrics`]: ROC-AUC / EER / TAR@FAR, CER / WER, Dice / IoU, COCO AP
@@ -23,6 +24,7 @@ pub mod metrics;
 pub mod mnist;
 pub mod optim;
 pub mod plot;
+pub mod precision;
 pub mod rundir;
 pub mod spiral;
 mod step_values;

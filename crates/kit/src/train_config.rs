@@ -45,6 +45,8 @@ pub struct TrainConfig {
     /// Convolution kernels in channels-last memory (NHWC; PyTorch's
     /// `memory_format=torch.channels_last`): faster convolutions on CPU for most conv nets.
     pub channels_last: bool,
+    /// `fp32`, or `bf16`: apps that support it run the forward pass under bf16 autocast.
+    pub precision: crate::precision::Precision,
     /// Warm start a new run from another run's weights (not used on --resume).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init_from: Option<InitFrom>,
@@ -96,6 +98,7 @@ impl Default for TrainConfig {
             threads: 0,
             workers: 2,
             channels_last: false,
+            precision: Default::default(),
             init_from: None,
         }
     }

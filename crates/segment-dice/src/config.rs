@@ -71,6 +71,7 @@ pub struct LossConfig {
 }
 
 impl AppConfig for Config {
+    const BF16: bool = true;
     kit::train_section!();
     fn validate(&self) -> Result<(), InvalidValue> {
         let (m, d, l) = (&self.model, &self.data, &self.loss);

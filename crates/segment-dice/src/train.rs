@@ -234,7 +234,9 @@ impl Task for SegTask {
     kit::task_parts!(vs, train);
     fn train_step(&mut self, (x, y): Batch, _ctx: &mut StepContext) -> anyhow::Result<Losses> {
         let (x, y) = (x.to_device(self.device), y.to_device(self.device));
-        let logits = self.net.forward_t(&x, true);
+        let precision = self.cfg.train.precision;
+        let logits =
+            kit::precision::forward(precision, self.device, || self.net.forward_t(&x, true));
         let (total, terms) = self.loss(&logits, &y)?;
         Ok(Losses {
             total,
