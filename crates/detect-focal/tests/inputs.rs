@@ -4,7 +4,7 @@
 use detect_focal::config::Config;
 use detect_focal::data::{self, CocoFolder};
 use detect_focal::train::scene_spec;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn repo() -> PathBuf {
     kit::testing::repo_root()
@@ -12,6 +12,14 @@ fn repo() -> PathBuf {
 
 fn load(name: &str) -> Config {
     kit::testing::load_config("detect-focal", name)
+}
+
+/// The error opening a COCO split must give (panics if it opens).
+fn open_error(dir: &Path) -> String {
+    match CocoFolder::open(dir, 64, false, 0) {
+        Ok(_) => panic!("{} opened", dir.display()),
+        Err(e) => e.to_string(),
+    }
 }
 
 #[test]
@@ -25,10 +33,7 @@ fn bad_coco_files_are_named() {
     let mut j: serde_json::Value = serde_json::from_str(&good).unwrap();
     j["annotations"][0]["category_id"] = 99.into();
     std::fs::write(&ann, j.to_string()).unwrap();
-    let msg = CocoFolder::open(&dir, 64, false, 0)
-        .err()
-        .unwrap()
-        .to_string();
+    let msg = open_error(&dir);
     assert!(
         msg.contains("annotations.json") && msg.contains("annotation 1") && msg.contains("99"),
         "{msg}"
@@ -38,10 +43,7 @@ fn bad_coco_files_are_named() {
     let mut j: serde_json::Value = serde_json::from_str(&good).unwrap();
     j["annotations"][0]["bbox"] = serde_json::json!([500.0, 500.0, 10.0, 10.0]);
     std::fs::write(&ann, j.to_string()).unwrap();
-    let msg = CocoFolder::open(&dir, 64, false, 0)
-        .err()
-        .unwrap()
-        .to_string();
+    let msg = open_error(&dir);
     assert!(
         msg.contains("annotation 1") && msg.contains("outside its image"),
         "{msg}"
@@ -49,20 +51,14 @@ fn bad_coco_files_are_named() {
 
     std::fs::write(&ann, &good).unwrap();
     std::fs::remove_file(dir.join("images/00001.png")).unwrap();
-    let msg = CocoFolder::open(&dir, 64, false, 0)
-        .err()
-        .unwrap()
-        .to_string();
+    let msg = open_error(&dir);
     assert!(
         msg.contains("images/00001.png") && msg.contains("missing"),
         "{msg}"
     );
 
     std::fs::write(&ann, "{\"images\": [").unwrap();
-    let msg = CocoFolder::open(&dir, 64, false, 0)
-        .err()
-        .unwrap()
-        .to_string();
+    let msg = open_error(&dir);
     assert!(
         msg.contains("annotations.json") && msg.contains("line 1"),
         "{msg}"
