@@ -171,6 +171,7 @@ where
         .into());
     }
     let yaml = config::to_yaml(&config)?;
+    let mut finished = false;
     let run = match existing {
         Some(run) => {
             let removed = run.clean_temp()?;
@@ -178,11 +179,20 @@ where
                 println!("removed {removed} partial file(s) left by an earlier stop");
             }
             // A resume that cannot work must fail before the run's files change.
-            Checkpoint::read(&run.last())?
-                .load_model(task.var_store_mut())
-                .context(
-                    "the run's checkpoint does not fit this config (a --set changed the model?)",
-                )?;
+            let ck = Checkpoint::read(&run.last())?;
+            ck.load_model(task.var_store_mut()).context(
+                "the run's checkpoint does not fit this config (a --set changed the model?)",
+            )?;
+            let state = ck.train_state()?;
+            finished =
+                crate::train::is_finished(config.train(), task.batches_per_epoch() as u64, &state);
+            if finished {
+                println!(
+                    "the run already finished at step {}: nothing to train (raise \
+                     train.epochs or train.max_steps with --set to continue it)",
+                    state.step
+                );
+            }
             if std::fs::read_to_string(run.config()).ok().as_deref() != Some(yaml.as_str()) {
                 run.write("config.yaml", yaml.as_bytes())?;
             }
@@ -205,8 +215,11 @@ where
     run.write_meta(app, inference_meta(&task))?;
     let mut logger = Logger::new(&run.root)
         .with_context(|| format!("cannot open logs in {}", run.root.display()))?;
-    log_config(&mut logger, &yaml)
-        .with_context(|| format!("cannot write logs in {}", run.root.display()))?;
+    if !finished {
+        // (Nothing is logged for a run with nothing left to train: no new event file.)
+        log_config(&mut logger, &yaml)
+            .with_context(|| format!("cannot write logs in {}", run.root.display()))?;
+    }
     println!("run folder : {}", run.root.display());
     println!("device     : {device:?}");
     let resume = args.resume.is_some();

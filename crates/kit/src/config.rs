@@ -133,6 +133,21 @@ fn resolve(
     if chain.iter().any(|(p, _)| p == &base_path) || chain.len() > 8 {
         return Err(err(format!("`base: {name}` makes a cycle")));
     }
+    if !base_path.is_file() {
+        let text = chain.last().map(|c| c.1.as_str()).unwrap_or("");
+        let (line, column) = key_line(text, &["base"]).unwrap_or((1, 1));
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            key: "base".into(),
+            message: format!(
+                "there is no {}: `base:` is relative to this config's own folder (copied the \
+                 file elsewhere? copy its base too, or write the path to it from here)",
+                base_path.display()
+            ),
+        });
+    }
     let base_text = read(&base_path)?;
     let base_tree = syntax(&base_path, serde_norway::from_str::<Value>(&base_text))?;
     let mut merged = resolve(&base_path, base_tree, chain)?;
@@ -385,6 +400,15 @@ mod tests {
         std::fs::write(&overlay, "base: o.yaml\n").unwrap();
         let msg = load::<Cfg>(&overlay, &[]).unwrap_err().to_string();
         assert!(msg.contains("cycle"), "{msg}");
+        // A base that does not resolve names the overlay, its line, and the rule.
+        std::fs::write(&overlay, "# copied\nbase: default.yaml\n").unwrap();
+        let msg = load::<Cfg>(&overlay, &[]).unwrap_err().to_string();
+        assert!(
+            msg.contains("o.yaml:2:1")
+                && msg.contains("default.yaml")
+                && msg.contains("relative to this config's own folder"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub use crate::step_values::host_reads;
 use crate::step_values::StepValues;
 pub use crate::train_config::{InitFrom, TrainConfig};
 pub use crate::train_error::TrainError;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Once;
 use std::time::Instant;
 use tch::{nn::VarStore, Tensor};
@@ -117,20 +117,55 @@ pub struct FitOptions {
     pub stop_after: Option<u64>,
 }
 
+/// Set by Ctrl-C / SIGTERM; the loop takes it (and clears it) at the next step boundary.
 static STOP: AtomicBool = AtomicBool::new(false);
+/// Every Ctrl-C / SIGTERM this process received; never cleared, so a second press still counts
+/// as the second after the loop has taken the first.
+static PRESSES: AtomicU32 = AtomicU32::new(0);
 static HANDLER: Once = Once::new();
 
 /// Installs the Ctrl-C handler once: the loop then checkpoints and returns `Interrupted`.
+/// A second press ends the process with 130 through `_exit`: no exit-time destructors run
+/// while libtorch is still working on the main thread (`process::exit` crashed there), and
+/// checkpoints are written to a temporary file and renamed, so the last good one survives.
 fn install_ctrlc() {
     HANDLER.call_once(|| {
         let _ = ctrlc::set_handler(|| {
-            if STOP.swap(true, Ordering::SeqCst) {
-                eprintln!("second Ctrl-C: exiting without waiting for the checkpoint");
-                std::process::exit(130);
+            let n = PRESSES.fetch_add(1, Ordering::SeqCst) + 1;
+            STOP.store(true, Ordering::SeqCst);
+            if n >= 2 {
+                exit_now(130, "second Ctrl-C: exiting without waiting for the checkpoint");
             }
             eprintln!("stop requested (Ctrl-C or SIGTERM): finishing this step and saving a checkpoint… (Ctrl-C again exits at once)");
         });
     });
+}
+
+/// Ends the process at once with `code`, after flushing stdout and stderr, without running
+/// destructors or `atexit` handlers (safe while other threads are inside libtorch).
+fn exit_now(code: i32, msg: &str) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{msg}");
+    let _ = err.flush();
+    // SAFETY: `_exit` takes no pointers and never returns; skipping destructors is the point.
+    unsafe { libc::_exit(code) }
+}
+
+/// Steps a run of `cfg` takes with `per_epoch` batches per epoch (`max_steps` caps epochs).
+pub fn total_steps(cfg: &TrainConfig, per_epoch: u64) -> u64 {
+    let total = cfg.epochs * per_epoch;
+    if cfg.max_steps > 0 {
+        total.min(cfg.max_steps)
+    } else {
+        total
+    }
+}
+
+/// Whether a run at `state` has nothing left to train under `cfg`.
+pub fn is_finished(cfg: &TrainConfig, per_epoch: u64, state: &TrainState) -> bool {
+    state.step >= total_steps(cfg, per_epoch) || state.epoch >= cfg.epochs
 }
 
 /// Trains `task` in `run` according to `cfg`.
@@ -183,10 +218,7 @@ pub fn fit<T: Task>(
             batch_size: cfg.batch_size,
         });
     }
-    let mut total = cfg.epochs * per_epoch;
-    if cfg.max_steps > 0 {
-        total = total.min(cfg.max_steps);
-    }
+    let total = total_steps(cfg, per_epoch);
     let progress = Progress::new(total, state.step, cfg.log_every);
     let mut last_metrics = None;
     let mut window_start = Instant::now();

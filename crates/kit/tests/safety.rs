@@ -429,3 +429,93 @@ fn kill_9_at_any_moment_leaves_a_loadable_checkpoint_and_resume_continues() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn a_second_ctrl_c_always_exits_130_and_never_crashes() {
+    // Two SIGINTs at several points of a run: the second must end the process with 130, not a
+    // signal death (the old `process::exit` on the handler thread raced libtorch's
+    // destructors) and not 0 (a press the loop had taken was forgotten, so the second counted
+    // as a first). The second is sent once the first was seen (two signals sent back to back
+    // merge into one in the kernel, as for any process), 0–2 ms later: before, during or after
+    // the loop takes the first. A wide model makes the checkpoint take long enough that the
+    // process is still running when the second arrives.
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    for trial in 0..20u64 {
+        let name = format!("c{trial}");
+        let mut args = train_args(
+            &name,
+            &["--set", "train.epochs=100000", "--set", "model.hidden=1024"],
+        );
+        args.push("--runs".into());
+        args.push(tmp.path().to_string_lossy().to_string());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_spiral"))
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.contains("stop requested") {
+                    let _ = tx.send(());
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let metrics = tmp.path().join(format!("spiral/{name}/metrics.jsonl"));
+        let t0 = std::time::Instant::now();
+        while std::fs::metadata(&metrics).map(|m| m.len()).unwrap_or(0) == 0 {
+            assert!(t0.elapsed().as_secs() < 60, "no progress within 60 s");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(7 * (trial % 5)));
+        let pid = child.id() as libc::pid_t;
+        // SAFETY: plain syscalls on our own child, which has not been waited for (not reused).
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+        rx.recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the first Ctrl-C was never acknowledged");
+        std::thread::sleep(std::time::Duration::from_micros(1000 * (trial % 3)));
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+        let status = child.wait().unwrap();
+        let err = reader.join().unwrap();
+        assert_eq!(
+            (status.code(), status.signal()),
+            (Some(130), None),
+            "trial {trial}: {status:?}\n{err}"
+        );
+        assert!(err.contains("second Ctrl-C"), "trial {trial}: {err}");
+    }
+}
+
+#[test]
+fn resuming_a_finished_run_writes_no_new_event_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run_spiral(tmp.path(), &train_args("done", &[]));
+    assert!(o.status.success(), "{}", text(&o));
+    let run = tmp.path().join("spiral/done");
+    let events = || {
+        std::fs::read_dir(&run)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("events.out"))
+            .count()
+    };
+    assert_eq!(events(), 1);
+    for _ in 0..2 {
+        let dir = run.to_string_lossy().to_string();
+        let o = spiral(tmp.path(), &["train", "--resume", &dir]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains("already finished"), "{}", text(&o));
+    }
+    assert_eq!(events(), 1);
+}

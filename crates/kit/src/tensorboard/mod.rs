@@ -23,9 +23,11 @@ pub enum HParam {
     Bool(bool),
 }
 
-/// Appends events to one `events.out.tfevents.*` file in a log directory.
+/// Appends events to one `events.out.tfevents.*` file in a log directory. The file is created
+/// with the first event, so a writer that logs nothing (a resumed run that had already
+/// finished) leaves no empty event file behind.
 pub struct EventWriter {
-    out: BufWriter<File>,
+    out: Option<BufWriter<File>>,
     path: PathBuf,
 }
 
@@ -52,6 +54,15 @@ fn plugin(name: &str, content: Vec<u8>) -> Option<proto::SummaryMetadata> {
     })
 }
 
+/// One TFRecord: length, masked CRC of the length, data, masked CRC of the data.
+fn write_record(out: &mut impl Write, data: &[u8]) -> std::io::Result<()> {
+    let len = (data.len() as u64).to_le_bytes();
+    out.write_all(&len)?;
+    out.write_all(&masked_crc(&len).to_le_bytes())?;
+    out.write_all(data)?;
+    out.write_all(&masked_crc(data).to_le_bytes())
+}
+
 impl EventWriter {
     /// Creates a new event file in `dir`. The name carries seconds, host, pid and a counter,
     /// so two writers started in the same second never share a file.
@@ -66,17 +77,10 @@ impl EventWriter {
             std::process::id(),
             FILE_COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        let path = dir.join(name);
-        let mut w = Self {
-            out: BufWriter::new(File::create(&path)?),
-            path,
-        };
-        w.write_event(proto::Event {
-            wall_time: now(),
-            step: 0,
-            what: Some(proto::What::FileVersion("brain.Event:2".into())),
-        })?;
-        Ok(w)
+        Ok(Self {
+            out: None,
+            path: dir.join(name),
+        })
     }
 
     /// The event file being written.
@@ -85,13 +89,21 @@ impl EventWriter {
     }
 
     fn write_event(&mut self, event: proto::Event) -> std::io::Result<()> {
-        let data = event.encode_to_vec();
-        let len = (data.len() as u64).to_le_bytes();
-        self.out.write_all(&len)?;
-        self.out.write_all(&masked_crc(&len).to_le_bytes())?;
-        self.out.write_all(&data)?;
-        self.out.write_all(&masked_crc(&data).to_le_bytes())?;
-        self.out.flush()
+        let out = match &mut self.out {
+            Some(out) => out,
+            None => {
+                let mut out = BufWriter::new(File::create(&self.path)?);
+                let header = proto::Event {
+                    wall_time: now(),
+                    step: 0,
+                    what: Some(proto::What::FileVersion("brain.Event:2".into())),
+                };
+                write_record(&mut out, &header.encode_to_vec())?;
+                self.out.insert(out)
+            }
+        };
+        write_record(out, &event.encode_to_vec())?;
+        out.flush()
     }
 
     fn write_values(&mut self, step: i64, value: Vec<proto::Value>) -> std::io::Result<()> {
