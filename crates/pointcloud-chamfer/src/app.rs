@@ -79,6 +79,10 @@ impl App for PointcloudChamfer {
         task: &mut CloudTask,
         _outcome: &Outcome,
     ) -> anyhow::Result<()> {
+        if s.config.eval.bank_size == 0 {
+            // `eval.bank_size: 0` means no baselines: no bank, and eval says so.
+            return Ok(());
+        }
         task.bank()
             .save(&s.run.root)
             .context("saving the baselines' training bank")
@@ -138,7 +142,10 @@ impl App for PointcloudChamfer {
                 }
                 report["baselines"] = serde_json::Value::Object(base);
             }
-            None => println!("(no bank.safetensors in the run: baselines skipped)"),
+            None => println!(
+                "(no bank.safetensors in the run: baselines skipped; eval.bank_size is 0 or \
+                 the run predates banks)"
+            ),
         }
         println!(
             "({} samples; Chamfer-L2 = mean squared nearest-neighbour distance both ways ×10³, shapes scaled to a unit bounding-box diagonal; F@τ with τ a fraction of the truth's diagonal; CV = std/mean of each predicted point's distance to its nearest other point: high = clumped)",

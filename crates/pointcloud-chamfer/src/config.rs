@@ -79,6 +79,8 @@ pub enum LossKind {
     Chamfer,
     /// Approximate EMD by log-domain Sinkhorn.
     Sinkhorn,
+    /// Chamfer + `emd_weight` · Sinkhorn-EMD: Chamfer's fit with EMD's spreading.
+    ChamferSinkhorn,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -87,8 +89,16 @@ pub struct LossConfig {
     pub kind: LossKind,
     /// Sinkhorn: entropic regularisation ε (squared distance units; shapes have unit diagonal).
     pub epsilon: f64,
-    /// Sinkhorn iterations.
-    pub iters: usize,
+    /// Sinkhorn: cap on the iterations at the target ε (a warning when it is hit).
+    pub max_iters: usize,
+    /// Sinkhorn: stop when the plan's row marginal is this close (L1 mass) to uniform.
+    pub tolerance: f64,
+    /// Sinkhorn: ε-scaling factor (ε from the largest squared distance down to `epsilon`).
+    pub scaling: f64,
+    /// Sinkhorn: over-relaxation ω in [1, 2) (1 = plain Sinkhorn).
+    pub relaxation: f64,
+    /// chamfer_sinkhorn: λ in Chamfer + λ · EMD.
+    pub emd_weight: f64,
     /// Sinkhorn: ground-truth points used per shape (a random subset; the cost matrix is
     /// predicted × this).
     pub sinkhorn_points: usize,
@@ -149,7 +159,25 @@ impl AppConfig for Config {
             "loss.epsilon",
             || format!("must be > 0, got {}", l.epsilon),
         )?;
-        ensure(l.iters >= 1, "loss.iters", || "must be ≥ 1".into())?;
+        ensure(l.max_iters >= 1, "loss.max_iters", || "must be ≥ 1".into())?;
+        ensure(
+            l.tolerance.is_finite() && l.tolerance > 0.0,
+            "loss.tolerance",
+            || format!("must be > 0, got {}", l.tolerance),
+        )?;
+        ensure((0.0..1.0).contains(&l.scaling), "loss.scaling", || {
+            format!("must be in [0, 1), got {}", l.scaling)
+        })?;
+        ensure(
+            (1.0..2.0).contains(&l.relaxation),
+            "loss.relaxation",
+            || format!("must be in [1, 2), got {}", l.relaxation),
+        )?;
+        ensure(
+            l.emd_weight.is_finite() && l.emd_weight >= 0.0,
+            "loss.emd_weight",
+            || format!("must be ≥ 0, got {}", l.emd_weight),
+        )?;
         ensure(l.sinkhorn_points >= 1, "loss.sinkhorn_points", || {
             "must be ≥ 1".into()
         })?;

@@ -230,9 +230,10 @@ fn read_rendered(cfg: &DataConfig, dir: &Path, seed: u64) -> Result<Vec<Sample>,
                 "expected `file,class,azimuth,elevation`, got `{line}`"
             )));
         }
-        let num = |s: &str| {
-            s.parse::<f32>()
-                .map_err(|_| bad(format!("`{s}` is not a number")))
+        let num = |s: &str| match s.parse::<f32>() {
+            Ok(v) if v.is_finite() => Ok(v),
+            Ok(_) => Err(bad(format!("`{s}` is not a finite angle"))),
+            Err(_) => Err(bad(format!("`{s}` is not a number"))),
         };
         let view = View {
             azimuth: num(f[2])?,
@@ -263,7 +264,9 @@ fn read_rendered(cfg: &DataConfig, dir: &Path, seed: u64) -> Result<Vec<Sample>,
     Ok(out)
 }
 
-/// Mesh files under `dir` (class = sub-folder name, or `object` at the top), sorted.
+/// Mesh files under `dir` (class = sub-folder name, or `object` at the top), sorted. A file
+/// of another kind is an error naming it (hidden files, `.`-prefixed, are ignored), so a mesh
+/// in a format we do not read (`.stl`, `.glb`) is never dropped without a word.
 pub fn mesh_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, DataError> {
     let list = |d: &Path| -> Result<Vec<PathBuf>, DataError> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(d)
@@ -276,25 +279,56 @@ pub fn mesh_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, DataError> {
         v.sort();
         Ok(v)
     };
-    let is_mesh = |p: &Path| {
-        p.extension()
+    let hidden = |p: &Path| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    };
+    // Some(true): a mesh; Some(false): hidden, skipped; an error for anything else.
+    let is_mesh = |p: &Path| -> Result<bool, DataError> {
+        if hidden(p) {
+            return Ok(false);
+        }
+        let ext = p
+            .extension()
             .and_then(|e| e.to_str())
-            .is_some_and(|e| mesh::MESH_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+            .map(|e| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        if mesh::MESH_EXTENSIONS.contains(&ext.as_str()) {
+            return Ok(true);
+        }
+        Err(DataError::Invalid {
+            path: p.to_path_buf(),
+            message: format!(
+                "not a mesh this app reads (known: {}): convert it (e.g. with trimesh or \
+                 meshlab) or move it out of the data folder",
+                mesh::MESH_EXTENSIONS.map(|e| format!(".{e}")).join(", ")
+            ),
+        })
     };
     let mut out = Vec::new();
     for p in list(dir)? {
         if p.is_dir() {
+            if hidden(&p) {
+                continue;
+            }
             let class = p
                 .file_name()
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_default();
-            out.extend(
-                list(&p)?
-                    .into_iter()
-                    .filter(|f| is_mesh(f))
-                    .map(|f| (class.clone(), f)),
-            );
-        } else if is_mesh(&p) {
+            for f in list(&p)? {
+                if f.is_dir() && !hidden(&f) {
+                    return Err(DataError::Invalid {
+                        path: f,
+                        message: "a folder inside a class folder is not read: put the meshes \
+                                  directly in <split>/<class>/"
+                            .into(),
+                    });
+                }
+                if f.is_file() && is_mesh(&f)? {
+                    out.push((class.clone(), f));
+                }
+            }
+        } else if is_mesh(&p)? {
             out.push(("object".to_string(), p));
         }
     }

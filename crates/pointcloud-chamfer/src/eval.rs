@@ -201,6 +201,9 @@ impl Bank {
         let images = get(&mut t, "images")?.to_kind(Kind::Float) / 255.0;
         let points = get(&mut t, "points")?;
         let classes: Vec<String> = serde_json::from_slice(&std::fs::read(&js)?)?;
+        if classes.is_empty() {
+            return Ok(None);
+        }
         Ok(Some(Self {
             images,
             points,

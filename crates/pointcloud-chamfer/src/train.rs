@@ -11,8 +11,9 @@ use kit::data::Loader;
 use kit::logging::Logger;
 use kit::train::{Losses, Metrics, StepContext, Task};
 use loss_zoo::chamfer::{chamfer_distance, ChamferOptions};
-use loss_zoo::sinkhorn::{sinkhorn_emd, SinkhornOptions};
+use loss_zoo::sinkhorn::{sinkhorn_emd_report, SinkhornOptions};
 use loss_zoo::Reduction;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tch::{nn, Device, Kind, Tensor};
 
@@ -24,6 +25,8 @@ pub struct CloudTask {
     /// Validation samples in memory.
     pub val: Vec<Sample>,
     pub device: Device,
+    /// A Sinkhorn cap hit was reported (once per run).
+    warned: AtomicBool,
 }
 
 impl CloudTask {
@@ -42,6 +45,7 @@ impl CloudTask {
             train,
             val,
             device,
+            warned: AtomicBool::new(false),
         }
     }
 
@@ -73,7 +77,7 @@ impl CloudTask {
                 let d = c.detach();
                 (c, vec![("chamfer".into(), d)])
             }
-            LossKind::Sinkhorn => {
+            LossKind::Sinkhorn | LossKind::ChamferSinkhorn => {
                 let l = &self.cfg.loss;
                 let m = truth.size()[1];
                 let k = (l.sinkhorn_points as i64).min(m);
@@ -81,13 +85,41 @@ impl CloudTask {
                 let sub = truth.index_select(1, &pick);
                 let opts = SinkhornOptions {
                     epsilon: l.epsilon,
-                    iters: l.iters,
+                    max_iters: l.max_iters,
+                    tolerance: l.tolerance,
+                    scaling: l.scaling,
+                    relaxation: l.relaxation,
                     reduction: Reduction::Mean,
                 };
-                let emd = sinkhorn_emd(pred, &sub, &opts)?;
-                let c = tch::no_grad(|| chamfer(pred))?;
+                let r = sinkhorn_emd_report(pred, &sub, &opts)?;
+                if !r.converged && !self.warned.swap(true, Ordering::Relaxed) {
+                    eprintln!(
+                        "warning: Sinkhorn stopped at loss.max_iters = {} with a marginal error \
+                         of {:.2e} > loss.tolerance = {:.1e}: the EMD term is a rounded, not \
+                         converged, plan (raise loss.max_iters or loss.epsilon; \
+                         train/sinkhorn_marginal_error tracks it; warned once)",
+                        l.max_iters, r.marginal_error, l.tolerance
+                    );
+                }
+                let diag = [
+                    ("sinkhorn_marginal_error", r.marginal_error),
+                    ("sinkhorn_iters", r.iters as f64),
+                ]
+                .map(|(k, v)| (k.to_string(), Tensor::from(v)));
+                let emd = r.value;
                 let d = emd.detach();
-                (emd, vec![("sinkhorn_emd".into(), d), ("chamfer".into(), c)])
+                if l.kind == LossKind::Sinkhorn {
+                    let c = tch::no_grad(|| chamfer(pred))?;
+                    let mut terms = vec![("sinkhorn_emd".into(), d), ("chamfer".into(), c)];
+                    terms.extend(diag);
+                    (emd, terms)
+                } else {
+                    let c = chamfer(pred)?;
+                    let mut terms =
+                        vec![("sinkhorn_emd".into(), d), ("chamfer".into(), c.detach())];
+                    terms.extend(diag);
+                    (c + emd * l.emd_weight, terms)
+                }
             }
         })
     }

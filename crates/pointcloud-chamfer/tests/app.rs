@@ -138,9 +138,12 @@ fn a_folder_of_meshes_trains_and_evaluates_and_sinkhorn_runs() {
         "--set",
         "loss.kind=sinkhorn",
         "--set",
-        "loss.iters=5",
+        "loss.max_iters=5",
         "--set",
         "train.device=cpu",
+        // 0 means "no baselines": eval used to panic inside tch on the empty bank.
+        "--set",
+        "eval.bank_size=0",
     ];
     let text = kit::testing::run_ok(BIN, &args);
     assert!(text.contains("finished"), "{text}");
@@ -151,6 +154,76 @@ fn a_folder_of_meshes_trains_and_evaluates_and_sinkhorn_runs() {
     assert!(
         eval.contains("| pyramid | 16 |") && eval.contains("| tet | 16 |"),
         "{eval}"
+    );
+    assert!(eval.contains("baselines skipped"), "{eval}");
+}
+
+#[test]
+fn degenerate_meshes_unknown_files_and_non_finite_angles_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = smoke().data;
+    let tet = "OFF\n4 4 0\n0 0 0\n1 0 0\n0 1 0\n0 0 1\n3 0 2 1\n3 0 1 3\n3 0 3 2\n3 1 2 3\n";
+    // Every vertex at one point: used to train on points at the origin without a word.
+    let d = tmp.path().join("point/blob");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("good.off"), tet).unwrap();
+    std::fs::write(
+        d.join("dot.off"),
+        "OFF\n3 1 0\n0.5 0.5 0.5\n0.5 0.5 0.5\n0.5 0.5 0.5\n3 0 1 2\n",
+    )
+    .unwrap();
+    let msg = data::read_split(&cfg, &tmp.path().join("point"), 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("dot.off") && msg.contains("degenerate"),
+        "{msg}"
+    );
+    // A mesh in a format we do not read was skipped silently.
+    let d = tmp.path().join("stl/tet");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("a.off"), tet).unwrap();
+    std::fs::write(d.join("b.stl"), "solid b\nendsolid b\n").unwrap();
+    std::fs::write(d.join(".DS_Store"), "").unwrap();
+    let msg = data::read_split(&cfg, &tmp.path().join("stl"), 0)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("b.stl") && msg.contains(".off"), "{msg}");
+    std::fs::remove_file(d.join("b.stl")).unwrap();
+    assert_eq!(
+        data::read_split(&cfg, &tmp.path().join("stl"), 0)
+            .unwrap()
+            .len(),
+        cfg.views_per_mesh
+    );
+    // A NaN azimuth in synth's meta.csv reached training as a NaN loss at step 0.
+    let ds = tmp.path().join("ds");
+    let smoke_path = repo().join("configs/pointcloud-chamfer/smoke.yaml");
+    kit::testing::run_ok(
+        BIN,
+        &[
+            "synth",
+            "--out",
+            &ds.to_string_lossy(),
+            "--n",
+            "9",
+            "--config",
+            &smoke_path.to_string_lossy(),
+        ],
+    );
+    let meta = ds.join("val/meta.csv");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut f: Vec<String> = lines[1].split(',').map(String::from).collect();
+    f[2] = "NaN".into();
+    lines[1] = f.join(",");
+    std::fs::write(&meta, lines.join("\n")).unwrap();
+    let msg = data::read_split(&cfg, &ds.join("val"), 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("meta.csv") && msg.contains("line 2") && msg.contains("NaN"),
+        "{msg}"
     );
 }
 
@@ -228,12 +301,17 @@ fn bad_inputs_are_named() {
 
 #[test]
 fn every_config_loads() {
-    for name in ["default", "smoke", "quick", "sinkhorn", "folding", "viewer"] {
-        let c: Config = config::load(
-            &repo().join(format!("configs/pointcloud-chamfer/{name}.yaml")),
-            &[],
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let dir = repo().join("configs/pointcloud-chamfer");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().and_then(|x| x.to_str()) != Some("yaml") {
+            continue;
+        }
+        n += 1;
+        let name = path.display();
+        let c: Config = config::load(&path, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
         kit::app::AppConfig::validate(&c).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
+    assert!(n >= 7, "{n} configs in {}", dir.display());
 }

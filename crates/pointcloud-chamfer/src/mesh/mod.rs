@@ -63,6 +63,16 @@ pub fn read_mesh(path: &Path) -> Result<Mesh, DataError> {
             message: "the mesh has no faces (a point cloud cannot be rendered)".into(),
         });
     }
+    // All vertices at one point, or on one line: nothing to sample a surface from (training
+    // would see points at the origin).
+    if mesh.areas().iter().sum::<f64>() <= 0.0 {
+        return Err(DataError::Invalid {
+            path: path.to_path_buf(),
+            message: "the mesh is degenerate: its faces have zero total area (all vertices \
+                      at one point or on one line)"
+                .into(),
+        });
+    }
     Ok(mesh)
 }
 
