@@ -1,4 +1,4 @@
-//! Preference losses for RLHF: the Bradley–Terry reward-model loss and DPO.
+//! Preference losses for RLHF: the Bradley–Terry reward-model loss, DPO and RLOO.
 
 use crate::{check_dims, check_same_shape, Result};
 use tch::{Kind, Tensor};
@@ -89,4 +89,37 @@ pub fn dpo_loss(
         rejected_rewards: ((policy_rejected_logps - ref_rejected_logps) * beta).detach(),
         losses,
     })
+}
+
+/// RLOO advantages (Ahmadian et al., 2024; TRL's `RLOOTrainer`): rewards of shape (P·k),
+/// k samples per prompt in prompt-major order. Each sample's baseline is the mean reward of
+/// the other k − 1 samples of its prompt:
+///
+/// A_i = r_i − (Σ_{j≠i} r_j) / (k − 1)
+///
+/// so the advantages of a group sum to zero. Returned detached.
+pub fn rloo_advantages(rewards: &Tensor, k: usize) -> Result<Tensor> {
+    check_dims(rewards, "rewards", 1, "(P·k)")?;
+    let n = rewards.size()[0];
+    if k < 2 || n % k as i64 != 0 {
+        return Err(crate::LossError::Value {
+            arg: "k",
+            message: format!(
+                "the leave-one-out baseline needs k ≥ 2 samples per prompt dividing {n}, got {k}"
+            ),
+        });
+    }
+    let r = rewards.detach().view([-1, k as i64]);
+    let sum = r.sum_dim_intlist([1i64].as_slice(), true, r.kind());
+    let baseline = (&sum - &r) / (k as f64 - 1.0);
+    Ok((r - baseline).view([-1]))
+}
+
+/// RLOO's policy-gradient loss: L = −mean_i A_i · log π(y_i), with A from
+/// [`rloo_advantages`] (no gradient through the rewards) and `logps` the summed
+/// log-probabilities of each sampled response under the policy, shape (P·k).
+pub fn rloo_loss(logps: &Tensor, rewards: &Tensor, k: usize) -> Result<Tensor> {
+    check_same_shape(logps, rewards, "rewards", "logps")?;
+    let adv = rloo_advantages(rewards, k)?;
+    Ok(-(adv.to_kind(logps.kind()) * logps).mean(logps.kind()))
 }

@@ -12,23 +12,50 @@ use std::path::{Path, PathBuf};
 
 pub struct RlhfReward;
 
+/// The app's name, as its runs record it in `meta.json`.
+pub const NAME: &str = "rlhf-reward";
+
 fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or("–".into(), |x| format!("{x:.digits$}"))
 }
 
 fn policy_row(name: &str, e: &PolicyEval) -> String {
     format!(
-        "| {name} | {} | {} | {} | {} | {} |",
+        "| {name} | {} | {} | {} | {} | {} | {} |",
         opt(e.gold_reward, 3),
         opt(e.proxy_reward, 3),
         opt(e.kl, 2),
+        opt(e.kl_bound, 2),
         opt(e.win_rate_vs_sft, 3),
         opt(e.exact, 3)
     )
 }
 
+/// The prompt a policy `predict` input stands for: the text itself, or after a `prompt:`
+/// prefix the rest verbatim. Something that looks like a file (a slash, or a `.jsonl` /
+/// `.json` / `.txt` ending) is refused: a missing file was silently sampled as a prompt.
+fn prompt_of(input: &Path, text: &str) -> anyhow::Result<String> {
+    if let Some(literal) = text.strip_prefix("prompt:") {
+        return Ok(literal.to_string());
+    }
+    let ext = input.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let looks_like_path = text.contains('/') || ["jsonl", "json", "txt"].contains(&ext);
+    if input.exists() || looks_like_path {
+        anyhow::bail!(
+            "{text}: a policy run samples prompts given on the command line, not files{}; to \
+             sample this text as a prompt, write it as `prompt:{text}`",
+            if input.exists() {
+                ""
+            } else {
+                " (and there is no such file)"
+            }
+        );
+    }
+    Ok(text.to_string())
+}
+
 impl App for RlhfReward {
-    const NAME: &'static str = "rlhf-reward";
+    const NAME: &'static str = NAME;
     const ABOUT: &'static str =
         "RLHF at CPU scale: SFT, a Bradley–Terry reward model, and DPO / RLOO under a KL leash";
     type Config = Config;
@@ -39,8 +66,10 @@ impl App for RlhfReward {
         let (examples, test) = train::sources(cfg, device).context("building the stage's data")?;
         anyhow::ensure!(
             !examples.is_empty(),
-            "no training examples for stage {:?}",
-            cfg.stage
+            "no training examples for stage {:?} (data.prompts = {}, data.source = {})",
+            cfg.stage,
+            cfg.data.prompts,
+            cfg.data.source
         );
         RlhfTask::new(cfg, device, examples, test)
     }
@@ -53,16 +82,9 @@ impl App for RlhfReward {
     ) -> anyhow::Result<RlhfTask> {
         let test = match purpose {
             Purpose::Eval { data: Some(dir) } => {
-                let file = if dir.is_file() {
-                    dir.to_path_buf()
-                } else {
-                    dir.join("test.jsonl")
-                };
-                let (pairs, _) = data::read_jsonl(&file, cfg.data.max_len)?;
-                let prompts = pairs.iter().map(|p| p.prompt.clone()).collect();
-                TestSet { prompts, pairs }
+                crate::sources::folder_test(dir, cfg.data.max_len)?
             }
-            Purpose::Eval { data: None } => train::sources(cfg, device)?.1,
+            Purpose::Eval { data: None } => crate::sources::test_set(cfg, device)?,
             Purpose::Predict => TestSet::default(),
         };
         RlhfTask::new(cfg, device, Vec::new(), test)
@@ -84,13 +106,15 @@ impl App for RlhfReward {
                     e.ece,
                     opt(e.spearman_gold, 3)
                 );
-                println!("(labels are Bradley–Terry draws on the gold reward at temperature {}: no model can beat the Bayes ceiling on average)", o.config.data.label_temperature);
+                if e.bayes_ceiling.is_some() {
+                    println!("(labels are Bradley–Terry draws on the gold reward at temperature {}: no model can beat the Bayes ceiling on average)", o.config.data.label_temperature);
+                }
                 Ok(serde_json::to_value(e)?)
             }
             (Trained::Policy(lm), stage) => {
                 let e = t.policy_eval()?;
-                println!("| policy | gold reward | proxy reward | KL to SFT (nats) | win rate vs SFT (gold) | exact |");
-                println!("|---|---|---|---|---|---|");
+                println!("| policy | gold reward | proxy reward | KL to SFT (nats, estimated) | KL upper bound | win rate vs SFT (gold) | exact |");
+                println!("|---|---|---|---|---|---|---|");
                 let name = if stage == Stage::Sft {
                     "SFT"
                 } else {
@@ -118,7 +142,16 @@ impl App for RlhfReward {
                         bon.insert(format!("best_of_{n}"), serde_json::to_value(&b)?);
                     }
                 }
-                println!("({} test prompts, one sample each at temperature {}; KL = mean log π(y) − log π_SFT(y) over y ~ π; best-of-n KL is log n − (n−1)/n)", e.prompts, o.config.policy.temperature);
+                println!(
+                    "({} test prompts, one sample each at temperature {}; KL = mean log π(y) − \
+                     log π_SFT(y) over y ~ π (shown at temperature 1 only); best-of-n KL: \
+                     log π_bon(y) − log π(y) with π_bon(y) = (F + π(y))ⁿ − Fⁿ, F = π(reward < \
+                     r(y)) from {} fresh samples per prompt; the bound log n − (n−1)/n assumes \
+                     n distinct samples)",
+                    e.prompts,
+                    o.config.policy.temperature,
+                    eval::BON_KL_SAMPLES
+                );
                 println!("\n{}", e.samples_markdown(6));
                 if let Some(img) = eval::curve_picture(&o.run.root)? {
                     let path = o.run.file("overoptimisation.png");
@@ -141,7 +174,7 @@ impl App for RlhfReward {
             let text = input.to_string_lossy().to_string();
             match &o.task.model {
                 Trained::Reward(rm) => {
-                    let (pairs, _) = data::read_jsonl(input, cfg.data.max_len)
+                    let pairs = crate::sources::read_pairs(input, cfg.data.max_len)
                         .context("a reward-model run scores pairs: pass a .jsonl file of {prompt, chosen, rejected}")?;
                     let refs: Vec<&Pair> = pairs.iter().collect();
                     let (c, r) = data::pair_texts(&refs);
@@ -158,6 +191,7 @@ impl App for RlhfReward {
                     }
                 }
                 Trained::Policy(lm) => {
+                    let text = prompt_of(input, &text)?;
                     let resp = lm.sample(
                         std::slice::from_ref(&text),
                         4,

@@ -126,6 +126,9 @@ impl AppConfig for Config {
         ensure(d.test_prompts >= 1, "data.test_prompts", || {
             "must be ≥ 1".into()
         })?;
+        ensure(d.source != "toy" || d.prompts >= 1, "data.prompts", || {
+            "must be ≥ 1: the built-in data draws this many training prompts".into()
+        })?;
         ensure(m.embed >= 1 && m.hidden >= 1, "model.hidden", || {
             "model.embed and model.hidden must be ≥ 1".into()
         })?;
@@ -144,6 +147,29 @@ impl AppConfig for Config {
         ensure(p.temperature >= 0.0, "policy.temperature", || {
             "must be ≥ 0".into()
         })?;
+        // RLOO's gradient and its KL use log π at temperature 1: samples drawn at another
+        // temperature would make the update silently off-policy, and at 0 the k samples are
+        // identical, every leave-one-out advantage is 0 and nothing is learnt.
+        ensure(
+            !(self.stage == Stage::Policy && p.method == Method::Rl && p.temperature != 1.0),
+            "policy.temperature",
+            || {
+                format!(
+                    "RL samples from the policy it updates, so it needs 1.0 (got {}): log π and \
+                     the KL are taken at temperature 1",
+                    p.temperature
+                )
+            },
+        )?;
+        ensure(
+            p.temperature != 0.0 || self.eval.best_of.is_empty(),
+            "policy.temperature",
+            || {
+                "0 (greedy) makes best-of-n's n samples identical: use a temperature > 0 or \
+                 set eval.best_of: []"
+                    .into()
+            },
+        )?;
         let needs_sft =
             self.stage == Stage::Policy || (self.stage == Stage::Reward && d.source == "toy");
         ensure(!needs_sft || !d.sft_run.is_empty(), "data.sft_run", || {

@@ -198,17 +198,29 @@ pub fn collate(items: Vec<Example>, max_len: usize) -> Result<Batch, DataError> 
     }
 }
 
+/// Pairs read from a JSONL file, with what was done to them.
+#[derive(Debug, Default)]
+pub struct PairFile {
+    pub pairs: Vec<Pair>,
+    /// Texts longer than `max_len` bytes (they are truncated when tokenised).
+    pub long: usize,
+    /// Pairs whose chosen and rejected responses are the same text: skipped, since their label
+    /// carries no preference (a model can only score them 50%).
+    pub identical: usize,
+}
+
 /// Reads preference pairs from a JSONL file: one `{"prompt", "chosen", "rejected"}` object per
-/// line (optional `gold_chosen`, `gold_rejected`). An empty line, invalid JSON or a missing
-/// field is an error naming the file and line; returns the pairs and how many texts were
-/// longer than `max_len` bytes (they are truncated when tokenised).
-pub fn read_jsonl(path: &Path, max_len: usize) -> Result<(Vec<Pair>, usize), DataError> {
+/// line (optional `gold_chosen`, `gold_rejected`). A UTF-8 byte-order mark is accepted. An
+/// empty line, invalid JSON or a missing field is an error naming the file and line; pairs
+/// with identical responses are skipped and counted.
+pub fn read_jsonl(path: &Path, max_len: usize) -> Result<PairFile, DataError> {
     let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let mut out = Vec::new();
-    let mut long = 0;
+    // Windows editors write a byte-order mark; JSON has none.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut out = PairFile::default();
     for (i, line) in text.lines().enumerate() {
         let bad = |m: String| DataError::Invalid {
             path: path.to_path_buf(),
@@ -223,19 +235,48 @@ pub fn read_jsonl(path: &Path, max_len: usize) -> Result<(Vec<Pair>, usize), Dat
                 "a response is not ASCII: the byte-level policy writes ASCII only (prompts may hold any UTF-8)".into(),
             ));
         }
-        long += [&p.prompt, &p.chosen, &p.rejected]
+        if p.chosen == p.rejected {
+            out.identical += 1;
+            continue;
+        }
+        out.long += [&p.prompt, &p.chosen, &p.rejected]
             .iter()
             .filter(|t| t.len() > max_len)
             .count();
-        out.push(p);
+        out.pairs.push(p);
     }
-    if out.is_empty() {
+    if out.pairs.is_empty() {
         return Err(DataError::Invalid {
             path: path.to_path_buf(),
-            message: "no pairs".into(),
+            message: if out.identical > 0 {
+                format!(
+                    "no usable pairs: all {} have identical chosen and rejected responses",
+                    out.identical
+                )
+            } else {
+                "no pairs".into()
+            },
         });
     }
-    Ok((out, long))
+    Ok(out)
+}
+
+/// Prints what reading `path` skipped or will truncate (nothing when nothing was).
+pub fn report(path: &Path, f: &PairFile, max_len: usize) {
+    if f.identical > 0 {
+        println!(
+            "{}: {} pairs with identical chosen and rejected responses skipped (no preference)",
+            path.display(),
+            f.identical
+        );
+    }
+    if f.long > 0 {
+        println!(
+            "{}: {} texts longer than data.max_len = {max_len} bytes are truncated",
+            path.display(),
+            f.long
+        );
+    }
 }
 
 /// Writes pairs as JSONL.

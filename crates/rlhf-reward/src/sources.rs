@@ -24,6 +24,8 @@ pub fn load_policy(run: &str, cfg: &Config, device: Device) -> anyhow::Result<Fr
     let mut vs = nn::VarStore::new(device);
     let model = Lm::new(&vs.root(), &cfg.model);
     let r = RunDir::open(Path::new(run)).with_context(|| format!("opening the SFT run {run}"))?;
+    r.check_app(crate::app::NAME)
+        .with_context(|| format!("data.sft_run must name an rlhf-reward SFT run, got {run}"))?;
     Checkpoint::read(&r.best())?
         .load_model(&mut vs)
         .with_context(|| format!("{run}: not a policy of this model size"))?;
@@ -37,6 +39,9 @@ pub fn load_judge(run: &str, cfg: &Config, device: Device) -> anyhow::Result<Fro
     let model = RewardModel::new(&vs.root(), &cfg.model);
     let r = RunDir::open(Path::new(run))
         .with_context(|| format!("opening the reward-model run {run}"))?;
+    r.check_app(crate::app::NAME).with_context(|| {
+        format!("policy.reward_run must name an rlhf-reward reward-model run, got {run}")
+    })?;
     Checkpoint::read(&r.best())?
         .load_model(&mut vs)
         .with_context(|| format!("{run}: not a reward model of this size"))?;
@@ -66,6 +71,8 @@ pub fn toy_prompts(cfg: &Config, n: usize, seed: u64) -> Vec<String> {
 
 /// Toy preference pairs: two responses per prompt sampled from `sft` (temperature 1), gold
 /// rewards, and a label drawn from Bradley–Terry on the gold rewards at the label temperature.
+/// A prompt whose two responses come out equal is re-sampled (up to 8 rounds) and dropped if
+/// they stay equal: a pair of identical texts has a coin-flip label and teaches nothing.
 pub fn toy_pairs(
     sft: &Lm,
     prompts: &[String],
@@ -75,23 +82,53 @@ pub fn toy_pairs(
 ) -> Vec<Pair> {
     tch::manual_seed(seed as i64);
     let d = &cfg.data;
-    let resp = tch::no_grad(|| sft.sample(prompts, 2, d.max_len, cfg.policy.max_new, 1.0, device));
-    label_pairs(prompts, &resp, cfg, seed)
+    let sample = |ps: &[String]| {
+        tch::no_grad(|| sft.sample(ps, 2, d.max_len, cfg.policy.max_new, 1.0, device))
+    };
+    let mut resp = sample(prompts);
+    for _ in 0..8 {
+        let same: Vec<usize> = (0..prompts.len())
+            .filter(|&i| resp[2 * i] == resp[2 * i + 1])
+            .collect();
+        if same.is_empty() {
+            break;
+        }
+        let again = sample(&same.iter().map(|&i| prompts[i].clone()).collect::<Vec<_>>());
+        for (k, &i) in same.iter().enumerate() {
+            resp[2 * i + 1] = again[2 * k + 1].clone();
+        }
+    }
+    distinct_pairs(prompts, &resp, cfg, seed)
 }
 
 /// Toy pairs whose two responses come from the demonstrator itself (what `synth` writes when
-/// no SFT run is named).
+/// no SFT run is named); the second response is re-drawn (up to 64 times) until it differs.
 pub fn demo_pairs(prompts: &[String], cfg: &Config, seed: u64) -> Vec<Pair> {
-    let resp: Vec<String> = (0..prompts.len() * 2)
-        .map(|i| {
-            toy::demonstrate(
-                &prompts[i / 2],
-                cfg.data.demo_noise,
-                &mut rng_for(seed, 24, i as u64),
-            )
-        })
-        .collect();
-    label_pairs(prompts, &resp, cfg, seed)
+    let demo = |i: usize, stream: u64| {
+        toy::demonstrate(
+            &prompts[i],
+            cfg.data.demo_noise,
+            &mut rng_for(seed, stream, i as u64),
+        )
+    };
+    let mut resp = Vec::with_capacity(prompts.len() * 2);
+    for i in 0..prompts.len() {
+        let a = demo(i, 24);
+        let b = (0..64)
+            .map(|k| demo(i, 1000 + k))
+            .find(|b| *b != a)
+            .unwrap_or_else(|| a.clone());
+        resp.extend([a, b]);
+    }
+    distinct_pairs(prompts, &resp, cfg, seed)
+}
+
+/// [`label_pairs`] of the prompts whose two responses differ.
+fn distinct_pairs(prompts: &[String], resp: &[String], cfg: &Config, seed: u64) -> Vec<Pair> {
+    label_pairs(prompts, resp, cfg, seed)
+        .into_iter()
+        .filter(|p| p.chosen != p.rejected)
+        .collect()
 }
 
 /// Labels two responses per prompt (`resp[2i]`, `resp[2i + 1]`) by Bradley–Terry on their
@@ -123,6 +160,35 @@ pub fn label_pairs(prompts: &[String], resp: &[String], cfg: &Config, seed: u64)
             }
         })
         .collect()
+}
+
+/// The pairs of one JSONL file, with what was skipped or truncated printed.
+pub fn read_pairs(path: &Path, max_len: usize) -> anyhow::Result<Vec<Pair>> {
+    let f = crate::data::read_jsonl(path, max_len)?;
+    crate::data::report(path, &f, max_len);
+    Ok(f.pairs)
+}
+
+/// The test set of a JSONL folder (`test.jsonl`) or file: its pairs, and their prompts.
+pub fn folder_test(path: &Path, max_len: usize) -> anyhow::Result<TestSet> {
+    let file = if path.is_file() {
+        path.to_path_buf()
+    } else {
+        path.join("test.jsonl")
+    };
+    let pairs = read_pairs(&file, max_len)?;
+    let prompts = pairs.iter().map(|p| p.prompt.clone()).collect();
+    Ok(TestSet { prompts, pairs })
+}
+
+/// What `eval` scores without `--data`: the config's test set, reading nothing that only
+/// training uses (a folder run's `train.jsonl` may be gone).
+pub fn test_set(cfg: &Config, device: Device) -> anyhow::Result<TestSet> {
+    if cfg.data.source == "toy" {
+        Ok(sources(cfg, device)?.1)
+    } else {
+        folder_test(Path::new(&cfg.data.source), cfg.data.max_len)
+    }
 }
 
 /// Training examples and the test set of the config's stage.
@@ -162,23 +228,8 @@ pub fn sources(cfg: &Config, device: Device) -> anyhow::Result<(Vec<Example>, Te
         }
     } else {
         let root = Path::new(&d.source);
-        let (train, long_a) = crate::data::read_jsonl(&root.join("train.jsonl"), d.max_len)?;
-        let (test, long_b) = crate::data::read_jsonl(&root.join("test.jsonl"), d.max_len)?;
-        if long_a + long_b > 0 {
-            println!(
-                "{} texts longer than data.max_len = {} bytes are truncated",
-                long_a + long_b,
-                d.max_len
-            );
-        }
-        let prompts = test.iter().map(|p| p.prompt.clone()).collect();
-        (
-            train,
-            TestSet {
-                prompts,
-                pairs: test,
-            },
-        )
+        let train = read_pairs(&root.join("train.jsonl"), d.max_len)?;
+        (train, folder_test(root, d.max_len)?)
     };
     let examples = match cfg.stage {
         Stage::Sft if d.source == "toy" => toy_prompts(cfg, d.prompts, seed)

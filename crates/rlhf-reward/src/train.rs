@@ -152,12 +152,10 @@ impl RlhfTask {
                 &logp.detach() - reference.seq_logprobs(&t),
             )
         });
-        let shaped = (&reward - &kl * p.kl_coef).view([-1, k as i64]);
-        // RLOO: each sample's baseline is the mean of the other k − 1 in its group.
-        let sum = shaped.sum_dim_intlist([1i64].as_slice(), true, Kind::Float);
-        let baseline = (&sum - &shaped) / (k as f64 - 1.0);
-        let adv = (&shaped - baseline).view([-1]).detach();
-        let loss = -(adv * &logp).mean(Kind::Float);
+        // The reward model's score less the KL leash, per sample; RLOO baselines each sample
+        // by the other k − 1 of its prompt.
+        let shaped = &reward - &kl * p.kl_coef;
+        let loss = loss_zoo::preference::rloo_loss(&logp, &shaped, k)?;
         Ok(Losses {
             total: loss,
             terms: vec![

@@ -112,6 +112,34 @@ fn kl_estimate_converges_to_the_exact_kl() {
 }
 
 #[test]
+fn best_of_n_kl_matches_enumeration_and_stays_under_the_bound() {
+    // π over 4 texts with distinct rewards (index = reward rank). The best of n draws is found
+    // by enumerating all 4ⁿ draws, independently of the closed form the estimator uses.
+    let pi = [0.5, 0.3, 0.15, 0.05];
+    for n in [2usize, 3, 4] {
+        let mut bon = [0.0f64; 4];
+        for t in 0..4usize.pow(n as u32) {
+            let draws: Vec<usize> = (0..n).map(|k| t / 4usize.pow(k as u32) % 4).collect();
+            let prob: f64 = draws.iter().map(|&d| pi[d]).product();
+            bon[*draws.iter().max().unwrap()] += prob;
+        }
+        let exact: f64 = (0..4)
+            .filter(|&y| bon[y] > 0.0)
+            .map(|y| bon[y] * (bon[y] / pi[y]).ln())
+            .sum();
+        // E over y ~ π_bon of the estimator's term with the exact share below y.
+        let below = |y: usize| pi[..y].iter().sum::<f64>();
+        let est: f64 = (0..4)
+            .map(|y| bon[y] * rlhf_reward::eval::best_of_n_kl_term(pi[y].ln(), below(y), n))
+            .sum();
+        let bound = (n as f64).ln() - (n as f64 - 1.0) / n as f64;
+        assert!((est - exact).abs() < 1e-12, "n={n}: {est} vs {exact}");
+        // Heavy duplicates (π(0) = 0.5) keep the true KL well under the bound.
+        assert!(exact < bound - 0.04, "n={n}: {exact} vs bound {bound}");
+    }
+}
+
+#[test]
 fn bad_jsonl_lines_are_named() {
     let tmp = tempfile::tempdir().unwrap();
     let good = r#"{"prompt": "s:21", "chosen": "12", "rejected": "21"}"#;
@@ -143,8 +171,20 @@ fn bad_jsonl_lines_are_named() {
         ),
     )
     .unwrap();
-    let (pairs, long) = read_jsonl(&p, 16).unwrap();
-    assert_eq!((pairs.len(), long), (2, 1));
+    let f = read_jsonl(&p, 16).unwrap();
+    assert_eq!((f.pairs.len(), f.long, f.identical), (2, 1, 0));
+    // A byte-order mark is accepted; a pair whose responses are equal is skipped and counted.
+    let p = tmp.path().join("bom.jsonl");
+    std::fs::write(
+        &p,
+        format!(
+            "\u{feff}{good}\n{{\"prompt\": \"s:2\", \"chosen\": \"2\", \"rejected\": \"2\"}}\n"
+        ),
+    )
+    .unwrap();
+    let f = read_jsonl(&p, 16).unwrap();
+    assert_eq!((f.pairs.len(), f.identical), (1, 1));
+    assert_eq!(f.pairs[0].prompt, "s:21");
 }
 
 fn run(args: &[&str]) -> String {
@@ -254,14 +294,85 @@ fn the_whole_chain_on_the_smoke_config() {
     // eval on a pairs folder alone.
     let e = run(&["eval", "--run", &dir("reward"), "--data", &p(&ds)]);
     assert!(e.contains("| 2 |"), "{e}");
-    // A policy stage without its SFT run is refused before anything is written.
-    let empty = tmp.path().join("none");
-    kit::testing::assert_invalid_before_any_write(
+    // A path-like input that is not there was sampled as a prompt; `prompt:` still allows it.
+    let (ok, out) = kit::testing::run_cli(BIN, &["predict", "--run", &dir("rl"), "nope.jsonl"]);
+    assert!(
+        !ok && out.contains("nope.jsonl") && out.contains("no such file"),
+        "{out}"
+    );
+    let out = run(&["predict", "--run", &dir("rl"), "prompt:nope.jsonl"]);
+    assert!(out.contains("prompt \"nope.jsonl\""), "{out}");
+    // A run trained on a folder evaluates with its train.jsonl gone (only test.jsonl is read).
+    let folder = format!("data.source={}", p(&ds));
+    train(
+        "folder-rm",
+        &[
+            "stage=reward".into(),
+            folder,
+            "train.epochs=1".into(),
+            "train.batch_size=4".into(),
+        ],
+    );
+    std::fs::remove_file(ds.join("train.jsonl")).unwrap();
+    let e = run(&["eval", "--run", &dir("folder-rm")]);
+    assert!(e.contains("| test pairs | accuracy"), "{e}");
+    // data.sft_run naming another app's run says which app made it.
+    let other = tmp.path().join("vae-run");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("config.yaml"), "{}\n").unwrap();
+    std::fs::write(
+        other.join("meta.json"),
+        r#"{"app": "vae-kl", "inference": null}"#,
+    )
+    .unwrap();
+    let (ok, out) = kit::testing::run_cli(
         BIN,
-        Path::new(&smoke),
+        &[
+            "train",
+            "--config",
+            &smoke,
+            "--runs",
+            &runs,
+            "--name",
+            "wrong-sft",
+            "--set",
+            "train.device=cpu",
+            "--set",
+            "stage=reward",
+            "--set",
+            &format!("data.sft_run={}", p(&other)),
+        ],
+    );
+    assert!(
+        !ok && out.contains("vae-kl") && out.contains("data.sft_run"),
+        "{out}"
+    );
+    // A policy stage without its SFT run is refused before anything is written; so are no
+    // training prompts, and sampling temperatures RL or best-of-n cannot use.
+    let empty = tmp.path().join("none");
+    for (set, key) in [
+        ("stage=policy", "data.sft_run"),
+        ("data.prompts=0", "data.prompts"),
+        ("policy.temperature=0", "policy.temperature"),
+    ] {
+        kit::testing::assert_invalid_before_any_write(BIN, Path::new(&smoke), set, key, &empty);
+    }
+    let cfg = |sets: &[&str]| -> Result<(), String> {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let c: rlhf_reward::config::Config = kit::config::load(Path::new(&smoke), &sets).unwrap();
+        kit::app::AppConfig::validate(&c).map_err(|e| e.to_string())
+    };
+    let rl = [
         "stage=policy",
-        "data.sft_run",
-        &empty,
+        "policy.method=rl",
+        "data.sft_run=x",
+        "policy.reward_run=y",
+    ];
+    assert!(cfg(&rl).is_ok());
+    let e = cfg(&[&rl[..], &["policy.temperature=0.7"]].concat()).unwrap_err();
+    assert!(
+        e.contains("policy.temperature") && e.contains("temperature 1"),
+        "{e}"
     );
 }
 

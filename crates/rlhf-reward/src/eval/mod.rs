@@ -7,8 +7,8 @@
 mod policy;
 
 pub use policy::{
-    append_curve, best_of_n, chosen_logprob, curve_picture, evaluate_policy, kl_estimate,
-    PolicyEval,
+    append_curve, best_of_n, best_of_n_kl_term, chosen_logprob, curve_picture, evaluate_policy,
+    kl_estimate, PolicyEval, BON_KL_SAMPLES,
 };
 
 use crate::config::Config;

@@ -26,6 +26,9 @@ pub struct PolicyEval {
     pub win_rate_vs_sft: Option<f64>,
     /// Toy: share of exactly right answers.
     pub exact: Option<f64>,
+    /// Best-of-n only: the analytic upper bound log n − (n − 1)/n on its KL, exact only when
+    /// the n samples are always distinct (Beirami et al. 2024); `kl` is the estimate.
+    pub kl_bound: Option<f64>,
     /// (prompt, response, gold, proxy)
     pub samples: Vec<(String, String, Option<f64>, Option<f64>)>,
 }
@@ -72,6 +75,7 @@ impl PolicyEval {
             ("gold_reward", self.gold_reward),
             ("proxy_reward", self.proxy_reward),
             ("kl", self.kl),
+            ("kl_bound", self.kl_bound),
             ("win_rate_vs_sft", self.win_rate_vs_sft),
             ("exact", self.exact),
         ]
@@ -114,11 +118,13 @@ pub fn evaluate_policy(
         Some(r) => {
             let lp = RlhfTask::logprobs(policy, &texts, ml, p.max_new, device);
             let lr = RlhfTask::logprobs(r, &texts, ml, p.max_new, device);
+            // log π is taken at temperature 1: samples at another one are not from π.
             let kl = kl_estimate(&lp, &lr);
+            let kl = Some(kl).filter(|_| p.temperature == 1.0);
             tch::manual_seed(EVAL_SEED);
             let base = r.sample(prompts, 1, ml, p.max_new, p.temperature, device);
             let win = gold.as_ref().map(|g| win_rate(prompts, &base, g));
-            (Some(kl), win)
+            (kl, win)
         }
         None => (None, None),
     };
@@ -149,12 +155,30 @@ pub fn evaluate_policy(
         kl,
         win_rate_vs_sft: win,
         exact,
+        kl_bound: None,
         samples,
     })
 }
 
-/// Best-of-n on `policy`: n samples per prompt, the one the judge scores highest kept. Its
-/// KL to the policy is the analytic log n − (n − 1)/n (Stiennon et al. 2020).
+/// Fresh samples per prompt that estimate the reward distribution for best-of-n's KL.
+pub const BON_KL_SAMPLES: usize = 64;
+
+/// One sample's term of KL(π_bon ‖ π), `log π_bon(y) − log π(y)`, for y picked as best of `n`.
+/// With `below` = π(r(Y) < r(y)) and `p` = π(y), the best of n draws is y with probability
+/// (below + p)ⁿ − belowⁿ (all n at or under r(y), not all strictly under; y is the only text
+/// with its reward). Duplicates among the n draws are thus counted, which the bound ignores.
+pub fn best_of_n_kl_term(logp: f64, below: f64, n: usize) -> f64 {
+    let p = logp.exp();
+    let below = below.clamp(0.0, 1.0);
+    let at_most = (below + p).min(1.0);
+    let bon = at_most.powi(n as i32) - below.powi(n as i32);
+    bon.max(f64::MIN_POSITIVE).ln() - logp
+}
+
+/// Best-of-n on `policy`: n samples per prompt, the one the judge scores highest kept. Its KL
+/// to the policy is estimated from the picked samples with [`best_of_n_kl_term`]: π(y) exact,
+/// π(r(Y) < r(y)) from [`BON_KL_SAMPLES`] fresh samples per prompt (a plug-in estimate; needs
+/// temperature 1, else `None`). The bound log n − (n − 1)/n is reported beside it.
 pub fn best_of_n(
     policy: &Lm,
     judge: &RewardModel,
@@ -194,11 +218,36 @@ pub fn best_of_n(
                 .collect::<Vec<_>>(),
         )
     });
+    let kl = if p.temperature == 1.0 {
+        let chosen: Vec<(&str, &str)> = picked.iter().map(|&i| texts[i]).collect();
+        let lp = RlhfTask::logprobs(policy, &chosen, ml, p.max_new, device);
+        let m = BON_KL_SAMPLES;
+        let fresh = policy.sample(prompts, m, ml, p.max_new, p.temperature, device);
+        let fresh: Vec<(&str, &str)> = fresh
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (prompts[i / m].as_str(), r.as_str()))
+            .collect();
+        let scores = RlhfTask::score(judge, &fresh, ml, device);
+        let terms: Vec<f64> = picked
+            .iter()
+            .zip(&lp)
+            .zip(scores.chunks(m))
+            .map(|((&i, &l), sc)| {
+                let below = sc.iter().filter(|&&s| s < proxy[i]).count() as f64 / m as f64;
+                best_of_n_kl_term(l, below, n)
+            })
+            .collect();
+        Some(mean(&terms))
+    } else {
+        None
+    };
     Ok(PolicyEval {
         prompts: prompts.len(),
         gold_reward: gold.as_deref().map(mean),
         proxy_reward: Some(mean(&picked.iter().map(|&i| proxy[i]).collect::<Vec<_>>())),
-        kl: Some((n as f64).ln() - (n as f64 - 1.0) / n as f64),
+        kl,
+        kl_bound: Some((n as f64).ln() - (n as f64 - 1.0) / n as f64),
         win_rate_vs_sft: win,
         exact,
         samples: picked
