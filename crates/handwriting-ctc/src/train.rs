@@ -162,11 +162,18 @@ impl Task for CtcTask {
         let mut targets = Vec::new();
         let mut tl = Vec::new();
         let mut labels = Vec::new();
+        let mut short = Vec::new();
         for (i, &len) in b.target_lengths.iter().enumerate() {
             let label: Vec<i64> = Vec::try_from(b.targets.narrow(0, offset, len))?;
             offset += len;
             if il_v[i] < min_frames(&label) {
                 self.skipped += 1;
+                short.push(format!(
+                    "{} ({} frames, needs {})",
+                    b.names[i],
+                    il_v[i],
+                    min_frames(&label)
+                ));
                 if self.reported.insert(b.names[i].clone()) {
                     ctx.println(&format!(
                         "skipped {}: {} frames for a label that needs {}",
@@ -182,7 +189,17 @@ impl Task for CtcTask {
             labels.push(label);
             tl.push(len);
         }
-        anyhow::ensure!(!keep.is_empty(), "every sample of a batch is too short for its label: images must be at least 4 px per frame needed");
+        anyhow::ensure!(
+            !keep.is_empty(),
+            "every sample of a batch is too narrow for its label (one frame per 4 px of width; \
+             a label needs a frame per character plus one between repeated characters): {}{}",
+            short[..short.len().min(3)].join(", "),
+            if short.len() > 3 {
+                format!(" and {} more", short.len() - 3)
+            } else {
+                String::new()
+            }
+        );
         let idx = Tensor::from_slice(&keep).to_device(self.device);
         let lp_k = lp.index_select(1, &idx);
         let il_k = il.index_select(0, &Tensor::from_slice(&keep));

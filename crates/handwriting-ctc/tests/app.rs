@@ -12,7 +12,7 @@ use kit::data::{rng_for, Dataset};
 use kit::logging::Logger;
 use kit::rundir::RunDir;
 use kit::train::{fit, FitOptions};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use tch::{Device, Kind, Tensor};
 
@@ -174,6 +174,44 @@ fn folder_errors_name_file_and_line() {
     let src = data::read_folder(&train, &alphabet).unwrap();
     let msg = src.get(0, 0).unwrap_err().to_string();
     assert!(msg.contains("00001.png"), "{msg}");
+}
+
+#[test]
+fn labels_too_long_for_every_image_name_the_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = smoke();
+    data::write_synthetic(tmp.path(), &cfg.data, 1, 4, 2).unwrap();
+    for split in ["train", "val"] {
+        let tsv = tmp.path().join(split).join("labels.tsv");
+        let text = std::fs::read_to_string(&tsv).unwrap();
+        let long: String = text
+            .lines()
+            .map(|l| format!("{}\t{}\n", l.split('\t').next().unwrap(), "12".repeat(200)))
+            .collect();
+        std::fs::write(&tsv, long).unwrap();
+    }
+    let p = |x: &Path| x.to_string_lossy().to_string();
+    let smoke = repo().join("configs/handwriting-ctc/smoke.yaml");
+    let (ok, out) = kit::testing::run_cli(
+        env!("CARGO_BIN_EXE_handwriting-ctc"),
+        &[
+            "train",
+            "--config",
+            &p(&smoke),
+            "--runs",
+            &p(&tmp.path().join("runs")),
+            "--set",
+            &format!("data.source={}", p(tmp.path())),
+            "--set",
+            "train.device=cpu",
+            "--set",
+            "train.batch_size=4",
+        ],
+    );
+    assert!(
+        !ok && out.contains("too narrow") && out.contains("00000.png") && out.contains("needs 400"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -95,11 +95,21 @@ impl Folder {
 pub fn read_pair(image: &Path, mask: &Path) -> Result<Slice, DataError> {
     let img = kit::images::load(image)?.to_luma8();
     let m = kit::images::load(mask)?.to_luma8();
-    if img.dimensions() != m.dimensions() || img.width() != img.height() {
+    if img.width() != img.height() {
+        let (w, h) = img.dimensions();
+        return Err(DataError::Invalid {
+            path: image.to_path_buf(),
+            message: format!(
+                "the slice is {w}×{h} (width × height), not square: crop or pad it to a square \
+                 (this app trains on square slices)"
+            ),
+        });
+    }
+    if img.dimensions() != m.dimensions() {
         return Err(DataError::Invalid {
             path: mask.to_path_buf(),
             message: format!(
-                "mask is {:?} but image {} is {:?} (both must be the same square size)",
+                "mask is {:?} but image {} is {:?} (both must be the same size)",
                 m.dimensions(),
                 image.display(),
                 img.dimensions()

@@ -162,6 +162,23 @@ fn missing_or_mismatched_mask_names_both_files() {
             && msg.contains("(16, 16)"),
         "{msg}"
     );
+    // A non-square slice says so (it used to contrast two equal sizes).
+    image::GrayImage::new(48, 64)
+        .save(train.join("images/00001.png"))
+        .unwrap();
+    image::GrayImage::new(48, 64)
+        .save(train.join("masks/00001.png"))
+        .unwrap();
+    let msg = data::read_pair(
+        &train.join("images/00001.png"),
+        &train.join("masks/00001.png"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        msg.contains("images/00001.png") && msg.contains("48×64") && msg.contains("not square"),
+        "{msg}"
+    );
     std::fs::write(train.join("images/00002.png"), b"garbage").unwrap();
     let msg = data::read_pair(
         &train.join("images/00002.png"),
