@@ -8,7 +8,7 @@ use crate::optim::{lr_at, Optimizer};
 use crate::rundir::{save_checkpoint, Checkpoint, RunDir, TrainState};
 pub use crate::step_values::host_reads;
 use crate::step_values::StepValues;
-pub use crate::train_config::{InitFrom, TrainConfig};
+pub use crate::train_config::{InitFrom, SelectionTies, TrainConfig};
 pub use crate::train_error::TrainError;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Once;
@@ -304,7 +304,7 @@ pub fn fit<T: Task>(
                 &format!("loss {shown} lr {lr:.2e}"),
             );
             if eval_due || done {
-                let m = evaluate(task, logger, &mut state, &progress)?;
+                let m = evaluate(task, logger, &mut state, &progress, cfg.selection_ties)?;
                 if state.best_step == state.step {
                     ensure_finite(task.var_store(), None, state.step)?;
                     save_checkpoint(&run.best(), task.var_store(), None, &state)?;
@@ -348,6 +348,7 @@ fn evaluate<T: Task>(
     logger: &mut Logger,
     state: &mut TrainState,
     progress: &Progress,
+    ties: crate::train_config::SelectionTies,
 ) -> Result<Metrics, TrainError> {
     let m = tch::no_grad(|| task.evaluate(logger, state.step))?;
     let scalars: Vec<(String, f64)> = m
@@ -387,9 +388,10 @@ fn evaluate<T: Task>(
         ));
     }
     if let Some(v) = Some(selected).filter(|v| v.is_finite()) {
+        let latest = ties == crate::train_config::SelectionTies::Latest;
         let better = state
             .best_metric
-            .is_none_or(|b| if m.higher_is_better { v > b } else { v < b });
+            .is_none_or(|b| (if m.higher_is_better { v > b } else { v < b }) || (latest && v == b));
         if better {
             state.best_metric = Some(v);
             state.best_step = state.step;

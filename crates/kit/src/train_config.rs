@@ -47,9 +47,22 @@ pub struct TrainConfig {
     pub channels_last: bool,
     /// `fp32`, or `bf16`: apps that support it run the forward pass under bf16 autocast.
     pub precision: crate::precision::Precision,
+    /// Which checkpoint becomes `best` when an evaluation ties the best so far: `latest`
+    /// (it has trained longer; an accuracy on a few hundred examples ties often) or
+    /// `earliest`.
+    pub selection_ties: SelectionTies,
     /// Warm start a new run from another run's weights (not used on --resume).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init_from: Option<InitFrom>,
+}
+
+/// `train.selection_ties`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectionTies {
+    Earliest,
+    #[default]
+    Latest,
 }
 
 /// `train.init_from`: which run's weights start this one, and how names map.
@@ -99,6 +112,7 @@ impl Default for TrainConfig {
             workers: 2,
             channels_last: false,
             precision: Default::default(),
+            selection_ties: SelectionTies::Latest,
             init_from: None,
         }
     }

@@ -293,3 +293,57 @@ impl Task for Poisoned {
         self.inner.evaluate(logger, step)
     }
 }
+
+/// The spiral task with an evaluation that always scores the same: every evaluation ties.
+struct Flat(SpiralTask);
+
+impl Task for Flat {
+    type Batch = <SpiralTask as Task>::Batch;
+    type Data = <SpiralTask as Task>::Data;
+    fn var_store(&self) -> &tch::nn::VarStore {
+        self.0.var_store()
+    }
+    fn var_store_mut(&mut self) -> &mut tch::nn::VarStore {
+        self.0.var_store_mut()
+    }
+    fn train_loader(&self) -> &kit::data::Loader<Self::Data, Self::Batch> {
+        self.0.train_loader()
+    }
+    fn train_step(
+        &mut self,
+        batch: Self::Batch,
+        ctx: &mut kit::train::StepContext,
+    ) -> anyhow::Result<kit::train::Losses> {
+        self.0.train_step(batch, ctx)
+    }
+    fn evaluate(
+        &mut self,
+        _logger: &mut Logger,
+        _step: u64,
+    ) -> anyhow::Result<kit::train::Metrics> {
+        Ok(kit::train::Metrics {
+            values: vec![("accuracy".into(), 0.5)],
+            selection: "accuracy".into(),
+            higher_is_better: true,
+        })
+    }
+}
+
+#[test]
+fn selection_ties_keep_the_latest_or_the_earliest_checkpoint_as_configured() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (ties, want_last) in [("latest", true), ("earliest", false)] {
+        let cfg = smoke(&[&format!("train.selection_ties={ties}")]);
+        let (run, mut log) = new_run(tmp.path(), ties);
+        let mut t = Flat(task(&cfg));
+        let per_epoch = t.batches_per_epoch() as u64;
+        let out = fit(&mut t, &cfg.train, &run, &mut log, FitOptions::default()).unwrap();
+        let Outcome::Finished { state, .. } = out else {
+            panic!("{out:?}")
+        };
+        let want = if want_last { state.step } else { per_epoch };
+        assert_eq!(state.best_step, want, "{ties}");
+        let ck = Checkpoint::read(&run.best()).unwrap();
+        assert_eq!(ck.train_state().unwrap().best_step, want, "{ties}");
+    }
+}
