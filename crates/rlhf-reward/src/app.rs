@@ -226,10 +226,8 @@ impl App for RlhfReward {
         let n = n.unwrap_or(cfg.data.prompts);
         let n_test = (n / 4).max(2);
         let dev = tch::Device::Cpu;
-        let (tp, vp) = (
-            train::toy_prompts(cfg, n, seed),
-            train::toy_prompts(cfg, n_test, kit::data::val_seed(seed)),
-        );
+        let tp = train::toy_prompts(cfg, n, seed);
+        let vp = crate::sources::held_out_prompts(cfg, n_test, kit::data::val_seed(seed), &tp)?;
         let (train, test, from): (Vec<Pair>, Vec<Pair>, String) = if cfg.data.sft_run.is_empty() {
             (
                 train::demo_pairs(&tp, cfg, seed),

@@ -56,6 +56,39 @@ pub struct TestSet {
     pub pairs: Vec<Pair>,
 }
 
+/// Held-out toy prompts: drawn with `seed` like [`toy_prompts`], skipping every prompt of
+/// `train` (short digit strings repeat often: with 3 digits there are only 1,440 prompts, so
+/// ~30% of short test prompts used to be training prompts). Fails when the prompt space is too
+/// small to find `n` of them.
+pub fn held_out_prompts(
+    cfg: &Config,
+    n: usize,
+    seed: u64,
+    train: &[String],
+) -> anyhow::Result<Vec<String>> {
+    let seen: std::collections::HashSet<&str> = train.iter().map(String::as_str).collect();
+    let mut out = Vec::with_capacity(n);
+    let mut i = 0u64;
+    while out.len() < n {
+        anyhow::ensure!(
+            i < 100 * n as u64 + 1000,
+            "only {} of data.test_prompts = {n} prompts not in the training prompts were found: \
+             the toy prompt space is too small (raise data.max_digits or lower data.prompts)",
+            out.len()
+        );
+        let p = toy::prompt(
+            &mut rng_for(seed, 21, i),
+            cfg.data.min_digits,
+            cfg.data.max_digits,
+        );
+        if !seen.contains(p.as_str()) {
+            out.push(p);
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
 /// Toy prompts of `seed`.
 pub fn toy_prompts(cfg: &Config, n: usize, seed: u64) -> Vec<String> {
     (0..n)
@@ -199,16 +232,11 @@ pub fn sources(cfg: &Config, device: Device) -> anyhow::Result<(Vec<Example>, Te
     let needs_pairs = cfg.stage == Stage::Reward
         || (cfg.stage == Stage::Policy && cfg.policy.method == Method::Dpo);
     let (train_pairs, test): (Vec<Pair>, TestSet) = if d.source == "toy" {
-        let test_prompts = toy_prompts(cfg, d.test_prompts, val);
+        let train_prompts = toy_prompts(cfg, d.prompts, seed);
+        let test_prompts = held_out_prompts(cfg, d.test_prompts, val, &train_prompts)?;
         if needs_pairs {
             let sft = load_policy(&d.sft_run, cfg, device)?;
-            let train = toy_pairs(
-                &sft.model,
-                &toy_prompts(cfg, d.prompts, seed),
-                cfg,
-                seed,
-                device,
-            );
+            let train = toy_pairs(&sft.model, &train_prompts, cfg, seed, device);
             let test_pairs = toy_pairs(&sft.model, &test_prompts, cfg, val, device);
             (
                 train,

@@ -99,6 +99,38 @@ fn sequence_log_probability_of_a_known_tiny_model() {
 }
 
 #[test]
+fn test_prompts_are_held_out_from_the_training_prompts() {
+    let cfg: rlhf_reward::config::Config = kit::config::load(
+        &kit::testing::repo_root().join("configs/rlhf-reward/default.yaml"),
+        &[],
+    )
+    .unwrap();
+    let d = &cfg.data;
+    let train = rlhf_reward::train::toy_prompts(&cfg, d.prompts, cfg.train.seed);
+    let val = kit::data::val_seed(cfg.train.seed);
+    // Drawn the old way, a sizeable share of the test prompts were training prompts.
+    let naive = rlhf_reward::train::toy_prompts(&cfg, d.test_prompts, val);
+    let overlap = naive.iter().filter(|p| train.contains(p)).count();
+    assert!(
+        overlap * 10 > d.test_prompts,
+        "{overlap} of {}",
+        d.test_prompts
+    );
+    let test = rlhf_reward::sources::held_out_prompts(&cfg, d.test_prompts, val, &train).unwrap();
+    assert_eq!(test.len(), d.test_prompts);
+    assert!(test.iter().all(|p| !train.contains(p)));
+    // A prompt space too small for the request is a clear error, not a loop.
+    let tiny = kit::config::load::<rlhf_reward::config::Config>(
+        &kit::testing::repo_root().join("configs/rlhf-reward/default.yaml"),
+        &["data.min_digits=1".into(), "data.max_digits=1".into()],
+    )
+    .unwrap();
+    let train = rlhf_reward::train::toy_prompts(&tiny, 500, 1);
+    let e = rlhf_reward::sources::held_out_prompts(&tiny, 10, 2, &train).unwrap_err();
+    assert!(e.to_string().contains("data.max_digits"), "{e}");
+}
+
+#[test]
 fn kl_estimate_converges_to_the_exact_kl() {
     // p = (0.7, 0.2, 0.1), q = (0.4, 0.4, 0.2): KL(p ‖ q) = Σ p log p/q.
     let (p, q) = ([0.7f64, 0.2, 0.1], [0.4f64, 0.4, 0.2]);
