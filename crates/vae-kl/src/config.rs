@@ -79,8 +79,10 @@ pub struct LossConfig {
 pub struct EvalConfig {
     /// Importance samples per image for the IW bound (Burda et al. 2015).
     pub iw_samples: i64,
-    /// Test images the IW bound is computed on (a fixed subset).
+    /// Test images the IW bound is computed on (a fixed subset; `eval` only).
     pub iw_images: usize,
+    /// z draws per image for the ELBO's reconstruction term (the KL is exact).
+    pub elbo_samples: i64,
 }
 
 impl AppConfig for Config {
@@ -109,6 +111,9 @@ impl AppConfig for Config {
             "loss.anneal_steps",
             || "must be ≥ 1 when loss.anneal is linear or cyclical".into(),
         )?;
+        ensure(e.elbo_samples >= 1, "eval.elbo_samples", || {
+            format!("must be ≥ 1, got {}", e.elbo_samples)
+        })?;
         ensure(e.iw_samples >= 1, "eval.iw_samples", || {
             format!("must be ≥ 1, got {}", e.iw_samples)
         })?;

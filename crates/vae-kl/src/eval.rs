@@ -12,20 +12,72 @@ use tch::{Device, Kind, Tensor};
 /// Test-set numbers (nats per image).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Evaluation {
-    /// −ELBO = recon + KL (lower is better); reported as the negative ELBO, as papers do.
+    /// −ELBO = recon + KL (lower is better); reported as the negative ELBO, as papers do. The
+    /// reconstruction term is averaged over `elbo_samples` z draws per image; the KL is exact.
     pub neg_elbo: f64,
+    /// Standard error of `neg_elbo` over images (std / √N): what another draw of the test set
+    /// and of the z samples would move it by.
+    pub neg_elbo_se: f64,
+    pub elbo_samples: i64,
     pub recon: f64,
     pub kl: f64,
-    /// −log p(x) upper bound from k importance samples on `iw_images` test images spread over
-    /// the test set (≤ −ELBO on the same images).
-    pub neg_iw_bound: f64,
-    /// −ELBO on the same images as the IW bound (for the check IW ≥ ELBO).
-    pub neg_elbo_iw_images: f64,
+    /// The importance-weighted bound, when it was computed (`eval`, not training).
+    pub iw: Option<IwCheck>,
     pub active_units: usize,
     pub kl_per_dim: Vec<f64>,
     /// Mutual information gap, when the data have known factors.
     pub mig: Option<f64>,
     pub images: usize,
+}
+
+/// The IW bound on a subset of images, with the ELBO on the same images and the check that
+/// the bound is not below the ELBO beyond sampling noise.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct IwCheck {
+    /// Importance samples per image.
+    pub k: i64,
+    /// Images it was computed on (a fixed subset spread over the test set).
+    pub images: usize,
+    /// −log p(x) upper bound (Burda et al. 2015), mean over the images.
+    pub neg_iw_bound: f64,
+    /// −ELBO on the same images.
+    pub neg_elbo: f64,
+    /// Mean of IW − ELBO per image (≥ 0 in expectation) and its standard error.
+    pub gap: f64,
+    pub gap_se: f64,
+}
+
+impl IwCheck {
+    /// From per-image log p(x) bounds and ELBOs (nats, log-likelihood sign).
+    pub fn new(k: i64, iw: &[f64], elbo: &[f64]) -> Self {
+        let d: Vec<f64> = iw.iter().zip(elbo).map(|(a, b)| a - b).collect();
+        let (gap, gap_se) = mean_se(&d);
+        Self {
+            k,
+            images: d.len(),
+            neg_iw_bound: -mean_se(iw).0,
+            neg_elbo: -mean_se(elbo).0,
+            gap,
+            gap_se,
+        }
+    }
+
+    /// IW ≥ ELBO holds in expectation for every k ≥ 1; a mean gap below −3 standard errors
+    /// means the computation is wrong (not noise: about 1 in 740 for a correct one).
+    pub fn consistent(&self) -> bool {
+        self.gap >= -3.0 * self.gap_se
+    }
+}
+
+/// Mean and its standard error (sample std / √n; 0 for fewer than two values).
+pub fn mean_se(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n.max(1.0);
+    if v.len() < 2 {
+        return (m, 0.0);
+    }
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
+    (m, (var / n).sqrt())
 }
 
 /// Encoder means (N, latent) of every sample, and per-sample ELBO parts.
@@ -36,11 +88,13 @@ pub struct Encoded {
     pub kl_dims: Tensor,
 }
 
-/// Encodes `samples` in batches (one z sample per image for the reconstruction term).
+/// Encodes `samples` in batches; the reconstruction term per image is averaged over `draws`
+/// z samples (the KL is analytic).
 pub fn encode_all(
     vae: &Vae,
     samples: &[Sample],
     loss: &LossConfig,
+    draws: i64,
     device: Device,
 ) -> anyhow::Result<Encoded> {
     let (mut mus, mut recons, mut kls, mut dims) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -48,9 +102,12 @@ pub fn encode_all(
         let (x, _) = collate(chunk.to_vec())?;
         let x = x.to_device(device);
         let (mu, logvar) = vae.encode(&x);
-        let z = reparameterize(&mu, &logvar);
-        let logits = vae.decode(&z);
-        recons.push(reconstruction_nll(&logits, &x, loss).to_device(Device::Cpu));
+        let mut recon = Tensor::zeros([x.size()[0]], (Kind::Float, device));
+        for _ in 0..draws.max(1) {
+            let logits = vae.decode(&reparameterize(&mu, &logvar));
+            recon += reconstruction_nll(&logits, &x, loss);
+        }
+        recons.push((recon / draws.max(1) as f64).to_device(Device::Cpu));
         let per_dim = kl_per_dim(&mu, &logvar).to_device(Device::Cpu);
         kls.push(per_dim.sum_dim_intlist([1i64].as_slice(), false, Kind::Float));
         dims.push(per_dim);
@@ -176,26 +233,71 @@ pub fn mig(mu: &[Vec<f64>], factors: &[Vec<f64>]) -> Option<f64> {
     (!gaps.is_empty()).then(|| gaps.iter().sum::<f64>() / gaps.len() as f64)
 }
 
+/// MIG's floor for `factors`: the same estimator (20 bins, these N samples) on latents that
+/// carry no information about the factors — the factor rows shuffled against the latents
+/// (seeded). A trained MIG is only meaningful well above it: the plug-in histogram estimator
+/// is biased upward by about (bins − 1)(values − 1) / (2N) nats.
+pub fn mig_shuffled(mu: &[Vec<f64>], factors: &[Vec<f64>], seed: u64) -> Option<f64> {
+    use rand::seq::SliceRandom;
+    let mut shuffled = factors.to_vec();
+    shuffled.shuffle(&mut kit::data::rng_for(seed, 31, 0));
+    mig(mu, &shuffled)
+}
+
+/// MIG of `samples` under an untrained encoder of the same architecture (seeded): the
+/// reference a trained row must beat.
+pub fn mig_untrained(
+    cfg: &crate::config::ModelConfig,
+    samples: &[Sample],
+    loss: &LossConfig,
+    device: Device,
+) -> anyhow::Result<Option<f64>> {
+    tch::manual_seed(0);
+    let vs = tch::nn::VarStore::new(device);
+    let vae = Vae::new(&vs.root(), cfg);
+    let e = tch::no_grad(|| encode_all(&vae, samples, loss, 1, device))?;
+    let mu: Vec<Vec<f64>> = Vec::try_from(e.mu.to_kind(Kind::Double))?;
+    let factors: Vec<Vec<f64>> = samples.iter().map(|s| s.factors.clone()).collect();
+    Ok(mig(&mu, &factors))
+}
+
+/// How much of [`evaluate`] to compute.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalOptions {
+    /// z draws per image for the reconstruction term.
+    pub elbo_samples: i64,
+    /// The IW bound: (importance samples, images), or `None` (training's evaluations: the
+    /// bound was most of their wall time and selection does not use it).
+    pub iw: Option<(i64, usize)>,
+}
+
 /// The full evaluation of `samples` (a test set).
 pub fn evaluate(
     vae: &Vae,
     samples: &[Sample],
     loss: &LossConfig,
-    iw_samples: i64,
-    iw_images: usize,
+    opts: EvalOptions,
     device: Device,
 ) -> anyhow::Result<(Evaluation, Encoded)> {
     anyhow::ensure!(!samples.is_empty(), "the test set is empty");
-    let e = encode_all(vae, samples, loss, device)?;
+    let e = encode_all(vae, samples, loss, opts.elbo_samples, device)?;
     let mean = |t: &Tensor| t.mean(Kind::Float).double_value(&[]);
     let (recon, kl) = (mean(&e.recon), mean(&e.kl));
-    // A fixed subset spread over the whole test set (it may be sorted by class).
-    let m = iw_images.clamp(1, samples.len());
-    let idx: Vec<usize> = (0..m).map(|i| i * samples.len() / m).collect();
-    let (x, _) = collate(idx.iter().map(|&i| samples[i].clone()).collect())?;
-    let iw = iw_log_likelihood(vae, &x.to_device(device), iw_samples, loss);
-    let pick = Tensor::from_slice(&idx.iter().map(|&i| i as i64).collect::<Vec<_>>());
-    let neg_elbo_iw = mean(&(e.recon.index_select(0, &pick) + e.kl.index_select(0, &pick)));
+    let per_image: Vec<f64> = Vec::try_from((&e.recon + &e.kl).to_kind(Kind::Double))?;
+    let (_, neg_elbo_se) = mean_se(&per_image);
+    let iw = match opts.iw {
+        Some((k, images)) => {
+            // A fixed subset spread over the whole test set (it may be sorted by class).
+            let m = images.clamp(1, samples.len());
+            let idx: Vec<usize> = (0..m).map(|i| i * samples.len() / m).collect();
+            let (x, _) = collate(idx.iter().map(|&i| samples[i].clone()).collect())?;
+            let iw = iw_log_likelihood(vae, &x.to_device(device), k, loss);
+            let iw: Vec<f64> = Vec::try_from(iw.to_kind(Kind::Double))?;
+            let elbo: Vec<f64> = idx.iter().map(|&i| -per_image[i]).collect();
+            Some(IwCheck::new(k, &iw, &elbo))
+        }
+        None => None,
+    };
     let kl_dims: Vec<f64> = Vec::try_from(
         e.kl_dims
             .mean_dim([0i64].as_slice(), false, Kind::Float)
@@ -206,10 +308,11 @@ pub fn evaluate(
     Ok((
         Evaluation {
             neg_elbo: recon + kl,
+            neg_elbo_se,
+            elbo_samples: opts.elbo_samples.max(1),
             recon,
             kl,
-            neg_iw_bound: -mean(&iw),
-            neg_elbo_iw_images: neg_elbo_iw,
+            iw,
             active_units: active_units(&e.mu),
             kl_per_dim: kl_dims,
             mig: mig(&mu_rows, &factors),

@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::data::{self, collate, Batch, Sample, Source};
-use crate::eval::{evaluate, Evaluation};
+use crate::eval::{evaluate, EvalOptions, Evaluation};
 use crate::model::{elbo_parts, Vae};
 use image::RgbImage;
 use kit::data::Loader;
@@ -50,14 +50,11 @@ impl VaeTask {
     /// The test-set evaluation (ELBO, IW bound, active units, KL per dimension, MIG).
     pub fn evaluation(&self) -> anyhow::Result<Evaluation> {
         let e = &self.cfg.eval;
-        let (ev, _) = evaluate(
-            &self.vae,
-            &self.test,
-            &self.cfg.loss,
-            e.iw_samples,
-            e.iw_images,
-            self.device,
-        )?;
+        let opts = EvalOptions {
+            elbo_samples: e.elbo_samples,
+            iw: Some((e.iw_samples, e.iw_images)),
+        };
+        let (ev, _) = evaluate(&self.vae, &self.test, &self.cfg.loss, opts, self.device)?;
         Ok(ev)
     }
 
@@ -157,14 +154,11 @@ impl Task for VaeTask {
     }
     fn evaluate(&mut self, logger: &mut Logger, step: u64) -> anyhow::Result<Metrics> {
         let c = &self.cfg.eval;
-        let (ev, enc) = evaluate(
-            &self.vae,
-            &self.test,
-            &self.cfg.loss,
-            c.iw_samples,
-            c.iw_images,
-            self.device,
-        )?;
+        let opts = EvalOptions {
+            elbo_samples: c.elbo_samples,
+            iw: None,
+        };
+        let (ev, enc) = evaluate(&self.vae, &self.test, &self.cfg.loss, opts, self.device)?;
         let s = step as i64;
         logger.tb.image(
             "test/reconstructions (input above output)",
@@ -192,14 +186,14 @@ impl Task for VaeTask {
             Vec::try_from(enc.mu.narrow(0, 0, enc.mu.size()[0].min(2000)))?;
         let names: Vec<String> = self.test[..vectors.len()]
             .iter()
-            .map(|t| t.label.to_string())
+            .map(|t| projector_label(t, &self.factor_names))
             .collect();
         kit::tensorboard::write_projector(logger.run_root(), "test_means", &vectors, &names)?;
         let mut values = vec![
             ("neg_elbo".into(), ev.neg_elbo),
             ("recon".into(), ev.recon),
             ("kl".into(), ev.kl),
-            ("neg_iw_bound".into(), ev.neg_iw_bound),
+            ("neg_elbo_se".into(), ev.neg_elbo_se),
             ("active_units".into(), ev.active_units as f64),
         ];
         if let Some(m) = ev.mig {
@@ -211,4 +205,21 @@ impl Task for VaeTask {
             higher_is_better: false,
         })
     }
+}
+
+/// A test image's label in TensorBoard's Projector: its class, or for data with factors but
+/// no class (a folder with `factors.csv`) its factors as `name=value` pairs.
+pub fn projector_label(s: &crate::data::Sample, factor_names: &[String]) -> String {
+    if s.label >= 0 || s.factors.is_empty() {
+        return s.label.to_string();
+    }
+    s.factors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let name = factor_names.get(i).map_or(format!("f{i}"), String::clone);
+            format!("{name}={v}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

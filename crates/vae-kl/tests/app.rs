@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use tch::{Device, Kind, Tensor};
 use vae_kl::config::{Anneal, Config, Likelihood};
 use vae_kl::data::{self, sprite};
-use vae_kl::eval::{iw_log_likelihood, mig};
+use vae_kl::eval::{iw_log_likelihood, mean_se, mig, IwCheck};
 use vae_kl::model::{elbo_parts, kl_per_dim, reconstruction_nll, Vae};
 
 fn repo() -> PathBuf {
@@ -138,6 +138,53 @@ fn iw_bound_is_above_the_elbo_and_equals_it_at_k_1() {
 }
 
 #[test]
+fn the_iw_check_allows_noise_and_catches_a_bound_below_the_elbo() {
+    // A hand case: IW − ELBO per image = 1, 2, 3 → gap 2, SE = 1/√3.
+    let c = IwCheck::new(10, &[-9.0, -8.0, -7.0], &[-10.0, -10.0, -10.0]);
+    assert!((c.gap - 2.0).abs() < 1e-12 && (c.gap_se - (1.0f64 / 3.0).sqrt()).abs() < 1e-12);
+    assert!((c.neg_iw_bound - 8.0).abs() < 1e-12 && (c.neg_elbo - 10.0).abs() < 1e-12);
+    assert!(c.consistent());
+    // k = 1: IW and ELBO are two noisy estimates of the same number. A mean gap slightly below
+    // 0 is noise (the old check printed "BOUND BELOW ELBO" about half the time).
+    let elbo: Vec<f64> = (0..200).map(|i| -100.0 - (i % 7) as f64).collect();
+    let noisy: Vec<f64> = elbo
+        .iter()
+        .enumerate()
+        .map(|(i, e)| e + if i % 2 == 0 { 3.0 } else { -3.1 })
+        .collect();
+    let c = IwCheck::new(1, &noisy, &elbo);
+    assert!(c.gap < 0.0 && c.consistent(), "{c:?}");
+    // A bound 1 nat below the ELBO on every image is a bug, whatever the noise.
+    let low: Vec<f64> = elbo
+        .iter()
+        .enumerate()
+        .map(|(i, e)| e - 1.0 + 0.1 * (i % 3) as f64)
+        .collect();
+    let c = IwCheck::new(100, &low, &elbo);
+    assert!(!c.consistent(), "{c:?}");
+    assert_eq!(mean_se(&[4.0]), (4.0, 0.0));
+}
+
+#[test]
+fn projector_labels_show_factors_when_there_is_no_class() {
+    let names: Vec<String> = ["shape", "scale"].map(String::from).to_vec();
+    let with_class = data::Sample {
+        pixels: vec![],
+        label: 2,
+        factors: vec![1.0, 0.5],
+    };
+    assert_eq!(vae_kl::train::projector_label(&with_class, &names), "2");
+    let folder = data::Sample {
+        label: -1,
+        ..with_class
+    };
+    assert_eq!(
+        vae_kl::train::projector_label(&folder, &names),
+        "shape=1 scale=0.5"
+    );
+}
+
+#[test]
 fn mig_on_constructed_cases() {
     // Latent 0 is factor A, latent 1 is factor B, latent 2 is noise: a perfect gap.
     let mut rng = 7u64;
@@ -163,6 +210,29 @@ fn mig_on_constructed_cases() {
     let bad = mig(&mixed, &f).unwrap();
     assert!(bad < 0.05, "entangled MIG {bad}");
     assert_eq!(mig(&mu, &[]), None);
+}
+
+#[test]
+fn mig_equals_the_known_mutual_information_at_two_noise_levels() {
+    // A binary factor A (uniform), latent 0 = A + u with u uniform on [0, w], latent 1 = u
+    // alone (independent of A). For z0 in the overlap [1, w) both values of A are equally
+    // likely, elsewhere A is known, so I(z0; A) = H(A) · (1 − (w − 1)/w) = H(A)/w for w ≥ 1,
+    // and I(z1; A) = 0: MIG = 1/w exactly. u is evenly spaced (not drawn) and the 20 bins
+    // are aligned with 1 and w, so the binned estimate has no bias here: w = 1.5 → 2/3,
+    // w = 3 → 1/3. (Un-normalised MI would give 0.46 and 0.23 nats.)
+    for (w, want) in [(1.5, 2.0 / 3.0), (3.0, 1.0 / 3.0)] {
+        let m = 20_001;
+        let (mut mu, mut f) = (Vec::new(), Vec::new());
+        for a in [0.0, 1.0] {
+            for i in 0..m {
+                let u = w * i as f64 / (m - 1) as f64;
+                mu.push(vec![a + u, u]);
+                f.push(vec![a]);
+            }
+        }
+        let got = mig(&mu, &f).unwrap();
+        assert!((got - want).abs() < 2e-3, "w = {w}: MIG {got}, want {want}");
+    }
 }
 
 #[test]
@@ -198,7 +268,9 @@ fn smoke_train_lowers_the_loss_and_the_run_is_self_contained() {
     );
     assert!(out.predict.contains("−ELBO"), "{}", out.predict);
     assert!(
-        out.eval.contains("active units") && out.eval.contains("bound ≥ ELBO"),
+        out.eval.contains("active units")
+            && out.eval.contains("bound ≥ ELBO within noise")
+            && out.eval.contains(" ± "),
         "{}",
         out.eval
     );
