@@ -28,6 +28,9 @@ pub enum Extra {
         elevation: f32,
         #[arg(long, default_value_t = 64)]
         size: usize,
+        /// The mesh's up axis: y (this app's shapes) or z (trimesh, many scans).
+        #[arg(long, default_value = "y", value_parser = ["y", "z"])]
+        up: String,
     },
 }
 
@@ -71,7 +74,17 @@ impl App for PointcloudChamfer {
             Purpose::Eval { data: None } => data::sources(&cfg.data, cfg.train.seed)?.1,
             Purpose::Predict => Vec::new(),
         };
-        Ok(CloudTask::new(cfg, device, Vec::new(), val))
+        let mut task = CloudTask::new(cfg, device, Vec::new(), val);
+        if let Purpose::Eval { data: Some(dir) } = purpose {
+            // `eval --data` pictures get the data folder's name, so they never overwrite the
+            // run's own `eval-<ckpt>-examples.png`.
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_else(|| "data".into());
+            task.eval_tag = Some(name);
+        }
+        Ok(task)
     }
 
     fn after_train(
@@ -106,7 +119,10 @@ impl App for PointcloudChamfer {
             println!("{}", table_row(r));
         }
         let (pic, _) = crate::train::comparison(&t.val, &pred, 9)?;
-        let path = o.run.file(&format!("eval-{}-examples.png", o.checkpoint));
+        let path = o.run.file(&match &t.eval_tag {
+            Some(tag) => format!("eval-{}-{tag}-examples.png", o.checkpoint),
+            None => format!("eval-{}-examples.png", o.checkpoint),
+        });
         pic.save(&path)?;
         println!(
             "input | predicted (front, side, top) | truth, one per class: {}",
@@ -214,8 +230,14 @@ impl App for PointcloudChamfer {
                 azimuth,
                 elevation,
                 size,
+                up,
             } => {
-                let m = crate::mesh::read_mesh(&mesh)?.normalised();
+                let axis = if up == "z" {
+                    crate::config::UpAxis::Z
+                } else {
+                    crate::config::UpAxis::Y
+                };
+                let m = crate::mesh::read_mesh(&mesh)?.up(axis).normalised();
                 let px = render(&m, View { azimuth, elevation }, size, data::EXTENT);
                 let bytes: Vec<u8> = px.iter().map(|v| (v * 255.0).round() as u8).collect();
                 image::GrayImage::from_raw(size as u32, size as u32, bytes)
@@ -223,7 +245,7 @@ impl App for PointcloudChamfer {
                     .save(&out)
                     .with_context(|| format!("writing {}", out.display()))?;
                 println!(
-                    "{}: {} vertices, {} faces -> {} ({size}×{size}, azimuth {azimuth}°, elevation {elevation}°)",
+                    "{}: {} vertices, {} faces -> {} ({size}×{size}, azimuth {azimuth}°, elevation {elevation}°; read as {up}-up: this app's frame is y-up, pass --up z for a z-up mesh and set data.up_axis to match when training)",
                     mesh.display(),
                     m.vertices.len(),
                     m.faces.len(),

@@ -338,7 +338,7 @@ pub fn mesh_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, DataError> {
 fn read_meshes(cfg: &DataConfig, dir: &Path, seed: u64) -> Result<Vec<Sample>, DataError> {
     let mut out = Vec::new();
     for (k, (class, path)) in mesh_files(dir)?.into_iter().enumerate() {
-        let mesh = mesh::read_mesh(&path)?.normalised();
+        let mesh = mesh::read_mesh(&path)?.up(cfg.up_axis).normalised();
         let class: Arc<str> = Arc::from(class.as_str());
         let stem = path
             .file_stem()

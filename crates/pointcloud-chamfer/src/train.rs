@@ -27,6 +27,8 @@ pub struct CloudTask {
     pub device: Device,
     /// A Sinkhorn cap hit was reported (once per run).
     warned: AtomicBool,
+    /// `eval --data DIR`: DIR's name, put into the example picture's file name.
+    pub eval_tag: Option<String>,
 }
 
 impl CloudTask {
@@ -46,6 +48,7 @@ impl CloudTask {
             val,
             device,
             warned: AtomicBool::new(false),
+            eval_tag: None,
         }
     }
 

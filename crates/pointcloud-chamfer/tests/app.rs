@@ -156,6 +156,69 @@ fn a_folder_of_meshes_trains_and_evaluates_and_sinkhorn_runs() {
         "{eval}"
     );
     assert!(eval.contains("baselines skipped"), "{eval}");
+    // eval --data writes its picture under the data folder's name, not over the run's own.
+    let run = runs.join("pointcloud-chamfer/m");
+    let own = std::fs::read(run.join("eval-best-examples.png")).unwrap();
+    let other = kit::testing::run_ok(
+        BIN,
+        &[
+            "eval",
+            "--run",
+            &p(&run),
+            "--data",
+            &p(&tmp.path().join("meshes")),
+        ],
+    );
+    assert!(other.contains("eval-best-meshes-examples.png"), "{other}");
+    assert_eq!(
+        std::fs::read(run.join("eval-best-examples.png")).unwrap(),
+        own
+    );
+}
+
+#[test]
+fn a_z_up_mesh_is_turned_upright_by_data_up_axis() {
+    // A column 1 × 1 × 4 standing along z (trimesh's convention).
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("m/column");
+    std::fs::create_dir_all(&d).unwrap();
+    let mut off = String::from("OFF\n8 6 0\n");
+    for i in 0..8 {
+        let (x, y, z) = (
+            (i & 1) as f32,
+            ((i >> 1) & 1) as f32,
+            4.0 * ((i >> 2) & 1) as f32,
+        );
+        off += &format!("{x} {y} {z}\n");
+    }
+    for f in [
+        [0, 1, 3, 2],
+        [4, 6, 7, 5],
+        [0, 4, 5, 1],
+        [2, 3, 7, 6],
+        [0, 2, 6, 4],
+        [1, 5, 7, 3],
+    ] {
+        off += &format!("4 {} {} {} {}\n", f[0], f[1], f[2], f[3]);
+    }
+    std::fs::write(d.join("c.off"), off).unwrap();
+    let extent = |up: &str| {
+        let mut cfg = smoke().data;
+        cfg.up_axis = match up {
+            "z" => pointcloud_chamfer::config::UpAxis::Z,
+            _ => pointcloud_chamfer::config::UpAxis::Y,
+        };
+        let s = &data::read_split(&cfg, &tmp.path().join("m"), 0).unwrap()[0];
+        let (lo, hi) = pointcloud_chamfer::mesh::bounds(&s.points);
+        [0, 1, 2].map(|k| hi[k] - lo[k])
+    };
+    // Read as y-up, the long side lies along z; with up_axis z it stands along y.
+    let (as_y, as_z) = (extent("y"), extent("z"));
+    assert!(as_y[2] > 3.0 * as_y[1], "{as_y:?}");
+    assert!(
+        as_z[1] > 3.0 * as_z[0] && as_z[1] > 3.0 * as_z[2],
+        "{as_z:?}"
+    );
 }
 
 #[test]

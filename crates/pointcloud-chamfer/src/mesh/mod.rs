@@ -231,6 +231,17 @@ pub fn read_obj(path: &Path) -> Result<Mesh, DataError> {
 }
 
 impl Mesh {
+    /// Turns a mesh whose files use `up` as the up axis into this app's y-up frame: for z-up,
+    /// a −90° rotation about x, (x, y, z) → (x, z, −y) (right-handed, nothing mirrored).
+    pub fn up(mut self, up: crate::config::UpAxis) -> Self {
+        if up == crate::config::UpAxis::Z {
+            for v in &mut self.vertices {
+                *v = [v[0], v[2], -v[1]];
+            }
+        }
+        self
+    }
+
     /// Centres the bounding box at the origin and scales its diagonal to 1 (so F-score
     /// thresholds in % of the diagonal are absolute distances).
     pub fn normalised(mut self) -> Self {
