@@ -51,6 +51,12 @@ pub fn val_seed(seed: u64) -> u64 {
     seed.wrapping_add(0x00A1_1DA7)
 }
 
+/// The seed of a synthetic test stream: disjoint from the training (`seed`) and validation
+/// ([`val_seed`]) streams; only `eval` reads it.
+pub fn test_seed(seed: u64) -> u64 {
+    seed.wrapping_add(0x7E57_0000)
+}
+
 /// `f(0)`, …, `f(n − 1)` in order, computed on all cores: a dataset that is a fixed seeded set
 /// renders once, ahead of training, instead of on the loader threads of every epoch.
 pub fn render_ahead<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {

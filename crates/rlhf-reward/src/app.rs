@@ -226,26 +226,34 @@ impl App for RlhfReward {
         let n = n.unwrap_or(cfg.data.prompts);
         let n_test = (n / 4).max(2);
         let dev = tch::Device::Cpu;
+        let (vs, ts) = (kit::data::val_seed(seed), kit::data::test_seed(seed));
         let tp = train::toy_prompts(cfg, n, seed);
-        let vp = crate::sources::held_out_prompts(cfg, n_test, kit::data::val_seed(seed), &tp)?;
-        let (train, test, from): (Vec<Pair>, Vec<Pair>, String) = if cfg.data.sft_run.is_empty() {
-            (
-                train::demo_pairs(&tp, cfg, seed),
-                train::demo_pairs(&vp, cfg, kit::data::val_seed(seed)),
-                "the demonstrator".into(),
-            )
+        let vp = crate::sources::held_out_prompts(cfg, n_test, vs, &tp)?;
+        let seen = [tp.as_slice(), vp.as_slice()].concat();
+        let sp = crate::sources::held_out_prompts(cfg, n_test, ts, &seen)?;
+        let sft = if cfg.data.sft_run.is_empty() {
+            None
         } else {
-            let sft = train::load_policy(&cfg.data.sft_run, cfg, dev)?;
-            (
-                train::toy_pairs(&sft.model, &tp, cfg, seed, dev),
-                train::toy_pairs(&sft.model, &vp, cfg, kit::data::val_seed(seed), dev),
-                cfg.data.sft_run.clone(),
-            )
+            Some(train::load_policy(&cfg.data.sft_run, cfg, dev)?)
         };
+        let pairs = |prompts: &[String], s: u64| match &sft {
+            None => train::demo_pairs(prompts, cfg, s),
+            Some(m) => train::toy_pairs(&m.model, prompts, cfg, s, dev),
+        };
+        let from = if sft.is_none() {
+            "the demonstrator".to_string()
+        } else {
+            cfg.data.sft_run.clone()
+        };
+        let (train, val, test) = (pairs(&tp, seed), pairs(&vp, vs), pairs(&sp, ts));
         data::write_jsonl(&out.join("train.jsonl"), &train)?;
+        data::write_jsonl(&out.join("val.jsonl"), &val)?;
         data::write_jsonl(&out.join("test.jsonl"), &test)?;
         Ok(format!(
-            "wrote {n} training and {n_test} test pairs (responses from {from}, labels Bradley–Terry on the gold reward at t = {}) to {}",
+            "wrote {} training, {} validation and {} test pairs (responses from {from}, labels Bradley–Terry on the gold reward at t = {}) to {}",
+            train.len(),
+            val.len(),
+            test.len(),
             cfg.data.label_temperature,
             out.display()
         ))

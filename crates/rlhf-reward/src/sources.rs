@@ -202,62 +202,125 @@ pub fn read_pairs(path: &Path, max_len: usize) -> anyhow::Result<Vec<Pair>> {
     Ok(f.pairs)
 }
 
-/// The test set of a JSONL folder (`test.jsonl`) or file: its pairs, and their prompts.
+/// The held-out set of a JSONL file: its pairs, and their prompts.
+pub fn pair_set(file: &Path, max_len: usize) -> anyhow::Result<TestSet> {
+    let pairs = read_pairs(file, max_len)?;
+    let prompts = pairs.iter().map(|p| p.prompt.clone()).collect();
+    Ok(TestSet { prompts, pairs })
+}
+
+/// The test set of a JSONL folder (`test.jsonl`) or file.
 pub fn folder_test(path: &Path, max_len: usize) -> anyhow::Result<TestSet> {
     let file = if path.is_file() {
         path.to_path_buf()
     } else {
         path.join("test.jsonl")
     };
-    let pairs = read_pairs(&file, max_len)?;
+    pair_set(&file, max_len)
+}
+
+/// Whether the config's stage learns from preference pairs.
+fn needs_pairs(cfg: &Config) -> bool {
+    cfg.stage == Stage::Reward || (cfg.stage == Stage::Policy && cfg.policy.method == Method::Dpo)
+}
+
+/// The toy task's three prompt sets: training, validation (checkpoint selection) and test
+/// (`eval` only), each held out from the ones before it.
+pub fn toy_splits(cfg: &Config) -> anyhow::Result<[Vec<String>; 3]> {
+    let (d, seed) = (&cfg.data, cfg.train.seed);
+    let train = toy_prompts(cfg, d.prompts, seed);
+    let val = held_out_prompts(cfg, d.test_prompts, kit::data::val_seed(seed), &train)?;
+    let seen = [train.as_slice(), val.as_slice()].concat();
+    let test = held_out_prompts(cfg, d.test_prompts, kit::data::test_seed(seed), &seen)?;
+    Ok([train, val, test])
+}
+
+/// What `eval` scores without `--data`: the config's test split, which training never read
+/// (checkpoints were selected on validation), and nothing only training uses (a folder
+/// run's `train.jsonl` may be gone).
+pub fn test_set(cfg: &Config, device: Device) -> anyhow::Result<TestSet> {
+    let d = &cfg.data;
+    if d.source != "toy" {
+        return folder_test(Path::new(&d.source), d.max_len);
+    }
+    let [_, _, prompts] = toy_splits(cfg)?;
+    let pairs = if needs_pairs(cfg) {
+        let sft = load_policy(&d.sft_run, cfg, device)?;
+        toy_pairs(
+            &sft.model,
+            &prompts,
+            cfg,
+            kit::data::test_seed(cfg.train.seed),
+            device,
+        )
+    } else {
+        Vec::new()
+    };
+    Ok(TestSet { prompts, pairs })
+}
+
+/// A folder's validation pairs: `val.jsonl`, or when there is none a seeded 10% of the
+/// training pairs (at least one), taken out of training; says which.
+fn folder_val(
+    root: &Path,
+    train: &mut Vec<Pair>,
+    seed: u64,
+    max_len: usize,
+) -> anyhow::Result<TestSet> {
+    let file = root.join("val.jsonl");
+    if file.is_file() {
+        return pair_set(&file, max_len);
+    }
+    use rand::seq::SliceRandom;
+    anyhow::ensure!(
+        train.len() >= 2,
+        "{}: no val.jsonl, and too few training pairs to hold some out for validation",
+        root.display()
+    );
+    let k = (train.len() / 10).max(1);
+    train.shuffle(&mut rng_for(seed, 25, 0));
+    let pairs: Vec<Pair> = train.drain(..k).collect();
+    println!(
+        "{}: no val.jsonl; {k} of the training pairs (a seeded 10%) hold out for validation",
+        root.display()
+    );
     let prompts = pairs.iter().map(|p| p.prompt.clone()).collect();
     Ok(TestSet { prompts, pairs })
 }
 
-/// What `eval` scores without `--data`: the config's test set, reading nothing that only
-/// training uses (a folder run's `train.jsonl` may be gone).
-pub fn test_set(cfg: &Config, device: Device) -> anyhow::Result<TestSet> {
-    if cfg.data.source == "toy" {
-        Ok(sources(cfg, device)?.1)
-    } else {
-        folder_test(Path::new(&cfg.data.source), cfg.data.max_len)
-    }
-}
-
-/// Training examples and the test set of the config's stage.
+/// Training examples of the config's stage and the validation set (what training evaluates
+/// and selects its best checkpoint on; the test set is [`test_set`], read by `eval` only).
 pub fn sources(cfg: &Config, device: Device) -> anyhow::Result<(Vec<Example>, TestSet)> {
     let d = &cfg.data;
     let seed = cfg.train.seed;
     let val = kit::data::val_seed(seed);
-    let needs_pairs = cfg.stage == Stage::Reward
-        || (cfg.stage == Stage::Policy && cfg.policy.method == Method::Dpo);
-    let (train_pairs, test): (Vec<Pair>, TestSet) = if d.source == "toy" {
-        let train_prompts = toy_prompts(cfg, d.prompts, seed);
-        let test_prompts = held_out_prompts(cfg, d.test_prompts, val, &train_prompts)?;
-        if needs_pairs {
+    let (train_pairs, held): (Vec<Pair>, TestSet) = if d.source == "toy" {
+        let [train_prompts, val_prompts, _] = toy_splits(cfg)?;
+        if needs_pairs(cfg) {
             let sft = load_policy(&d.sft_run, cfg, device)?;
             let train = toy_pairs(&sft.model, &train_prompts, cfg, seed, device);
-            let test_pairs = toy_pairs(&sft.model, &test_prompts, cfg, val, device);
+            let val_pairs = toy_pairs(&sft.model, &val_prompts, cfg, val, device);
             (
                 train,
                 TestSet {
-                    prompts: test_prompts,
-                    pairs: test_pairs,
+                    prompts: val_prompts,
+                    pairs: val_pairs,
                 },
             )
         } else {
             (
                 Vec::new(),
                 TestSet {
-                    prompts: test_prompts,
+                    prompts: val_prompts,
                     pairs: Vec::new(),
                 },
             )
         }
     } else {
         let root = Path::new(&d.source);
-        let train = read_pairs(&root.join("train.jsonl"), d.max_len)?;
-        (train, folder_test(root, d.max_len)?)
+        let mut train = read_pairs(&root.join("train.jsonl"), d.max_len)?;
+        let held = folder_val(root, &mut train, seed, d.max_len)?;
+        (train, held)
     };
     let examples = match cfg.stage {
         Stage::Sft if d.source == "toy" => toy_prompts(cfg, d.prompts, seed)
@@ -292,5 +355,5 @@ pub fn sources(cfg: &Config, device: Device) -> anyhow::Result<(Vec<Example>, Te
                 .collect(),
         },
     };
-    Ok((examples, test))
+    Ok((examples, held))
 }

@@ -119,6 +119,12 @@ fn test_prompts_are_held_out_from_the_training_prompts() {
     let test = rlhf_reward::sources::held_out_prompts(&cfg, d.test_prompts, val, &train).unwrap();
     assert_eq!(test.len(), d.test_prompts);
     assert!(test.iter().all(|p| !train.contains(p)));
+    // The three splits: validation (selection) and test (eval only) held out from training
+    // and from each other.
+    let [tr, va, te] = rlhf_reward::sources::toy_splits(&cfg).unwrap();
+    assert_eq!((va.len(), te.len()), (d.test_prompts, d.test_prompts));
+    assert!(va.iter().all(|p| !tr.contains(p)));
+    assert!(te.iter().all(|p| !tr.contains(p) && !va.contains(p)));
     // A prompt space too small for the request is a clear error, not a loop.
     let tiny = kit::config::load::<rlhf_reward::config::Config>(
         &kit::testing::repo_root().join("configs/rlhf-reward/default.yaml"),
