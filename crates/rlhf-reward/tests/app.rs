@@ -174,6 +174,16 @@ fn best_of_n_kl_matches_enumeration_and_stays_under_the_bound() {
         assert!((est - exact).abs() < 1e-12, "n={n}: {est} vs {exact}");
         // Heavy duplicates (π(0) = 0.5) keep the true KL well under the bound.
         assert!(exact < bound - 0.04, "n={n}: {exact} vs bound {bound}");
+        // A sampled share "everything scores below y" (y not among the fresh samples) is
+        // impossible for a y of mass p: read as 1 − p, the term is log(1 − (1 − p)ⁿ) − log p,
+        // at most log n (it was log 0 = −708 before the clamp).
+        let p: f64 = 0.01;
+        let t = rlhf_reward::eval::best_of_n_kl_term(p.ln(), 1.0, n);
+        let want = (1.0 - (1.0 - p).powi(n as i32)).ln() - p.ln();
+        assert!(
+            (t - want).abs() < 1e-9 && t <= (n as f64).ln(),
+            "{t} vs {want}"
+        );
     }
 }
 

@@ -169,7 +169,9 @@ pub const BON_KL_SAMPLES: usize = 64;
 /// with its reward). Duplicates among the n draws are thus counted, which the bound ignores.
 pub fn best_of_n_kl_term(logp: f64, below: f64, n: usize) -> f64 {
     let p = logp.exp();
-    let below = below.clamp(0.0, 1.0);
+    // At most 1 − π(y) of the mass can score below y; a sampled share above that (every fresh
+    // sample below y, y itself not drawn) would give π_bon(y) = 0.
+    let below = below.clamp(0.0, (1.0 - p).max(0.0));
     let at_most = (below + p).min(1.0);
     let bon = at_most.powi(n as i32) - below.powi(n as i32);
     bon.max(f64::MIN_POSITIVE).ln() - logp
@@ -235,6 +237,7 @@ pub fn best_of_n(
             .zip(scores.chunks(m))
             .map(|((&i, &l), sc)| {
                 let below = sc.iter().filter(|&&s| s < proxy[i]).count() as f64 / m as f64;
+
                 best_of_n_kl_term(l, below, n)
             })
             .collect();
