@@ -388,3 +388,9 @@ fn run_folder_is_self_contained_and_eval_data_needs_only_val() {
         );
     }
 }
+
+#[test]
+fn every_config_in_the_folder_validates() {
+    let n = kit::testing::validate_every_config::<detect_focal::config::Config>("detect-focal");
+    assert!(n >= 5, "only {n} configs in configs/detect-focal/");
+}

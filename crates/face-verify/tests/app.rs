@@ -313,3 +313,9 @@ fn invalid_hyper_parameters_name_the_key_before_anything_is_written() {
         &runs,
     );
 }
+
+#[test]
+fn every_config_in_the_folder_validates() {
+    let n = kit::testing::validate_every_config::<face_verify::config::Config>("face-verify");
+    assert!(n >= 6, "only {n} configs in configs/face-verify/");
+}

@@ -348,3 +348,10 @@ fn uniform_alignment_of_hand_made_labels() {
     assert_eq!(uniform_alignment(&[1, 2], 6), vec![1, 1, 1, 2, 2, 2]);
     assert_eq!(uniform_alignment(&[4], 3), vec![4, 4, 4]);
 }
+
+#[test]
+fn every_config_in_the_folder_validates() {
+    let n =
+        kit::testing::validate_every_config::<handwriting_ctc::config::Config>("handwriting-ctc");
+    assert!(n >= 5, "only {n} configs in configs/handwriting-ctc/");
+}

@@ -165,3 +165,24 @@ pub fn read_tensorboard(dir: &Path) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("read_events.py output: {e}"))
 }
+
+/// Loads and validates every `configs/<app>/*.yaml` (sweep grids live in `sweeps/` and are not
+/// configs), panicking with the file and the error; returns how many there were, so a test can
+/// assert that none was missed (a hand-written list of names let new configs go unchecked).
+pub fn validate_every_config<C: crate::app::AppConfig>(app: &str) -> usize {
+    let dir = repo_root().join("configs").join(app);
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().and_then(|x| x.to_str()) == Some("yaml"))
+        .collect();
+    paths.sort();
+    for path in &paths {
+        let c: C =
+            crate::config::load(path, &[]).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        c.validate()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    paths.len()
+}

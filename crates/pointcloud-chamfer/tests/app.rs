@@ -3,7 +3,6 @@
 //! baselines), the point clouds reach TensorBoard's mesh dashboard, a mesh folder trains, and
 //! bad inputs are named.
 
-use kit::config;
 use pointcloud_chamfer::config::Config;
 use pointcloud_chamfer::data;
 use std::path::{Path, PathBuf};
@@ -363,18 +362,9 @@ fn bad_inputs_are_named() {
 }
 
 #[test]
-fn every_config_loads() {
-    let dir = repo().join("configs/pointcloud-chamfer");
-    let mut n = 0;
-    for e in std::fs::read_dir(&dir).unwrap() {
-        let path = e.unwrap().path();
-        if path.extension().and_then(|x| x.to_str()) != Some("yaml") {
-            continue;
-        }
-        n += 1;
-        let name = path.display();
-        let c: Config = config::load(&path, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
-        kit::app::AppConfig::validate(&c).unwrap_or_else(|e| panic!("{name}: {e}"));
-    }
-    assert!(n >= 7, "{n} configs in {}", dir.display());
+fn every_config_in_the_folder_validates() {
+    let n = kit::testing::validate_every_config::<pointcloud_chamfer::config::Config>(
+        "pointcloud-chamfer",
+    );
+    assert!(n >= 7, "only {n} configs in configs/pointcloud-chamfer/");
 }

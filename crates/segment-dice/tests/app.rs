@@ -298,3 +298,9 @@ fn wrong_config_key_is_reported_by_the_cli() {
         "{stderr}"
     );
 }
+
+#[test]
+fn every_config_in_the_folder_validates() {
+    let n = kit::testing::validate_every_config::<segment_dice::config::Config>("segment-dice");
+    assert!(n >= 6, "only {n} configs in configs/segment-dice/");
+}

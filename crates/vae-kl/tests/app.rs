@@ -2,8 +2,6 @@
 //! gradient, IW bound vs ELBO, MIG on constructed cases, the β schedule, smoke train with
 //! eval / predict from a run whose data is gone, and bad inputs.
 
-use kit::config;
-use kit::data::Dataset;
 use std::path::PathBuf;
 use tch::{Device, Kind, Tensor};
 use vae_kl::config::{Anneal, Config, Likelihood};
@@ -331,25 +329,7 @@ fn bad_inputs_are_named() {
 }
 
 #[test]
-fn every_config_loads() {
-    for name in [
-        "default",
-        "smoke",
-        "quick",
-        "beta0.1",
-        "beta4",
-        "anneal",
-        "freebits",
-        "sprites-beta1",
-        "sprites-beta4",
-        "sprites-beta8",
-    ] {
-        let c: Config =
-            config::load(&repo().join(format!("configs/vae-kl/{name}.yaml")), &[]).unwrap();
-        kit::app::AppConfig::validate(&c).unwrap();
-        let _ = Dataset::len(&data::Source::Sprites {
-            seed: 0,
-            len: c.data.test_size,
-        });
-    }
+fn every_config_in_the_folder_validates() {
+    let n = kit::testing::validate_every_config::<vae_kl::config::Config>("vae-kl");
+    assert!(n >= 10, "only {n} configs in configs/vae-kl/");
 }
