@@ -63,10 +63,7 @@ impl App for VaeKl {
                 let split = kit::cli::evaluation_split(dir, "test");
                 data::read_folder(&split)?
             }
-            Purpose::Eval { data: None } => {
-                let (_, test, names) = train::sources(cfg)?;
-                (test, names)
-            }
+            Purpose::Eval { data: None } => train::test_set(cfg)?,
             Purpose::Predict => (Vec::new(), Vec::new()),
         };
         Ok(VaeTask::new(
@@ -166,7 +163,7 @@ impl App for VaeKl {
         let n_test = (n / 4).max(2);
         data::write_sprites(out, seed, n, n_test)?;
         Ok(format!(
-            "wrote {n} training and {n_test} test sprites with factors.csv to {}",
+            "wrote {n} training, {n_test} validation and {n_test} test sprites with factors.csv to {}",
             out.display()
         ))
     }

@@ -121,8 +121,16 @@ pub fn collate(items: Vec<Sample>) -> Result<Batch, DataError> {
     Ok((x, Tensor::from_slice(&labels)))
 }
 
-/// The training and test sets named by the config, and the factor names of a folder source.
-pub fn sources(d: &DataConfig, seed: u64) -> Result<(Source, Source, Vec<String>), DataError> {
+/// The training, validation and test sets named by the config, and the factor names of a
+/// folder source. Training's evaluations (and so the best checkpoint) use validation; only
+/// `eval` reads test. Sprites: three seeded streams (`test_size` each for validation and
+/// test). MNIST: the last 10% of each digit of the training split is validation. A folder:
+/// `train/`, `val/` (or, without one, a seeded 10% of `train/`, said on the console) and
+/// `test/`.
+pub fn sources(
+    d: &DataConfig,
+    seed: u64,
+) -> Result<(Source, Source, Source, Vec<String>), DataError> {
     Ok(match d.source.as_str() {
         "sprites" => (
             Source::Sprites {
@@ -133,33 +141,69 @@ pub fn sources(d: &DataConfig, seed: u64) -> Result<(Source, Source, Vec<String>
                 seed: kit::data::val_seed(seed),
                 len: d.test_size,
             },
+            Source::Sprites {
+                seed: kit::data::test_seed(seed),
+                len: d.test_size,
+            },
             Vec::new(),
         ),
         "mnist" => {
             let (tr, te) = kit::mnist::read_split(Path::new(&d.mnist_dir))?;
-            let flat = |pool: Vec<Vec<Vec<u8>>>| {
-                pool.into_iter()
-                    .enumerate()
-                    .flat_map(|(digit, imgs)| {
-                        imgs.into_iter().map(move |pixels| Sample {
-                            pixels,
-                            label: digit as i64,
-                            factors: Vec::new(),
-                        })
-                    })
-                    .collect()
+            let samples = |digit: usize, imgs: Vec<Vec<u8>>| {
+                imgs.into_iter().map(move |pixels| Sample {
+                    pixels,
+                    label: digit as i64,
+                    factors: Vec::new(),
+                })
             };
+            let (mut train, mut val) = (Vec::new(), Vec::new());
+            for (digit, mut imgs) in tr.into_iter().enumerate() {
+                let keep = imgs.len() - imgs.len() / 10;
+                val.extend(samples(digit, imgs.split_off(keep)));
+                train.extend(samples(digit, imgs));
+            }
+            let test = te
+                .into_iter()
+                .enumerate()
+                .flat_map(|(digit, imgs)| samples(digit, imgs))
+                .collect();
             (
-                Source::Images(flat(tr)),
-                Source::Images(flat(te)),
+                Source::Images(train),
+                Source::Images(val),
+                Source::Images(test),
                 Vec::new(),
             )
         }
         folder => {
             let root = Path::new(folder);
-            let (tr, names) = read_folder(&root.join("train"))?;
+            let (mut tr, names) = read_folder(&root.join("train"))?;
+            let val = if root.join("val").is_dir() {
+                read_folder(&root.join("val"))?.0
+            } else {
+                use rand::seq::SliceRandom;
+                let k = (tr.len() / 10).max(1);
+                if tr.len() < 2 {
+                    return Err(DataError::Invalid {
+                        path: root.join("train"),
+                        message: "no val/ folder, and too few training images to hold some out"
+                            .into(),
+                    });
+                }
+                tr.shuffle(&mut kit::data::rng_for(seed, 41, 0));
+                println!(
+                    "{}: no val/ folder; {k} training images (a seeded 10%) hold out for \
+                     validation",
+                    root.display()
+                );
+                tr.drain(..k).collect()
+            };
             let (te, _) = read_folder(&root.join("test"))?;
-            (Source::Images(tr), Source::Images(te), names)
+            (
+                Source::Images(tr),
+                Source::Images(val),
+                Source::Images(te),
+                names,
+            )
         }
     })
 }
@@ -272,7 +316,8 @@ pub fn write_sprites(
 ) -> Result<(), DataError> {
     for (split, n, stream) in [
         ("train", n_train, seed),
-        ("test", n_test, kit::data::val_seed(seed)),
+        ("val", n_test, kit::data::val_seed(seed)),
+        ("test", n_test, kit::data::test_seed(seed)),
     ] {
         let dir = out.join(split);
         std::fs::create_dir_all(&dir).map_err(|source| DataError::Io {

@@ -333,3 +333,26 @@ fn every_config_in_the_folder_validates() {
     let n = kit::testing::validate_every_config::<vae_kl::config::Config>("vae-kl");
     assert!(n >= 10, "only {n} configs in configs/vae-kl/");
 }
+
+#[test]
+fn three_splits_training_selects_on_validation_and_eval_reads_test() {
+    use kit::data::Dataset;
+    let cfg = smoke();
+    let (tr, va, te, _) = data::sources(&cfg.data, 7).unwrap();
+    assert_eq!(
+        (va.len(), te.len()),
+        (cfg.data.test_size, cfg.data.test_size)
+    );
+    let first = |s: &data::Source| s.get(0, 0).unwrap().pixels;
+    assert_ne!(first(&tr), first(&va));
+    assert_ne!(first(&va), first(&te));
+    // A folder without val/: a seeded 10% of train/ is held out, test/ untouched.
+    let tmp = tempfile::tempdir().unwrap();
+    data::write_sprites(tmp.path(), 1, 20, 4).unwrap();
+    std::fs::remove_dir_all(tmp.path().join("val")).unwrap();
+    let mut d = cfg.data.clone();
+    d.source = tmp.path().to_string_lossy().to_string();
+    let (tr, va, te, names) = data::sources(&d, 1).unwrap();
+    assert_eq!((tr.len(), va.len(), te.len()), (18, 2, 4));
+    assert_eq!(names.len(), 5);
+}
