@@ -61,6 +61,25 @@ pub fn evaluation_split(dir: &Path, split: &str) -> PathBuf {
     }
 }
 
+/// The held-out folder `eval --data DIR` reports on: `DIR/test` when it exists, else `DIR/val`
+/// (said on the console: it chose the checkpoint, so it is not a held-out test), else `DIR`
+/// itself (the split alone).
+pub fn held_out_split(dir: &Path) -> PathBuf {
+    let test = dir.join("test");
+    if test.is_dir() {
+        return test;
+    }
+    let val = dir.join("val");
+    if val.is_dir() {
+        println!(
+            "{}: no test/ split, so eval reports val/ (validation, not a held-out test)",
+            dir.display()
+        );
+        return val;
+    }
+    dir.to_path_buf()
+}
+
 /// What the task is built for.
 #[derive(Debug, Clone, Copy)]
 pub enum Purpose<'a> {

@@ -68,10 +68,10 @@ impl App for PointcloudChamfer {
     ) -> anyhow::Result<CloudTask> {
         let val: Vec<Sample> = match purpose {
             Purpose::Eval { data: Some(dir) } => {
-                let split = kit::cli::evaluation_split(dir, "val");
-                data::read_split(&cfg.data, &split, kit::data::val_seed(cfg.train.seed))?
+                let split = kit::cli::held_out_split(dir);
+                data::read_split(&cfg.data, &split, kit::data::test_seed(cfg.train.seed))?
             }
-            Purpose::Eval { data: None } => data::sources(&cfg.data, cfg.train.seed)?.1,
+            Purpose::Eval { data: None } => data::test_set(&cfg.data, cfg.train.seed)?,
             Purpose::Predict => Vec::new(),
         };
         let mut task = CloudTask::new(cfg, device, Vec::new(), val);
@@ -216,8 +216,10 @@ impl App for PointcloudChamfer {
         )?;
         let val = data::generate(&cfg.data, n_val, kit::data::val_seed(seed));
         data::write_split(&out.join("val"), &val, size, frame)?;
+        let test = data::generate(&cfg.data, n_val, kit::data::test_seed(seed));
+        data::write_split(&out.join("test"), &test, size, frame)?;
         Ok(format!(
-            "wrote {n} training and {n_val} validation shapes (images/, points/, meta.csv) to {}",
+            "wrote {n} training, {n_val} validation and {n_val} test shapes (images/, points/, meta.csv) to {}",
             out.display()
         ))
     }

@@ -137,6 +137,17 @@ pub fn generate(cfg: &DataConfig, n: usize, seed: u64) -> Vec<Sample> {
     kit::data::render_ahead(n, one)
 }
 
+/// The test set of the config, read by `eval` only (training selects on validation): built-in
+/// shapes from their own seed (`val_size` of them), or a folder's `test/` — a folder without
+/// one reports `val/` and says so.
+pub fn test_set(cfg: &DataConfig, seed: u64) -> Result<Vec<Sample>, DataError> {
+    if cfg.source == "shapes" {
+        return Ok(generate(cfg, cfg.val_size, kit::data::test_seed(seed)));
+    }
+    let dir = kit::cli::held_out_split(Path::new(&cfg.source));
+    read_split(cfg, &dir, kit::data::test_seed(seed))
+}
+
 /// The training and validation sets of the config.
 pub fn sources(cfg: &DataConfig, seed: u64) -> Result<(Vec<Sample>, Vec<Sample>), DataError> {
     if cfg.source == "shapes" {

@@ -368,3 +368,35 @@ fn every_config_in_the_folder_validates() {
     );
     assert!(n >= 7, "only {n} configs in configs/pointcloud-chamfer/");
 }
+
+#[test]
+fn eval_reads_a_test_split_that_training_never_saw() {
+    let cfg = smoke().data;
+    let (train, val) = data::sources(&cfg, 3).unwrap();
+    let test = data::test_set(&cfg, 3).unwrap();
+    assert_eq!(test.len(), val.len());
+    for t in &test[..3] {
+        assert!(train.iter().chain(&val).all(|s| s.points != t.points));
+    }
+    // A folder: test/ when there is one, else val/ (and the console says so).
+    let tmp = tempfile::tempdir().unwrap();
+    let smoke_path = repo().join("configs/pointcloud-chamfer/smoke.yaml");
+    let p = |x: &Path| x.to_string_lossy().to_string();
+    let ds = tmp.path().join("ds");
+    let out = kit::testing::run_ok(
+        BIN,
+        &[
+            "synth",
+            "--out",
+            &p(&ds),
+            "--n",
+            "12",
+            "--config",
+            &p(&smoke_path),
+        ],
+    );
+    assert!(out.contains("3 test shapes"), "{out}");
+    assert_eq!(kit::cli::held_out_split(&ds), ds.join("test"));
+    std::fs::remove_dir_all(ds.join("test")).unwrap();
+    assert_eq!(kit::cli::held_out_split(&ds), ds.join("val"));
+}
