@@ -25,7 +25,7 @@ fn empty(cfg: &Config) -> Source {
 /// The evaluation set of `eval --data DIR`: `DIR/val` when it exists, else `DIR` itself
 /// (a folder with images/ and masks/); no `train/` needed.
 fn eval_folder(cfg: &Config, dir: &Path) -> anyhow::Result<Source> {
-    let split = kit::cli::evaluation_split(dir, "val");
+    let split = kit::cli::held_out_split(dir);
     let mut f = Folder::open(&split, false, cfg.train.seed)?;
     f.size = Some(cfg.data.size);
     f.classes = Some(cfg.model.classes);
@@ -60,7 +60,7 @@ impl App for SegmentDice {
     ) -> anyhow::Result<SegTask> {
         let val = match purpose {
             Purpose::Eval { data: Some(dir) } => eval_folder(cfg, dir)?,
-            Purpose::Eval { data: None } => train::sources(cfg)?.1,
+            Purpose::Eval { data: None } => train::test_source(cfg)?,
             Purpose::Predict => empty(cfg),
         };
         Ok(SegTask::new(cfg, device, empty(cfg), val))
@@ -111,7 +111,7 @@ impl App for SegmentDice {
         let n_val = (n / 4).max(1);
         data::write_synthetic(out, seed, n, n_val, cfg.data.size, cfg.data.tumours())?;
         Ok(format!(
-            "wrote {n} training and {n_val} validation slices ({0}×{0}) to {1}",
+            "wrote {n} training, {n_val} validation and {n_val} test slices ({0}×{0}) to {1}",
             cfg.data.size,
             out.display()
         ))

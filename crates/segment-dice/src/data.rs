@@ -228,7 +228,11 @@ pub fn write_synthetic(
     size: u32,
     tumours: Tumours,
 ) -> Result<(), DataError> {
-    for (split, n, stream) in [("train", n_train, seed), ("val", n_val, val_seed(seed))] {
+    for (split, n, stream) in [
+        ("train", n_train, seed),
+        ("val", n_val, val_seed(seed)),
+        ("test", n_val, kit::data::test_seed(seed)),
+    ] {
         for sub in ["images", "masks"] {
             let d = out.join(split).join(sub);
             std::fs::create_dir_all(&d).map_err(|source| DataError::Io { path: d, source })?;

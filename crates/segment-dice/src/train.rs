@@ -39,6 +39,28 @@ impl Dataset for Source {
 }
 
 /// The training and validation sets named by the config (`val` is never flipped).
+/// The test set, read by `eval` only (training selects on validation): synthetic slices of
+/// their own seed (`val_size` of them), or a folder's `test/` — without one, `val/`, said so.
+pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
+    let d = &cfg.data;
+    Ok(match d.folder() {
+        None => Source::Synthetic(Synthetic {
+            seed: kit::data::test_seed(cfg.train.seed),
+            len: d.val_size,
+            size: d.size,
+            hflip: false,
+            tumours: d.tumours(),
+        }),
+        Some(root) => {
+            let mut f = Folder::open(&kit::cli::held_out_split(&root), false, cfg.train.seed)?;
+            f.size = Some(d.size);
+            f.classes = Some(cfg.model.classes);
+            Source::Folder(f)
+        }
+    })
+}
+
+/// The training and validation sets (what `train` fits and selects on).
 pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
     let d = &cfg.data;
     let seed = cfg.train.seed;

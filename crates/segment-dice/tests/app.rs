@@ -304,3 +304,24 @@ fn every_config_in_the_folder_validates() {
     let n = kit::testing::validate_every_config::<segment_dice::config::Config>("segment-dice");
     assert!(n >= 6, "only {n} configs in configs/segment-dice/");
 }
+
+#[test]
+fn eval_reads_a_test_split_that_training_never_saw() {
+    let cfg = smoke();
+    let (tr, val) = sources(&cfg).unwrap();
+    let test = segment_dice::train::test_source(&cfg).unwrap();
+    assert_eq!(test.len(), val.len());
+    for i in 0..3 {
+        let t = test.get(i, 0).unwrap().image;
+        assert_ne!(t, val.get(i, 0).unwrap().image);
+        assert_ne!(t, tr.get(i, 0).unwrap().image);
+    }
+    // synth writes the three splits; eval --data prefers test/.
+    let tmp = tempfile::tempdir().unwrap();
+    data::write_synthetic(tmp.path(), 1, 4, 2, 32, Default::default()).unwrap();
+    assert!(tmp.path().join("test/masks/00001.png").is_file());
+    assert_eq!(
+        kit::cli::held_out_split(tmp.path()),
+        tmp.path().join("test")
+    );
+}
