@@ -65,10 +65,10 @@ impl App for HandwritingCtc {
         let val = match purpose {
             // A labels.tsv folder: its val/ part, or the folder itself.
             Purpose::Eval { data: Some(dir) } => {
-                let split = kit::cli::evaluation_split(dir, "val");
+                let split = kit::cli::held_out_split(dir);
                 data::read_folder(&split, &cfg.data.alphabet())?.with_ink(cfg.data.ink)
             }
-            Purpose::Eval { data: None } => data::sources(&cfg.data, cfg.train.seed)?.1,
+            Purpose::Eval { data: None } => data::test_source(&cfg.data, cfg.train.seed)?,
             Purpose::Predict => empty(cfg),
         };
         Ok(CtcTask::new(cfg, device, empty(cfg), val))
@@ -104,7 +104,7 @@ impl App for HandwritingCtc {
         let n_val = (n / 4).max(1);
         data::write_synthetic(out, &cfg.data, seed, n, n_val)?;
         Ok(format!(
-            "wrote {n} training and {n_val} validation lines to {}",
+            "wrote {n} training, {n_val} validation and {n_val} test lines to {}",
             out.display()
         ))
     }

@@ -236,6 +236,50 @@ pub fn read_mnist(dir: &Path) -> Result<(DigitPool, DigitPool), DataError> {
     kit::mnist::read_split(dir)
 }
 
+/// MNIST's held-out digits split per class: the first half composes validation lines, the
+/// second half test lines, so no digit image is in both (a class with a single held-out image
+/// lends it to both: only tiny test folders have one).
+pub fn halves(pool: DigitPool) -> (DigitPool, DigitPool) {
+    pool.into_iter()
+        .map(|mut imgs| {
+            if imgs.len() < 2 {
+                return (imgs.clone(), imgs);
+            }
+            let second = imgs.split_off(imgs.len() / 2);
+            (imgs, second)
+        })
+        .unzip()
+}
+
+/// The test source, read by `eval` only (training selects on validation): synthetic lines of
+/// their own seed (`val_size` of them), MNIST lines composed from held-out digits no
+/// validation line uses, or a folder's `test/` (without one, `val/`, said so).
+pub fn test_source(d: &DataConfig, seed: u64) -> Result<Source, DataError> {
+    let alphabet = d.alphabet();
+    Ok(match d.source.as_str() {
+        "synthetic" => Source::Synthetic {
+            alphabet,
+            min: d.min_len,
+            max: d.max_len,
+            len: d.val_size,
+            seed: kit::data::test_seed(seed),
+        },
+        "mnist" => {
+            let (_, held) = read_mnist(Path::new(&d.mnist_dir))?;
+            Source::Mnist {
+                digits: halves(held).1,
+                min: d.min_len,
+                max: d.max_len,
+                len: d.val_size,
+                seed: kit::data::test_seed(seed),
+            }
+        }
+        folder => {
+            read_folder(&kit::cli::held_out_split(Path::new(folder)), &alphabet)?.with_ink(d.ink)
+        }
+    })
+}
+
 /// The training and validation sources named by the config.
 pub fn sources(d: &DataConfig, seed: u64) -> Result<(Source, Source), DataError> {
     let alphabet = d.alphabet();
@@ -257,7 +301,8 @@ pub fn sources(d: &DataConfig, seed: u64) -> Result<(Source, Source), DataError>
             },
         ),
         "mnist" => {
-            let (tr, va) = read_mnist(Path::new(&d.mnist_dir))?;
+            let (tr, held) = read_mnist(Path::new(&d.mnist_dir))?;
+            let va = halves(held).0;
             (
                 Source::Mnist {
                     digits: tr,
@@ -282,7 +327,7 @@ pub fn sources(d: &DataConfig, seed: u64) -> Result<(Source, Source), DataError>
     })
 }
 
-/// Writes synthetic lines in the folder format: `out/{train,val}/labels.tsv` + PNGs.
+/// Writes synthetic lines in the folder format: `out/{train,val,test}/labels.tsv` + PNGs.
 pub fn write_synthetic(
     out: &Path,
     d: &DataConfig,
@@ -299,8 +344,16 @@ pub fn write_synthetic(
         },
         seed,
     )?;
+    let te = test_source(
+        &DataConfig {
+            source: "synthetic".into(),
+            val_size: n_val,
+            ..d.clone()
+        },
+        seed,
+    )?;
     let alphabet = d.alphabet();
-    for (split, src) in [("train", tr), ("val", va)] {
+    for (split, src) in [("train", tr), ("val", va), ("test", te)] {
         let dir = out.join(split);
         std::fs::create_dir_all(dir.join("images")).map_err(|source| DataError::Io {
             path: dir.clone(),

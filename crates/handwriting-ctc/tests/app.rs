@@ -238,6 +238,13 @@ fn mnist_import_and_disjoint_split() {
         !train[3].contains(&val[3][0]),
         "a validation image is also in training"
     );
+    // The held-out digits split again for validation and test lines: disjoint halves.
+    let held: data::DigitPool = vec![vec![vec![1u8], vec![2], vec![3], vec![4]]];
+    let (v, t) = data::halves(held);
+    assert_eq!(
+        (v[0].clone(), t[0].clone()),
+        (vec![vec![1u8], vec![2]], vec![vec![3u8], vec![4]])
+    );
     std::fs::write(src.join("4.json"), "{\"data\": [0.5, 0.5]}").unwrap();
     let msg = data::import_mnist(&src, &out).unwrap_err().to_string();
     assert!(msg.contains("4.json") && msg.contains("784"), "{msg}");
@@ -354,4 +361,22 @@ fn every_config_in_the_folder_validates() {
     let n =
         kit::testing::validate_every_config::<handwriting_ctc::config::Config>("handwriting-ctc");
     assert!(n >= 5, "only {n} configs in configs/handwriting-ctc/");
+}
+
+#[test]
+fn eval_reads_a_test_split_that_training_never_saw() {
+    let cfg = smoke();
+    let (tr, val) = data::sources(&cfg.data, 9).unwrap();
+    let test = data::test_source(&cfg.data, 9).unwrap();
+    assert_eq!(test.len(), val.len());
+    let first = |s: &data::Source| s.get(0, 0).unwrap().line.pixels;
+    assert_ne!(first(&test), first(&val));
+    assert_ne!(first(&test), first(&tr));
+    let tmp = tempfile::tempdir().unwrap();
+    data::write_synthetic(tmp.path(), &cfg.data, 1, 3, 2).unwrap();
+    assert!(tmp.path().join("test/labels.tsv").is_file());
+    assert_eq!(
+        kit::cli::held_out_split(tmp.path()),
+        tmp.path().join("test")
+    );
 }
