@@ -117,7 +117,7 @@ impl App for DetectFocal {
         let names = class_names(meta, cfg)?;
         let val = match purpose {
             Purpose::Eval { data: Some(dir) } => {
-                let split = kit::cli::evaluation_split(dir, "val");
+                let split = kit::cli::held_out_split(dir);
                 let f = CocoFolder::open(&split, cfg.data.size, false, cfg.train.seed)?;
                 anyhow::ensure!(
                     f.class_names == names,
@@ -128,7 +128,7 @@ impl App for DetectFocal {
                 );
                 Source::Coco(f)
             }
-            Purpose::Eval { data: None } => train::sources(cfg)?.1,
+            Purpose::Eval { data: None } => train::test_source(cfg)?,
             Purpose::Predict => empty(cfg),
         };
         Ok(DetTask::with_classes(cfg, device, names, empty(cfg), val))
@@ -189,7 +189,7 @@ impl App for DetectFocal {
         let n_val = (n / 4).max(1);
         data::write_synthetic(out, seed, n, n_val, &train::scene_spec(cfg))?;
         Ok(format!(
-            "wrote {n} training and {n_val} validation images (COCO JSON) to {}",
+            "wrote {n} training, {n_val} validation and {n_val} test images (COCO JSON) to {}",
             out.display()
         ))
     }

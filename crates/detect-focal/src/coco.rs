@@ -226,7 +226,11 @@ pub fn write_synthetic(
     n_val: usize,
     spec: &SceneSpec,
 ) -> Result<(), DataError> {
-    for (split, n, stream) in [("train", n_train, seed), ("val", n_val, val_seed(seed))] {
+    for (split, n, stream) in [
+        ("train", n_train, seed),
+        ("val", n_val, val_seed(seed)),
+        ("test", n_val, kit::data::test_seed(seed)),
+    ] {
         let dir = out.join(split);
         let img_dir = dir.join("images");
         std::fs::create_dir_all(&img_dir).map_err(|source| DataError::Io {

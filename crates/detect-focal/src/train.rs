@@ -30,6 +30,28 @@ pub fn scene_spec(cfg: &Config) -> SceneSpec {
 }
 
 /// The training and validation sets named by the config (validation is never flipped).
+/// The test set, read by `eval` only (training selects on validation): synthetic scenes of
+/// their own seed (`val_size` of them), or a COCO folder's `test/` (without one, `val/`, said
+/// so).
+pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
+    let d = &cfg.data;
+    Ok(match d.folder() {
+        None => Source::Synthetic(Synthetic::new(
+            kit::data::test_seed(cfg.train.seed),
+            d.val_size,
+            scene_spec(cfg),
+            false,
+        )),
+        Some(root) => Source::Coco(CocoFolder::open(
+            &kit::cli::held_out_split(&root),
+            d.size,
+            false,
+            cfg.train.seed,
+        )?),
+    })
+}
+
+/// The training and validation sets (what `train` fits and selects on).
 pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
     let d = &cfg.data;
     let seed = cfg.train.seed;
