@@ -72,7 +72,7 @@ impl App for FaceVerify {
         let split = match purpose {
             Purpose::Eval { data: Some(dir) } => data::eval_split(dir, classes)?,
             Purpose::Eval { data: None } if cfg.data.source == "synthetic" => {
-                data::synthetic_split(&cfg.data, cfg.train.seed)
+                data::synthetic_test_split(&cfg.data, cfg.train.seed)
             }
             Purpose::Eval { data: None } => data::eval_split(Path::new(&cfg.data.source), classes)?,
             Purpose::Predict => Split {

@@ -97,8 +97,21 @@ pub struct Split {
 }
 
 /// Synthetic split: identities 0..train_identities for training (2 extra images each held
-/// out), identities after them for verification pairs (never seen in training).
+/// out), the next `test_identities` for the validation pairs training selects on (never seen
+/// in training).
 pub fn synthetic_split(d: &DataConfig, seed: u64) -> Split {
+    synthetic_pairs_from(d, seed, d.train_identities as u64, 0x9A1E)
+}
+
+/// The synthetic test pairs `eval` reports: `test_identities` further identities, seen neither
+/// in training nor in the validation pairs, with their own pair stream.
+pub fn synthetic_test_split(d: &DataConfig, seed: u64) -> Split {
+    let first = d.train_identities as u64 + d.test_identities.max(2) as u64;
+    synthetic_pairs_from(d, seed, first, 0x7E57)
+}
+
+/// Training identities and pairs among `test_identities` identities from `first` on.
+fn synthetic_pairs_from(d: &DataConfig, seed: u64, first: u64, stream: u64) -> Split {
     let (nt, ni) = (d.train_identities as u64, d.images_per_identity as u64);
     let train = (0..nt)
         .flat_map(|id| (0..ni).map(move |j| (FaceRef::Synthetic { id, image: j }, id as i64)))
@@ -106,11 +119,11 @@ pub fn synthetic_split(d: &DataConfig, seed: u64) -> Split {
     let held_out = (0..nt)
         .flat_map(|id| (ni..ni + 2).map(move |j| (FaceRef::Synthetic { id, image: j }, id as i64)))
         .collect();
-    let mut rng = rng_for(seed, 0x9A1E, 0);
+    let mut rng = rng_for(seed, stream, 0);
     let test = d.test_identities.max(2) as u64;
     let pairs = (0..d.pairs)
         .map(|p| {
-            let a = nt + rng.random_range(0..test);
+            let a = first + rng.random_range(0..test);
             let (ia, ib) = (rng.random_range(0..1000), rng.random_range(1000..2000));
             if p % 2 == 0 {
                 (
@@ -119,9 +132,9 @@ pub fn synthetic_split(d: &DataConfig, seed: u64) -> Split {
                     true,
                 )
             } else {
-                let mut b = nt + rng.random_range(0..test);
+                let mut b = first + rng.random_range(0..test);
                 while b == a {
-                    b = nt + rng.random_range(0..test);
+                    b = first + rng.random_range(0..test);
                 }
                 (
                     FaceRef::Synthetic { id: a, image: ia },

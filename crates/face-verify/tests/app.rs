@@ -319,3 +319,31 @@ fn every_config_in_the_folder_validates() {
     let n = kit::testing::validate_every_config::<face_verify::config::Config>("face-verify");
     assert!(n >= 6, "only {n} configs in configs/face-verify/");
 }
+
+#[test]
+fn test_pairs_use_people_seen_neither_in_training_nor_in_validation() {
+    let cfg: Config = kit::testing::load_config("face-verify", "smoke");
+    let d = &cfg.data;
+    let ids = |s: &data::Split| -> std::collections::BTreeSet<u64> {
+        s.pairs
+            .iter()
+            .flat_map(|(a, b, _)| [a, b])
+            .map(|r| match r {
+                FaceRef::Synthetic { id, .. } => *id,
+                FaceRef::File(_) => u64::MAX,
+            })
+            .collect()
+    };
+    let (val, test) = (
+        data::synthetic_split(d, 1),
+        data::synthetic_test_split(d, 1),
+    );
+    let (v, t) = (ids(&val), ids(&test));
+    let nt = d.train_identities as u64;
+    assert!(
+        v.iter().chain(&t).all(|&i| i >= nt),
+        "a pair uses a training identity"
+    );
+    assert!(v.is_disjoint(&t), "validation and test pairs share people");
+    assert_eq!(test.pairs.len(), val.pairs.len());
+}
