@@ -83,7 +83,8 @@ pub fn held_out_split(dir: &Path) -> PathBuf {
 /// What the task is built for.
 #[derive(Debug, Clone, Copy)]
 pub enum Purpose<'a> {
-    /// `eval`: the run's validation set, or `data` when `--data` names another.
+    /// `eval`: the run's test split (validation only where an app has no test split yet), or
+    /// `data` when `--data` names another.
     Eval { data: Option<&'a Path> },
     /// `predict`: no dataset at all (a run folder must be enough).
     Predict,
