@@ -65,19 +65,38 @@ pub fn evaluation_split(dir: &Path, split: &str) -> PathBuf {
 /// (said on the console: it chose the checkpoint, so it is not a held-out test), else `DIR`
 /// itself (the split alone).
 pub fn held_out_split(dir: &Path) -> PathBuf {
-    let test = dir.join("test");
-    if test.is_dir() {
-        return test;
+    let (path, split) = {
+        let test = dir.join("test");
+        let val = dir.join("val");
+        if test.is_dir() {
+            (test, "test")
+        } else if val.is_dir() {
+            println!(
+                "{}: no test/ split, so eval reports val/ (validation, not a held-out test)",
+                dir.display()
+            );
+            (val, "validation (no test/ in the folder)")
+        } else {
+            (dir.to_path_buf(), "the folder itself")
+        }
+    };
+    if let Ok(mut s) = REPORTED_SPLIT.lock() {
+        *s = Some(split);
     }
-    let val = dir.join("val");
-    if val.is_dir() {
-        println!(
-            "{}: no test/ split, so eval reports val/ (validation, not a held-out test)",
-            dir.display()
-        );
-        return val;
-    }
-    dir.to_path_buf()
+    path
+}
+
+/// Which split the last [`held_out_split`] chose, for `eval.json`.
+static REPORTED_SPLIT: std::sync::Mutex<Option<&'static str>> = std::sync::Mutex::new(None);
+
+/// The split `eval` reported on: what [`held_out_split`] chose for a data folder, else the
+/// built-in generator's test split.
+fn reported_split() -> &'static str {
+    REPORTED_SPLIT
+        .lock()
+        .ok()
+        .and_then(|s| *s)
+        .unwrap_or("test")
 }
 
 /// What the task is built for.
@@ -192,11 +211,10 @@ fn dispatch<A: App>(cmd: Command<A::Extra>) -> anyhow::Result<()> {
             let data = args.data.as_deref();
             let mut o = open::<A>(&args.run, Purpose::Eval { data })?;
             let report = tch::no_grad(|| A::eval(&mut o))?;
-            let data = data.map_or("the run's validation set".into(), |d| {
-                d.display().to_string()
-            });
+            let data = data.map_or("the run's config".into(), |d| d.display().to_string());
             o.run.append_eval(serde_json::json!({
-                "checkpoint": o.checkpoint, "data": data, "report": report
+                "checkpoint": o.checkpoint, "data": data, "split": reported_split(),
+                "report": report
             }))?;
             println!("appended to {}", o.run.file("eval.json").display());
             Ok(())

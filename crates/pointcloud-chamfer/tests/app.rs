@@ -155,6 +155,16 @@ fn a_folder_of_meshes_trains_and_evaluates_and_sinkhorn_runs() {
         "{eval}"
     );
     assert!(eval.contains("baselines skipped"), "{eval}");
+    // The mesh folder has no test/: eval says it reports validation, and eval.json records it.
+    assert!(eval.contains("no test/ split"), "{eval}");
+    let log: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(runs.join("pointcloud-chamfer/m/eval.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        log[0]["split"].as_str().unwrap().starts_with("validation"),
+        "{log}"
+    );
     // eval --data writes its picture under the data folder's name, not over the run's own.
     let run = runs.join("pointcloud-chamfer/m");
     let own = std::fs::read(run.join("eval-best-examples.png")).unwrap();
