@@ -394,15 +394,3 @@ fn every_config_in_the_folder_validates() {
     let n = kit::testing::validate_every_config::<detect_focal::config::Config>("detect-focal");
     assert!(n >= 5, "only {n} configs in configs/detect-focal/");
 }
-
-#[test]
-fn eval_reads_a_test_split_that_training_never_saw() {
-    use kit::data::Dataset;
-    let cfg: detect_focal::config::Config = kit::testing::load_config("detect-focal", "smoke");
-    let (tr, val) = detect_focal::train::sources(&cfg).unwrap();
-    let test = detect_focal::train::test_source(&cfg).unwrap();
-    assert_eq!(test.len(), val.len());
-    let img = |s: &detect_focal::data::Source| s.get(0, 0).unwrap().image.into_raw();
-    assert_ne!(img(&test), img(&val));
-    assert_ne!(img(&test), img(&tr));
-}

@@ -126,3 +126,15 @@ fn invalid_hyper_parameters_name_the_key_before_anything_is_written() {
     let bf16 = "train.precision=bf16";
     kit::testing::assert_invalid_before_any_write(bin, &smoke, bf16, "train.precision", &runs);
 }
+
+#[test]
+fn eval_reads_a_test_split_that_training_never_saw() {
+    use kit::data::Dataset;
+    let cfg: detect_focal::config::Config = kit::testing::load_config("detect-focal", "smoke");
+    let (tr, val) = detect_focal::train::sources(&cfg).unwrap();
+    let test = detect_focal::train::test_source(&cfg).unwrap();
+    assert_eq!(test.len(), val.len());
+    let img = |s: &detect_focal::data::Source| s.get(0, 0).unwrap().image.into_raw();
+    assert_ne!(img(&test), img(&val));
+    assert_ne!(img(&test), img(&tr));
+}

@@ -28,6 +28,7 @@ pub mod precision;
 pub mod rundir;
 pub mod spiral;
 mod step_values;
+mod stop;
 pub mod sweep;
 pub mod tensorboard;
 pub mod testing;

@@ -10,8 +10,6 @@ pub use crate::step_values::host_reads;
 use crate::step_values::StepValues;
 pub use crate::train_config::{InitFrom, SelectionTies, TrainConfig};
 pub use crate::train_error::TrainError;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::Once;
 use std::time::Instant;
 use tch::{nn::VarStore, Tensor};
 
@@ -117,42 +115,6 @@ pub struct FitOptions {
     pub stop_after: Option<u64>,
 }
 
-/// Set by Ctrl-C / SIGTERM; the loop takes it (and clears it) at the next step boundary.
-static STOP: AtomicBool = AtomicBool::new(false);
-/// Every Ctrl-C / SIGTERM this process received; never cleared, so a second press still counts
-/// as the second after the loop has taken the first.
-static PRESSES: AtomicU32 = AtomicU32::new(0);
-static HANDLER: Once = Once::new();
-
-/// Installs the Ctrl-C handler once: the loop then checkpoints and returns `Interrupted`.
-/// A second press ends the process with 130 through `_exit`: no exit-time destructors run
-/// while libtorch is still working on the main thread (`process::exit` crashed there), and
-/// checkpoints are written to a temporary file and renamed, so the last good one survives.
-fn install_ctrlc() {
-    HANDLER.call_once(|| {
-        let _ = ctrlc::set_handler(|| {
-            let n = PRESSES.fetch_add(1, Ordering::SeqCst) + 1;
-            STOP.store(true, Ordering::SeqCst);
-            if n >= 2 {
-                exit_now(130, "second Ctrl-C: exiting without waiting for the checkpoint");
-            }
-            eprintln!("stop requested (Ctrl-C or SIGTERM): finishing this step and saving a checkpoint… (Ctrl-C again exits at once)");
-        });
-    });
-}
-
-/// Ends the process at once with `code`, after flushing stdout and stderr, without running
-/// destructors or `atexit` handlers (safe while other threads are inside libtorch).
-fn exit_now(code: i32, msg: &str) -> ! {
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{msg}");
-    let _ = err.flush();
-    // SAFETY: `_exit` takes no pointers and never returns; skipping destructors is the point.
-    unsafe { libc::_exit(code) }
-}
-
 /// Steps a run of `cfg` takes with `per_epoch` batches per epoch (`max_steps` caps epochs).
 pub fn total_steps(cfg: &TrainConfig, per_epoch: u64) -> u64 {
     let total = cfg.epochs * per_epoch;
@@ -176,7 +138,7 @@ pub fn fit<T: Task>(
     logger: &mut Logger,
     opts: FitOptions,
 ) -> Result<Outcome, TrainError> {
-    install_ctrlc();
+    crate::stop::install_ctrlc();
     if cfg.channels_last {
         crate::layers::to_channels_last(task.var_store());
     }
@@ -274,8 +236,8 @@ pub fn fit<T: Task>(
             };
             let (eval_due, checkpoint_due) = (due(cfg.eval_every), due(cfg.checkpoint_every));
             let log_due = step % cfg.log_every.max(1) == 0;
-            let stop_requested = STOP.swap(false, Ordering::SeqCst)
-                || opts.stop_after.is_some_and(|k| state.step >= k);
+            let stop_requested =
+                crate::stop::take() || opts.stop_after.is_some_and(|k| state.step >= k);
             // One host read for every step since the last one, and always before anything is
             // saved: a non-finite loss or gradient stops training with the checkpoints untouched.
             if log_due || eval_due || checkpoint_due || done || stop_requested {
