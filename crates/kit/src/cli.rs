@@ -50,17 +50,6 @@ pub struct SynthArgs {
     pub config: Option<PathBuf>,
 }
 
-/// The folder `eval --data DIR` evaluates: `DIR/<split>` when it exists (a whole dataset was
-/// passed), else `DIR` itself (the split alone).
-pub fn evaluation_split(dir: &Path, split: &str) -> PathBuf {
-    let inner = dir.join(split);
-    if inner.is_dir() {
-        inner
-    } else {
-        dir.to_path_buf()
-    }
-}
-
 /// The held-out folder `eval --data DIR` reports on: `DIR/test` when it exists, else `DIR/val`
 /// (said on the console: it chose the checkpoint, so it is not a held-out test), else `DIR`
 /// itself (the split alone).

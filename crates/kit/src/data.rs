@@ -51,6 +51,19 @@ pub fn val_seed(seed: u64) -> u64 {
     seed.wrapping_add(0x00A1_1DA7)
 }
 
+/// For a dataset that ships no validation split: moves a seeded 10% (at least one item) of
+/// `train` out into validation and returns it; `None` when `train` has fewer than two items
+/// (nothing could be left to train on). The caller says on the console that it did.
+pub fn hold_out_validation<T>(train: &mut Vec<T>, seed: u64) -> Option<Vec<T>> {
+    use rand::seq::SliceRandom;
+    if train.len() < 2 {
+        return None;
+    }
+    let k = (train.len() / 10).max(1);
+    train.shuffle(&mut rng_for(seed, 0x0A11_DA7E, 0));
+    Some(train.drain(..k).collect())
+}
+
 /// The seed of a synthetic test stream: disjoint from the training (`seed`) and validation
 /// ([`val_seed`]) streams; only `eval` reads it.
 pub fn test_seed(seed: u64) -> u64 {

@@ -271,18 +271,16 @@ fn folder_val(
     if file.is_file() {
         return pair_set(&file, max_len);
     }
-    use rand::seq::SliceRandom;
-    anyhow::ensure!(
-        train.len() >= 2,
-        "{}: no val.jsonl, and too few training pairs to hold some out for validation",
-        root.display()
-    );
-    let k = (train.len() / 10).max(1);
-    train.shuffle(&mut rng_for(seed, 25, 0));
-    let pairs: Vec<Pair> = train.drain(..k).collect();
+    let pairs = kit::data::hold_out_validation(train, seed).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: no val.jsonl, and too few training pairs to hold some out for validation",
+            root.display()
+        )
+    })?;
     println!(
-        "{}: no val.jsonl; {k} of the training pairs (a seeded 10%) hold out for validation",
-        root.display()
+        "{}: no val.jsonl; {} of the training pairs (a seeded 10%) hold out for validation",
+        root.display(),
+        pairs.len()
     );
     let prompts = pairs.iter().map(|p| p.prompt.clone()).collect();
     Ok(TestSet { prompts, pairs })

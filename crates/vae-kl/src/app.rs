@@ -60,7 +60,7 @@ impl App for VaeKl {
     ) -> anyhow::Result<VaeTask> {
         let (test, names) = match purpose {
             Purpose::Eval { data: Some(dir) } => {
-                let split = kit::cli::evaluation_split(dir, "test");
+                let split = kit::cli::held_out_split(dir);
                 data::read_folder(&split)?
             }
             Purpose::Eval { data: None } => train::test_set(cfg)?,

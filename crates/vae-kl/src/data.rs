@@ -180,22 +180,20 @@ pub fn sources(
             let val = if root.join("val").is_dir() {
                 read_folder(&root.join("val"))?.0
             } else {
-                use rand::seq::SliceRandom;
-                let k = (tr.len() / 10).max(1);
-                if tr.len() < 2 {
-                    return Err(DataError::Invalid {
+                let val = kit::data::hold_out_validation(&mut tr, seed).ok_or_else(|| {
+                    DataError::Invalid {
                         path: root.join("train"),
                         message: "no val/ folder, and too few training images to hold some out"
                             .into(),
-                    });
-                }
-                tr.shuffle(&mut kit::data::rng_for(seed, 41, 0));
+                    }
+                })?;
                 println!(
-                    "{}: no val/ folder; {k} training images (a seeded 10%) hold out for \
+                    "{}: no val/ folder; {} training images (a seeded 10%) hold out for \
                      validation",
-                    root.display()
+                    root.display(),
+                    val.len()
                 );
-                tr.drain(..k).collect()
+                val
             };
             let (te, _) = read_folder(&root.join("test"))?;
             (
