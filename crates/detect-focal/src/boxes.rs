@@ -31,7 +31,7 @@ pub fn area(b: &Xyxy) -> f32 {
 
 /// IoU of two boxes (kit's COCO IoU, so matching, NMS and AP agree on overlap).
 pub fn iou(a: &Xyxy, b: &Xyxy) -> f32 {
-    kit::metrics::iou_xywh(&xyxy_to_xywh(*a), &xyxy_to_xywh(*b)) as f32
+    metrics::iou_xywh(&xyxy_to_xywh(*a), &xyxy_to_xywh(*b)) as f32
 }
 
 /// Anchors of a pyramid, in the order the heads emit them: level, then row, then column,

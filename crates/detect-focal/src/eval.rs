@@ -4,8 +4,8 @@
 use crate::boxes::{batched_nms, clip, decode, xyxy_to_xywh, Anchors, Xyxy};
 use crate::config::DetectConfig;
 use image::{Rgb, RgbImage};
-use kit::metrics::{coco_evaluate, pr_curve, Detection, GroundTruth};
-use kit::plot::{line_chart, Chart, PlotError, Series};
+use metrics::{coco_evaluate, pr_curve, Detection, GroundTruth};
+use plot::{line_chart, Chart, PlotError, Series};
 use serde::Serialize;
 
 /// One detected object in model-input pixels.
@@ -202,7 +202,7 @@ pub fn class_colour(class: usize) -> Rgb<u8> {
 }
 
 /// A scene enlarged `zoom`×: true boxes as green outlines, detections as boxes in their class
-/// colour labelled with class name and score (`imageproc`, via `kit::draw`).
+/// colour labelled with class name and score (`imageproc`, via `plot::draw`).
 pub fn picture(
     img: &RgbImage,
     truth: &[Xyxy],
@@ -219,12 +219,12 @@ pub fn picture(
     let z = zoom as f32;
     let scale = |b: &Xyxy| [b[0] * z, b[1] * z, b[2] * z, b[3] * z];
     for b in truth {
-        kit::draw::labelled_box(&mut out, scale(b), Rgb([0, 255, 0]), "");
+        plot::draw::labelled_box(&mut out, scale(b), Rgb([0, 255, 0]), "");
     }
     for d in dets {
         let name = class_names.get(d.class).map_or("?", String::as_str);
         let label = format!("{name} {:.2}", d.score);
-        kit::draw::labelled_box(&mut out, scale(&d.bbox), class_colour(d.class), &label);
+        plot::draw::labelled_box(&mut out, scale(&d.bbox), class_colour(d.class), &label);
     }
     out
 }

@@ -53,7 +53,7 @@ pub fn predict(task: &DetTask, input: &Path, out_dir: &Path) -> anyhow::Result<P
         .enumerate()
         .map(|(i, n)| (crate::eval::class_colour(i), n.clone()))
         .collect();
-    kit::draw::legend(&mut pic, &legend);
+    plot::draw::legend(&mut pic, &legend);
     let stem = input
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())

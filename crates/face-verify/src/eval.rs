@@ -2,8 +2,8 @@
 //! 10-fold accuracy) and the ROC picture.
 
 use image::RgbImage;
-use kit::metrics::{best_threshold_accuracy, eer, roc_auc, roc_curve, tar_at_far};
-use kit::plot::{line_chart, Chart, PlotError, Series};
+use metrics::{best_threshold_accuracy, eer, roc_auc, roc_curve, tar_at_far};
+use plot::{line_chart, Chart, PlotError, Series};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -35,7 +35,7 @@ pub struct Evaluation {
     pub scores: Vec<f64>,
     pub labels: Vec<bool>,
     /// TAR at FAR = 1e-2, 1e-3, 1e-4 over all pairs among the distinct faces of the pairs.
-    pub all_pairs: kit::metrics::AllPairs,
+    pub all_pairs: metrics::AllPairs,
 }
 
 impl FaceTask {
@@ -142,7 +142,7 @@ impl FaceTask {
         let e = Tensor::cat(&[&ea, &eb], 0)
             .index_select(0, &Tensor::from_slice(&rows).to_device(ea.device()));
         let sim: Vec<f64> = Vec::try_from(e.matmul(&e.tr()).to_kind(Kind::Double).flatten(0, -1))?;
-        let all_pairs = kit::metrics::all_pairs_tar(&sim, &ids, &[1e-2, 1e-3, 1e-4]);
+        let all_pairs = metrics::all_pairs_tar(&sim, &ids, &[1e-2, 1e-3, 1e-4]);
         let (mut right, mut total) = (0i64, 0i64);
         for batch in self.held_out.epoch(0, 0) {
             let (x, y) = batch?;
@@ -251,7 +251,7 @@ impl Task for FaceTask {
                     .unwrap_or_default(),
             })
             .collect();
-        kit::tensorboard::write_projector(logger.run_root(), "test_embeddings", &vectors, &names)?;
+        kit::logging::write_projector(logger.run_root(), "test_embeddings", &vectors, &names)?;
         let v = &ev.verification;
         Ok(Metrics {
             values: vec![

@@ -3,11 +3,11 @@
 //! Fig. 4b), and Dice against cross-entropy as the foreground shrinks.
 
 use crate::{linspace, t64, Figure};
-use kit::plot::{bar_chart, line_chart, Chart, Corner, Series};
 use loss_zoo::arcface::{margin_logits, MarginConfig};
 use loss_zoo::dice::{dice_loss, DiceOptions};
 use loss_zoo::focal::sigmoid_focal_loss;
 use loss_zoo::Reduction;
+use plot::{bar_chart, line_chart, Chart, Corner, Series};
 use tch::{Kind, Tensor};
 
 const GAMMAS: [f64; 5] = [0.0, 0.5, 1.0, 2.0, 5.0];

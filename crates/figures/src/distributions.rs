@@ -3,10 +3,10 @@
 //! probability with its margin and DPO variants.
 
 use crate::{linspace, t64, Figure};
-use kit::plot::{line_chart, Chart, Corner, Series};
 use loss_zoo::kl::kl_div;
 use loss_zoo::preference::{bradley_terry_loss, dpo_loss};
 use loss_zoo::Reduction;
+use plot::{line_chart, Chart, Corner, Series};
 use tch::{Kind, Tensor};
 
 /// Normalised probabilities of N(mu, sigma²) on the grid `z` (rows: one per (mu, sigma)).

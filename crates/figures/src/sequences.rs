@@ -2,10 +2,10 @@
 //! et al. 2006), and Chamfer's nearest-neighbour links between point sets of different sizes.
 
 use crate::Figure;
-use kit::plot::{heatmap, scatter, Chart, Series};
 use loss_zoo::chamfer::{chamfer_distance, ChamferOptions};
 use loss_zoo::ctc::{ctc_loss, greedy_decode, CtcOptions};
 use loss_zoo::Reduction;
+use plot::{heatmap, scatter, Chart, Series};
 use tch::{Kind, Tensor};
 
 /// CTC on the label "2025" over 12 frames with uniform outputs: how the probability mass of all

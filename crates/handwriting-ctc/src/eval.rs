@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::train::CtcTask;
-use kit::metrics::{cer, wer};
+use metrics::{cer, wer};
 
 /// CER, WER and exact-string accuracy of predictions against the truth.
 pub fn scores(pred: &[String], truth: &[String]) -> (f64, f64, f64) {

@@ -1,4 +1,4 @@
-//! The alignment picture: the line image on top, and under it a heat map (`kit::plot`) of the
+//! The alignment picture: the line image on top, and under it a heat map (`plot`) of the
 //! frame-by-class probabilities (one column per frame, one row per class, blank first).
 
 use image::{imageops, Rgb, RgbImage};
@@ -10,7 +10,7 @@ pub fn alignment_picture(
     image: &Tensor,
     probs: &Tensor,
     classes: &[String],
-) -> Result<RgbImage, kit::plot::PlotError> {
+) -> Result<RgbImage, plot::PlotError> {
     let img = image.to_device(Device::Cpu).to_kind(Kind::Float);
     let p = probs.to_device(Device::Cpu).to_kind(Kind::Float);
     let (_, h, w) = img.size3().unwrap_or((1, 1, 1));
@@ -33,7 +33,7 @@ pub fn alignment_picture(
         .map(|k| classes.get(k).cloned().unwrap_or_else(|| k.to_string()))
         .collect();
     let cols: Vec<String> = (0..t).map(|f| f.to_string()).collect();
-    let map = kit::plot::heatmap("P(class | frame)", "frame", &rows, &cols, &values)?;
+    let map = plot::heatmap("P(class | frame)", "frame", &rows, &cols, &values)?;
     // The line above the map, scaled to the map's plotting width (its left margin ≈ 72 px).
     let (mw, margin) = (map.width(), 72u32);
     let lw = mw.saturating_sub(margin + 12).max(1);

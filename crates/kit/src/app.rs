@@ -7,12 +7,12 @@ use crate::data::Dataset;
 use crate::device::{seed_torch, set_threads, DeviceSpec};
 use crate::logging::Logger;
 use crate::rundir::{Checkpoint, RunDir};
-use crate::tensorboard::HParam;
 use crate::train::{fit, FitOptions, Outcome, Task, TrainConfig, TrainError};
 use anyhow::Context;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use tboard::HParam;
 
 /// Arguments of `<app> train`.
 #[derive(clap::Args, Debug, Clone)]

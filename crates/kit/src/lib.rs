@@ -6,8 +6,8 @@
 //! - [`train`]: the loop over a [`train::Task`]; [`optim`]: AdamW / SGD + warmup-cosine;
 //!   [`precision`]: the forward pass under bf16 autocast
 //! - [`data`]: datasets, seeded shuffling, threaded batch loading; [`images`]: image I/O
-//! - [`tensorboard`], [`logging`]: event files, metrics.jsonl, progress
-//! - [`metrics`]: ROC-AUC / EER / TAR@FAR, CER / WER, Dice / IoU, COCO AP
+//! - [`logging`]: TensorBoard events (through the `tboard` crate), metrics.jsonl, progress,
+//!   the Projector's files
 //! - [`app`], [`cli`]: the command line every app shares ([`cli::App`]); [`spiral`]: the example task
 
 pub mod app;
@@ -16,21 +16,17 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod device;
-pub mod draw;
 pub mod images;
 pub mod layers;
 pub mod logging;
-pub mod metrics;
 pub mod mnist;
 pub mod optim;
-pub mod plot;
 pub mod precision;
 pub mod rundir;
 pub mod spiral;
 mod step_values;
 mod stop;
 pub mod sweep;
-pub mod tensorboard;
 pub mod testing;
 pub mod train;
 mod train_config;

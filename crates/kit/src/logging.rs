@@ -1,11 +1,11 @@
 //! What a run records: TensorBoard events, `metrics.jsonl`, and console progress (an indicatif
 //! bar on a terminal, a plain line every N steps otherwise, e.g. in CI).
 
-use crate::tensorboard::EventWriter;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use tboard::EventWriter;
 
 /// TensorBoard writer + metrics.jsonl of one run.
 pub struct Logger {
@@ -14,7 +14,7 @@ pub struct Logger {
     jsonl_path: PathBuf,
     /// The run's hyper-parameters, written to the HParams dashboard at the first evaluation,
     /// when the selection metric's name (`eval/cer`, `eval/auc`, …) is known.
-    pub pending_hparams: Option<Vec<(String, crate::tensorboard::HParam)>>,
+    pub pending_hparams: Option<Vec<(String, tboard::HParam)>>,
 }
 
 impl Logger {
@@ -145,4 +145,37 @@ impl Progress {
             b.finish_and_clear();
         }
     }
+}
+
+/// Writes embeddings for TensorBoard's Projector into a run folder: `projector/<name>.tsv`
+/// (one vector per line), `projector/<name>_metadata.tsv` (one label per line) and
+/// `projector_config.pbtxt` pointing at them.
+pub fn write_projector(
+    run: &Path,
+    name: &str,
+    vectors: &[Vec<f32>],
+    labels: &[String],
+) -> std::io::Result<()> {
+    let dir = run.join("projector");
+    std::fs::create_dir_all(&dir)?;
+    let tensors: String = vectors
+        .iter()
+        .map(|v| {
+            v.iter()
+                .map(|x| format!("{x:.6}"))
+                .collect::<Vec<_>>()
+                .join("\t")
+                + "\n"
+        })
+        .collect();
+    let meta: String = labels
+        .iter()
+        .map(|l| format!("{}\n", l.replace(['\t', '\n'], " ")))
+        .collect();
+    crate::rundir::write_atomic(&dir.join(format!("{name}.tsv")), tensors.as_bytes())?;
+    crate::rundir::write_atomic(&dir.join(format!("{name}_metadata.tsv")), meta.as_bytes())?;
+    let config = format!(
+        "embeddings {{\n  tensor_name: \"{name}\"\n  tensor_path: \"projector/{name}.tsv\"\n  metadata_path: \"projector/{name}_metadata.tsv\"\n}}\n"
+    );
+    crate::rundir::write_atomic(&run.join("projector_config.pbtxt"), config.as_bytes())
 }

@@ -2,8 +2,8 @@
 //! `just setup`): every kind of summary arrives with its tag and values.
 
 use image::{Rgb, RgbImage};
-use kit::tensorboard::{EventWriter, HParam};
 use std::path::Path;
+use tboard::{EventWriter, HParam};
 
 fn read_back(dir: &Path) -> serde_json::Value {
     kit::testing::read_tensorboard(dir)

@@ -7,8 +7,8 @@
 use crate::data::Sample;
 use crate::mesh::{diagonal, V3};
 use crate::model::PointNet;
-use kit::metrics::pointcloud::{coefficient_of_variation, fscore};
 use loss_zoo::chamfer::nearest_sq_distances;
+use metrics::pointcloud::{coefficient_of_variation, fscore};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;

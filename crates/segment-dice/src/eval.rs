@@ -3,7 +3,7 @@
 //! 95th-percentile Hausdorff distance (MONAI's definition) where both masks are non-empty.
 
 use image::{Rgb, RgbImage};
-use kit::metrics::{dice, iou};
+use metrics::{dice, iou};
 use serde::Serialize;
 
 /// Accumulates per-slice results.
@@ -160,9 +160,9 @@ pub fn overlay(image: &[u8], truth: Option<&[bool]>, pred: &[bool], size: u32) -
             Rgb([g, g, g])
         }
     });
-    kit::draw::outline(&mut img, pred, Rgb([255, 40, 40]));
+    plot::draw::outline(&mut img, pred, Rgb([255, 40, 40]));
     if let Some(t) = truth {
-        kit::draw::outline(&mut img, t, Rgb([0, 255, 0]));
+        plot::draw::outline(&mut img, t, Rgb([0, 255, 0]));
     }
     img
 }

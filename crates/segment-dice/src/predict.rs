@@ -73,7 +73,7 @@ pub fn predict(task: &SegTask, input: &Path, out_dir: &Path) -> anyhow::Result<P
     kit::images::save(&DynamicImage::ImageRgb8(pic), &overlay_png)?;
     Ok(Prediction {
         area_pixels: pred.iter().filter(|&&b| b).count(),
-        dice: truth.as_ref().map(|t| kit::metrics::dice(&pred, t)),
+        dice: truth.as_ref().map(|t| metrics::dice(&pred, t)),
         mask_png,
         overlay_png,
     })

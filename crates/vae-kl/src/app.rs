@@ -135,8 +135,7 @@ impl App for VaeKl {
             3.0 * iw.gap_se
         );
         let labels: Vec<String> = (0..ev.kl_per_dim.len()).map(|d| format!("z{d}")).collect();
-        let bars =
-            kit::plot::bar_chart("KL per latent dimension", "nats", &labels, &ev.kl_per_dim)?;
+        let bars = plot::bar_chart("KL per latent dimension", "nats", &labels, &ev.kl_per_dim)?;
         let path = o.run.file(&format!("kl-per-dim-{}.png", o.checkpoint));
         kit::images::save(&image::DynamicImage::ImageRgb8(bars), &path)?;
         println!("KL per dimension: {}", path.display());

@@ -186,8 +186,7 @@ impl Task for VaeTask {
             logger.tb.image("test/2-D manifold", s, &m)?;
         }
         let labels: Vec<String> = (0..ev.kl_per_dim.len()).map(|d| format!("z{d}")).collect();
-        let bars =
-            kit::plot::bar_chart("KL per latent dimension", "nats", &labels, &ev.kl_per_dim)?;
+        let bars = plot::bar_chart("KL per latent dimension", "nats", &labels, &ev.kl_per_dim)?;
         logger.tb.image("test/KL per dimension", s, &bars)?;
         let mu: Vec<f64> = Vec::try_from(enc.mu.flatten(0, -1).to_kind(Kind::Double))?;
         logger.tb.histogram("test/mu", s, &mu, 40)?;
@@ -197,7 +196,7 @@ impl Task for VaeTask {
             .iter()
             .map(|t| projector_label(t, &self.factor_names))
             .collect();
-        kit::tensorboard::write_projector(logger.run_root(), "test_means", &vectors, &names)?;
+        kit::logging::write_projector(logger.run_root(), "test_means", &vectors, &names)?;
         let mut values = vec![
             ("neg_elbo".into(), ev.neg_elbo),
             ("recon".into(), ev.recon),

@@ -3,7 +3,7 @@
 
 use super::collect::{finished_results, mean_std};
 use super::read_plan;
-use crate::plot::{line_chart, Chart, Corner, Series};
+use plot::{line_chart, Chart, Corner, Series};
 use std::path::{Path, PathBuf};
 
 /// Draws `metric` against `axis` (its values must be numbers) and writes

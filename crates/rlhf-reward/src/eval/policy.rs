@@ -6,7 +6,7 @@ use crate::data::{tokens, Pair};
 use crate::model::{to_device, Lm, RewardModel};
 use crate::toy;
 use crate::train::RlhfTask;
-use kit::plot::{line_chart, Chart, Series};
+use plot::{line_chart, Chart, Series};
 use serde::Serialize;
 use std::path::Path;
 use tch::{Device, Kind};

@@ -1,9 +1,11 @@
 //! Charts as pictures (line, scatter, bar) drawn with `plotters` into an RGB buffer: real axes,
 //! ticks, labels, legend and an optional log-x axis. The result is an [`RgbImage`], so an app
 //! logs it to TensorBoard (`tb.image`) or saves it (`images::save`). The font (DejaVu Sans) is
-//! embedded, so no machine needs fonts installed. Bar charts and heat maps: [`categorical`].
+//! embedded, so no machine needs fonts installed. Bar charts and heat maps: [`bar_chart`], [`heatmap`]; annotations on
+//! pictures (boxes, legends, outlines): [`draw`].
 
 mod categorical;
+pub mod draw;
 pub use categorical::{bar_chart, heatmap};
 
 use image::RgbImage;
@@ -123,8 +125,8 @@ impl Chart {
 
 static FONT: Once = Once::new();
 
-/// The embedded font's bytes (also used by [`crate::draw`] for labels on pictures).
-pub const FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+/// The embedded font's bytes (also used by [`draw`] for labels on pictures).
+pub const FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 fn register_font() {
     FONT.call_once(|| {

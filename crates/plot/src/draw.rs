@@ -1,5 +1,5 @@
 //! Annotations on pictures with `imageproc`: boxes with a text label, legends, mask outlines.
-//! The text uses the same embedded font as [`crate::plot`].
+//! The text uses the same embedded font as [`crate`].
 
 use ab_glyph::{FontRef, PxScale};
 use image::{Rgb, RgbImage};
@@ -7,7 +7,7 @@ use imageproc::drawing::{draw_filled_rect_mut, draw_hollow_rect_mut, draw_text_m
 use imageproc::rect::Rect;
 
 fn font() -> Option<FontRef<'static>> {
-    FontRef::try_from_slice(crate::plot::FONT_BYTES).ok()
+    FontRef::try_from_slice(crate::FONT_BYTES).ok()
 }
 
 /// A 2-pixel box `[x0, y0, x1, y1]` with `label` on a filled tab above it (inside the image).

@@ -344,39 +344,6 @@ impl EventWriter {
     }
 }
 
-/// Writes embeddings for TensorBoard's Projector into a run folder: `projector/<name>.tsv`
-/// (one vector per line), `projector/<name>_metadata.tsv` (one label per line) and
-/// `projector_config.pbtxt` pointing at them.
-pub fn write_projector(
-    run: &Path,
-    name: &str,
-    vectors: &[Vec<f32>],
-    labels: &[String],
-) -> std::io::Result<()> {
-    let dir = run.join("projector");
-    std::fs::create_dir_all(&dir)?;
-    let tensors: String = vectors
-        .iter()
-        .map(|v| {
-            v.iter()
-                .map(|x| format!("{x:.6}"))
-                .collect::<Vec<_>>()
-                .join("\t")
-                + "\n"
-        })
-        .collect();
-    let meta: String = labels
-        .iter()
-        .map(|l| format!("{}\n", l.replace(['\t', '\n'], " ")))
-        .collect();
-    crate::rundir::write_atomic(&dir.join(format!("{name}.tsv")), tensors.as_bytes())?;
-    crate::rundir::write_atomic(&dir.join(format!("{name}_metadata.tsv")), meta.as_bytes())?;
-    let config = format!(
-        "embeddings {{\n  tensor_name: \"{name}\"\n  tensor_path: \"projector/{name}.tsv\"\n  metadata_path: \"projector/{name}_metadata.tsv\"\n}}\n"
-    );
-    crate::rundir::write_atomic(&run.join("projector_config.pbtxt"), config.as_bytes())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
