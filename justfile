@@ -2,7 +2,6 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 torch_version := "2.13.0"
-apps := "face-verify handwriting-ctc detect-focal segment-dice vae-kl rlhf-reward pointcloud-chamfer"
 
 # Show the recipes.
 default:
@@ -58,24 +57,8 @@ demo *only: setup
     #!/usr/bin/env bash
     set -euo pipefail
     cargo build --workspace --bins
-    # APP:LOSS:METRIC:FLOOR:CHANCE — the floor each quick run must reach, and what chance gives.
-    specs=(
-      "face-verify:ArcFace:auc:>=0.90:0.50 (coin flip)"
-      "handwriting-ctc:CTC:cer:<=0.15:1.00 (nothing read)"
-      "detect-focal:sigmoid focal:ap50:>=0.30:0.00 (no boxes)"
-      "segment-dice:Dice + CE:dice:>=0.50:0.00 (all background)"
-      "vae-kl:ELBO (recon + KL):neg_elbo:<=150:543 nats (untrained, 784 ln 2)"
-      "pointcloud-chamfer:Chamfer:chamfer_x1e3:<=2.8:2.83 (class medoid, true class given)"
-      "rlhf-reward:SFT (stage 1 of RLHF):gold_reward:>=0.30:-1.0 (untrained: no digits)"
-    )
-    run=()
-    for s in "${specs[@]}"; do
-        app=${s%%:*}
-        if [ -n "{{only}}" ] && [ "$app" != "{{only}}" ]; then continue; fi
-        [ -d "crates/$app" ] && run+=("$s")
-    done
-    [ ${#run[@]} -gt 0 ] || { echo "no app named {{only}} (known: {{apps}})"; exit 1; }
-    ./target/debug/demo "${run[@]}"
+    # Each app declares its metric, floor and chance level in code (`<app> info`).
+    ./target/debug/demo {{only}}
 
 # libtorch version, CUDA / cuDNN, devices, threads; and whether binaries link libtorch_cuda.
 doctor: setup
@@ -150,7 +133,7 @@ bench: setup
 
 # Training throughput of the apps against PyTorch eager replicas (bench/apps), A/B/A/B on this machine.
 bench-apps *apps: setup
-    cargo build -p face-verify -p handwriting-ctc -p detect-focal -p segment-dice
+    cargo build --workspace --bins
     .venv/bin/python bench/apps/bench_apps.py {{apps}}
 
 # TensorBoard on runs/, bound to 127.0.0.1.

@@ -8,25 +8,52 @@ Usage: python bench_apps.py [APP ...] [--steps N] [--warmup K] [--rounds R] [--t
 import argparse, json, math, os, shutil, statistics, struct, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# Per app: overrides that keep the final evaluation of a short run small (speed is measured on
-# the training steps only).
-SMALL_EVAL = {
-    "face-verify": ["data.pairs=40"],
-    "segment-dice": ["data.val_size=16"],
-    "handwriting-ctc": ["data.val_size=16"],
-    "detect-focal": ["data.val_size=8"],
-    "vae-kl": ["eval.iw_images=4", "eval.iw_samples=20", "data.test_size=64"],
-    "pointcloud-chamfer": ["data.val_size=18"],
-    "rlhf-reward": ["data.test_prompts=16"],
-}
-APPS = list(SMALL_EVAL)
-# Apps whose steps take ~10-25 ms time this many times --steps (both sides), so that a timed
-# run lasts seconds and one scheduler hiccup does not move the ratio by 30%.
-STEPS_SCALE = {"vae-kl": 5, "rlhf-reward": 10}
+
+
+def members():
+    """Workspace members named in the root Cargo.toml, as folder names, in order."""
+    text = open(os.path.join(ROOT, "Cargo.toml")).read()
+    i = text.index("members")
+    body = text[text.index("[", i) + 1:text.index("]", i)]
+    body = "".join(l.split("#")[0] for l in body.splitlines())
+    return [m.rsplit("/", 1)[-1] for m in body.split('"')[1::2]]
+
+
+def app_info(bin_dir):
+    """Each app's own declaration (`<app> info --json`: bench overrides, step scale), by name."""
+    found = {}
+    for m in members():
+        exe = os.path.join(bin_dir, m)
+        if not os.path.isfile(exe):
+            continue
+        p = subprocess.run([exe, "info", "--json"], capture_output=True, text=True)
+        if p.returncode == 0:
+            v = json.loads(p.stdout)
+            found[v["name"]] = v["info"]
+    return found
+
+
+def replicas():
+    """The apps bench/apps/replicas.py has a PyTorch replica for."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import replicas as r
+    return set(r.APPS)
+
+
+INFO = {}
+
+
+def cpu_model():
+    """lscpu's `Model name` (speed tables are only comparable on one processor)."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        return next(l.split(":", 1)[1].strip() for l in out.splitlines() if l.startswith("Model name"))
+    except (OSError, StopIteration):
+        return "unknown"
 
 
 def steps(app, a):
-    return a.steps * STEPS_SCALE.get(app, 1)
+    return a.steps * INFO[app]["bench_steps_scale"]
 
 
 def prepare(app, a, tmp):
@@ -70,7 +97,7 @@ def rust(app, a, tmp, extra):
             "train.eval_every=100000", "train.checkpoint_every=100000", "train.device=cpu"]
     cmd = [os.path.join(a.bin_dir, app), "train", "-c", f"configs/{app}/default.yaml",
            "--runs", tmp, "--name", name]
-    for s in sets + SMALL_EVAL.get(app, []) + extra + a.set:
+    for s in sets + list(INFO[app]["bench_set"]) + extra + a.set:
         cmd += ["--set", s]
     _, rss = timed(cmd)
     run = os.path.join(tmp, app, name)
@@ -92,7 +119,7 @@ def torch_eager(app, a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("apps", nargs="*", default=APPS)
+    ap.add_argument("apps", nargs="*", help="default: every app with a replica")
     ap.add_argument("--steps", type=int, default=30, help="timed steps per run (after the warmup)")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2, help="A/B pairs per app")
@@ -102,11 +129,18 @@ def main():
     ap.add_argument("--bin-dir", default=os.path.join(ROOT, "target/debug"),
                     help="where the app binaries are (e.g. an older build, to compare)")
     a = ap.parse_args()
-    missing = [x for x in a.apps if x not in APPS]
+    INFO.update(app_info(a.bin_dir))
+    if not INFO:
+        sys.exit(f"no app binaries in {a.bin_dir}: cargo build --workspace --bins")
+    have = replicas()
+    apps = [x for x in INFO if x in have]
+    a.apps = a.apps or apps
+    missing = [x for x in a.apps if x not in apps]
     if missing:
-        sys.exit(f"no PyTorch replica for {', '.join(missing)} (bench/apps/replicas.py has: {', '.join(APPS)})")
-    print(f"{os.cpu_count()} CPUs, {a.threads} threads each side, {a.rounds} × (Rust, PyTorch) per app, "
-          f"{a.steps} timed steps after {a.warmup} ({', '.join(f'{k} ×{v}' for k, v in STEPS_SCALE.items())})",
+        sys.exit(f"no app binary with a PyTorch replica for {', '.join(missing)} (have: {', '.join(apps)})")
+    scaled = ", ".join(f"{k} ×{v['bench_steps_scale']}" for k, v in INFO.items() if v["bench_steps_scale"] != 1)
+    print(f"CPU: {cpu_model()}; {os.cpu_count()} CPUs, {a.threads} threads each side, {a.rounds} × (Rust, PyTorch) per app, "
+          f"{a.steps} timed steps after {a.warmup} ({scaled})",
           flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

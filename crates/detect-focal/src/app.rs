@@ -6,9 +6,9 @@ use crate::config::Config;
 use crate::data::{self, CocoFolder, Source, Synthetic};
 use crate::eval::COLOUR_NAMES;
 use crate::predict;
-use crate::train::{self, DetTask};
+use crate::train::DetTask;
 use anyhow::Context;
-use kit::cli::{App, Opened, Purpose};
+use kit::cli::{App, Info, Opened, Purpose};
 use std::path::{Path, PathBuf};
 
 pub struct DetectFocal;
@@ -60,7 +60,7 @@ pub fn coco_results(task: &DetTask, cfg: &Config) -> anyhow::Result<Vec<serde_js
 }
 
 fn empty(cfg: &Config) -> Source {
-    Source::Synthetic(Synthetic::new(0, 0, train::scene_spec(cfg), false))
+    Source::Synthetic(Synthetic::new(0, 0, data::scene_spec(cfg), false))
 }
 
 /// Class names saved with the run (runs made before meta.json: the synthetic classes).
@@ -75,12 +75,20 @@ impl App for DetectFocal {
     const NAME: &'static str = "detect-focal";
     const ABOUT: &'static str =
         "Single-stage object detection with sigmoid focal loss (RetinaNet-style)";
+    const INFO: Info = Info {
+        loss: "sigmoid focal",
+        demo_metric: "ap50",
+        demo_floor: ">=0.30",
+        demo_chance: "0.00 (no boxes)",
+        bench_set: &["data.val_size=8"],
+        bench_steps_scale: 1,
+    };
     type Config = Config;
     type Task = DetTask;
     type Extra = Extra;
 
     fn train_task(cfg: &Config, device: tch::Device) -> anyhow::Result<DetTask> {
-        let (mut tr, mut val) = train::sources(cfg).context("loading the dataset")?;
+        let (mut tr, mut val) = data::sources(cfg).context("loading the dataset")?;
         if cfg.data.render_ahead && matches!(tr, Source::Synthetic(_)) {
             let start = std::time::Instant::now();
             (tr, val) = (tr.rendered_ahead(), val.rendered_ahead());
@@ -128,7 +136,7 @@ impl App for DetectFocal {
                 );
                 Source::Coco(f)
             }
-            Purpose::Eval { data: None } => train::test_source(cfg)?,
+            Purpose::Eval { data: None } => data::test_source(cfg)?,
             Purpose::Predict => empty(cfg),
         };
         Ok(DetTask::with_classes(cfg, device, names, empty(cfg), val))
@@ -187,7 +195,7 @@ impl App for DetectFocal {
     fn synth(cfg: &Config, out: &Path, n: Option<usize>, seed: u64) -> anyhow::Result<String> {
         let n = n.unwrap_or(cfg.data.train_size);
         let n_val = (n / 4).max(1);
-        data::write_synthetic(out, seed, n, n_val, &train::scene_spec(cfg))?;
+        data::write_synthetic(out, seed, n, n_val, &data::scene_spec(cfg))?;
         Ok(format!(
             "wrote {n} training, {n_val} validation and {n_val} test images (COCO JSON) to {}",
             out.display()

@@ -2,9 +2,8 @@
 //! `images/`, per split) and `synth` writes.
 
 use crate::boxes::{xywh_to_xyxy, xyxy_to_xywh};
-use crate::data::{flip_for, hflip, val_seed};
-use crate::scene::{render, Scene, SceneSpec, CLASSES};
-use kit::data::{DataError, Dataset};
+use crate::synth::{flip_for, hflip, render, Scene, SceneSpec, CLASSES};
+use kit::data::{val_seed, DataError, Dataset};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -3,10 +3,11 @@
 
 use crate::boxes::{assign, encode, Anchors, Assignment};
 pub use crate::coco::{load_scene, write_synthetic, CocoFolder};
-use crate::scene::{render, Scene, SceneSpec, CLASSES};
+use crate::config::Config;
+pub use crate::synth::hflip;
+use crate::synth::{flip_for, render, Scene, SceneSpec, CLASSES};
 use image::RgbImage;
-use kit::data::{rng_for, DataError, Dataset};
-use rand::Rng;
+use kit::data::{DataError, Dataset};
 use std::sync::Arc;
 use tch::Tensor;
 
@@ -44,20 +45,6 @@ impl Synthetic {
         }));
         self
     }
-}
-
-/// Mirrors a scene left-right.
-pub fn hflip(mut s: Scene) -> Scene {
-    let w = s.image.width() as f32;
-    s.image = image::imageops::flip_horizontal(&s.image);
-    for b in &mut s.boxes {
-        *b = [w - b[2], b[1], w - b[0], b[3]];
-    }
-    s
-}
-
-pub(crate) fn flip_for(seed: u64, epoch: u64, index: usize) -> bool {
-    rng_for(seed, 0xF11, epoch * 1_000_003 + index as u64).random_bool(0.5)
 }
 
 impl Dataset for Synthetic {
@@ -209,6 +196,72 @@ pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
 /// Normalised network input (1, 3, S, S) for one picture already at the model's size.
 pub fn image_tensor(img: &RgbImage) -> Tensor {
     kit::images::rgb_to_tensor(img, MEAN, STD).unsqueeze(0)
+}
+
+/// The generator settings of the config.
+pub fn scene_spec(cfg: &Config) -> SceneSpec {
+    SceneSpec {
+        size: cfg.data.size,
+        min_objects: cfg.data.min_objects,
+        max_objects: cfg.data.max_objects,
+        distractors: cfg.data.distractors,
+        object_size: (
+            cfg.data.object_size[0] as f32,
+            cfg.data.object_size[1] as f32,
+        ),
+    }
+}
+
+/// The test set, read by `eval` only (training selects on validation): synthetic scenes of
+/// their own seed (`val_size` of them), or a COCO folder's `test/` (without one, `val/`, said
+/// so).
+pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
+    let d = &cfg.data;
+    Ok(match d.folder() {
+        None => Source::Synthetic(Synthetic::new(
+            kit::data::test_seed(cfg.train.seed),
+            d.val_size,
+            scene_spec(cfg),
+            false,
+        )),
+        Some(root) => Source::Coco(CocoFolder::open(
+            &kit::cli::held_out_split(&root),
+            d.size,
+            false,
+            cfg.train.seed,
+        )?),
+    })
+}
+
+/// The training and validation sets (what `train` fits and selects on).
+pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
+    let d = &cfg.data;
+    let seed = cfg.train.seed;
+    Ok(match d.folder() {
+        None => (
+            Source::Synthetic(Synthetic::new(seed, d.train_size, scene_spec(cfg), d.hflip)),
+            Source::Synthetic(Synthetic::new(
+                val_seed(seed),
+                d.val_size,
+                scene_spec(cfg),
+                false,
+            )),
+        ),
+        Some(root) => {
+            let tr = CocoFolder::open(&root.join("train"), d.size, d.hflip, seed)?;
+            let val = CocoFolder::open(&root.join("val"), d.size, false, seed)?;
+            if tr.class_names != val.class_names {
+                return Err(DataError::Invalid {
+                    path: val.dir.join("annotations.json"),
+                    message: format!(
+                        "categories {:?} differ from the training split's {:?}",
+                        val.class_names, tr.class_names
+                    ),
+                });
+            }
+            (Source::Coco(tr), Source::Coco(val))
+        }
+    })
 }
 
 #[cfg(test)]

@@ -11,5 +11,5 @@ pub mod data;
 pub mod eval;
 pub mod model;
 pub mod predict;
-pub mod scene;
+pub mod synth;
 pub mod train;

@@ -266,6 +266,20 @@ pub fn render(seed: u64, index: u64, spec: &SceneSpec) -> Scene {
     }
 }
 
+/// Mirrors a scene left-right.
+pub fn hflip(mut s: Scene) -> Scene {
+    let w = s.image.width() as f32;
+    s.image = image::imageops::flip_horizontal(&s.image);
+    for b in &mut s.boxes {
+        *b = [w - b[2], b[1], w - b[0], b[3]];
+    }
+    s
+}
+
+pub(crate) fn flip_for(seed: u64, epoch: u64, index: usize) -> bool {
+    rng_for(seed, 0xF11, epoch * 1_000_003 + index as u64).random_bool(0.5)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

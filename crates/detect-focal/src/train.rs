@@ -3,84 +3,16 @@
 
 use crate::boxes::{Anchors, MAX_LOG_SCALE};
 use crate::config::{BoxLoss, Config};
-use crate::data::{self, Batch, CocoFolder, Source, Synthetic, Targets};
+use crate::data::{self, Batch, Source, Targets};
 use crate::eval::{picture, postprocess, Collector, Det, Report};
 use crate::model::{RetinaNet, STRIDES};
-use crate::scene::SceneSpec;
-use kit::data::{DataError, Loader};
+use kit::data::Loader;
 use kit::logging::Logger;
 use kit::train::{Losses, Metrics, StepContext, Task};
 use loss_zoo::focal::sigmoid_focal_loss;
 use loss_zoo::Reduction;
 use std::sync::Arc;
 use tch::{nn, Device, Kind, Tensor};
-
-/// The generator settings of the config.
-pub fn scene_spec(cfg: &Config) -> SceneSpec {
-    SceneSpec {
-        size: cfg.data.size,
-        min_objects: cfg.data.min_objects,
-        max_objects: cfg.data.max_objects,
-        distractors: cfg.data.distractors,
-        object_size: (
-            cfg.data.object_size[0] as f32,
-            cfg.data.object_size[1] as f32,
-        ),
-    }
-}
-
-/// The training and validation sets named by the config (validation is never flipped).
-/// The test set, read by `eval` only (training selects on validation): synthetic scenes of
-/// their own seed (`val_size` of them), or a COCO folder's `test/` (without one, `val/`, said
-/// so).
-pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
-    let d = &cfg.data;
-    Ok(match d.folder() {
-        None => Source::Synthetic(Synthetic::new(
-            kit::data::test_seed(cfg.train.seed),
-            d.val_size,
-            scene_spec(cfg),
-            false,
-        )),
-        Some(root) => Source::Coco(CocoFolder::open(
-            &kit::cli::held_out_split(&root),
-            d.size,
-            false,
-            cfg.train.seed,
-        )?),
-    })
-}
-
-/// The training and validation sets (what `train` fits and selects on).
-pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
-    let d = &cfg.data;
-    let seed = cfg.train.seed;
-    Ok(match d.folder() {
-        None => (
-            Source::Synthetic(Synthetic::new(seed, d.train_size, scene_spec(cfg), d.hflip)),
-            Source::Synthetic(Synthetic::new(
-                data::val_seed(seed),
-                d.val_size,
-                scene_spec(cfg),
-                false,
-            )),
-        ),
-        Some(root) => {
-            let tr = CocoFolder::open(&root.join("train"), d.size, d.hflip, seed)?;
-            let val = CocoFolder::open(&root.join("val"), d.size, false, seed)?;
-            if tr.class_names != val.class_names {
-                return Err(DataError::Invalid {
-                    path: val.dir.join("annotations.json"),
-                    message: format!(
-                        "categories {:?} differ from the training split's {:?}",
-                        val.class_names, tr.class_names
-                    ),
-                });
-            }
-            (Source::Coco(tr), Source::Coco(val))
-        }
-    })
-}
 
 /// The anchors of a config.
 pub fn anchors(cfg: &Config) -> Anchors {

@@ -5,8 +5,9 @@
 use detect_focal::boxes::{assign, Assignment};
 use detect_focal::config::{BoxLoss, Config};
 use detect_focal::data::{self, collate, CocoFolder, Targets};
-use detect_focal::scene::render;
-use detect_focal::train::{anchors, giou_loss_sum, scene_spec, sources, DetTask};
+use detect_focal::data::{scene_spec, sources};
+use detect_focal::synth::render;
+use detect_focal::train::{anchors, giou_loss_sum, DetTask};
 use kit::config;
 use kit::logging::Logger;
 use kit::rundir::RunDir;

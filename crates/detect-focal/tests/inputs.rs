@@ -2,8 +2,8 @@
 //! checks; the rest of the app's tests are in app.rs).
 
 use detect_focal::config::Config;
+use detect_focal::data::scene_spec;
 use detect_focal::data::{self, CocoFolder};
-use detect_focal::train::scene_spec;
 use std::path::{Path, PathBuf};
 
 fn repo() -> PathBuf {
@@ -131,8 +131,8 @@ fn invalid_hyper_parameters_name_the_key_before_anything_is_written() {
 fn eval_reads_a_test_split_that_training_never_saw() {
     use kit::data::Dataset;
     let cfg: detect_focal::config::Config = kit::testing::load_config("detect-focal", "smoke");
-    let (tr, val) = detect_focal::train::sources(&cfg).unwrap();
-    let test = detect_focal::train::test_source(&cfg).unwrap();
+    let (tr, val) = detect_focal::data::sources(&cfg).unwrap();
+    let test = detect_focal::data::test_source(&cfg).unwrap();
     assert_eq!(test.len(), val.len());
     let img = |s: &detect_focal::data::Source| s.get(0, 0).unwrap().image.into_raw();
     assert_ne!(img(&test), img(&val));

@@ -7,8 +7,8 @@ use crate::predict;
 use crate::train::FaceTask;
 use anyhow::Context;
 use kit::app::{RunArgs, Session};
-use kit::cli::{App, Opened, Purpose};
-use kit::rundir::Checkpoint;
+use kit::checkpoint::Checkpoint;
+use kit::cli::{App, Info, Opened, Purpose};
 use kit::train::Outcome;
 use std::path::{Path, PathBuf};
 
@@ -49,6 +49,14 @@ fn faces(pairs: usize) -> usize {
 impl App for FaceVerify {
     const NAME: &'static str = "face-verify";
     const ABOUT: &'static str = "ArcFace face verification of people never seen in training";
+    const INFO: Info = Info {
+        loss: "ArcFace",
+        demo_metric: "auc",
+        demo_floor: ">=0.90",
+        demo_chance: "0.50 (coin flip)",
+        bench_set: &["data.pairs=40"],
+        bench_steps_scale: 1,
+    };
     type Config = Config;
     type Task = FaceTask;
     type Extra = Extra;

@@ -2,7 +2,7 @@
 //! plus `pairs.txt` (`path_a path_b 0|1`, relative to its folder) for verification.
 
 use crate::config::DataConfig;
-use crate::face::{render, Identity};
+use crate::synth::{render, Identity};
 use image::RgbImage;
 use kit::data::{rng_for, DataError, Dataset};
 use rand::Rng;

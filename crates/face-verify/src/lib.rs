@@ -2,7 +2,7 @@ pub mod app;
 pub mod config;
 pub mod data;
 pub mod eval;
-pub mod face;
 pub mod model;
 pub mod predict;
+pub mod synth;
 pub mod train;

@@ -3,8 +3,8 @@
 
 use face_verify::config::Config;
 use face_verify::data::{self, FaceRef};
-use face_verify::face::{render, Identity};
 use face_verify::model::{Backbone, Head};
+use face_verify::synth::{render, Identity};
 use face_verify::train::FaceTask;
 use kit::config;
 use kit::logging::Logger;

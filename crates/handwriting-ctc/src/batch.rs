@@ -1,7 +1,7 @@
 //! Samples into one padded batch (what the loader threads hand to the training step).
 
 use crate::data::Sample;
-use crate::render::HEIGHT;
+use crate::synth::HEIGHT;
 use kit::data::DataError;
 use tch::Tensor;
 

@@ -3,13 +3,11 @@
 //! width, resized to height 32).
 
 use crate::config::{DataConfig, Ink};
-use crate::render::{self, Line, HEIGHT};
+use crate::synth::{self, Line, HEIGHT};
 use image::GrayImage;
 use kit::data::{rng_for, DataError, Dataset};
 use rand::Rng;
 use std::path::{Path, PathBuf};
-
-pub use crate::batch::{collate, Batch};
 
 /// One sample: the line image, its label as class indices (1-based; 0 is blank), and a name
 /// for messages.
@@ -99,8 +97,8 @@ impl Dataset for Source {
                 ..
             } => {
                 let mut rng = rng_for(*seed, 0x7E47, index as u64);
-                let text = render::random_text(alphabet, *min, *max, &mut rng);
-                let line = render::render(&text, &mut rng);
+                let text = synth::random_text(alphabet, *min, *max, &mut rng);
+                let line = synth::render(&text, &mut rng);
                 Ok(Sample {
                     line,
                     label: encode(&text, alphabet, "synthetic")?,

@@ -2,8 +2,14 @@
 //! the reference length) and exact-string accuracy, for greedy and beam-search decoding.
 
 use crate::config::Config;
-use crate::train::CtcTask;
 use metrics::{cer, wer};
+
+/// Decoded strings of one evaluation pass.
+pub struct Decoded {
+    pub truth: Vec<String>,
+    pub greedy: Vec<String>,
+    pub beam: Vec<String>,
+}
 
 /// CER, WER and exact-string accuracy of predictions against the truth.
 pub fn scores(pred: &[String], truth: &[String]) -> (f64, f64, f64) {
@@ -12,9 +18,8 @@ pub fn scores(pred: &[String], truth: &[String]) -> (f64, f64, f64) {
     (cer(&pairs), wer(&pairs), acc)
 }
 
-/// Decodes the task's validation set, prints the table, returns the eval.json report.
-pub fn report(task: &CtcTask, cfg: &Config, data: &str) -> anyhow::Result<serde_json::Value> {
-    let (d, _) = task.decode_val()?;
+/// Prints the table of one decoded evaluation set, returns the eval.json report.
+pub fn report(d: &Decoded, cfg: &Config, data: &str) -> anyhow::Result<serde_json::Value> {
     let (gc, gw, ga) = scores(&d.greedy, &d.truth);
     let (bc, bw, ba) = scores(&d.beam, &d.truth);
     println!("| data | decoding | CER | WER | string accuracy |");

@@ -12,6 +12,6 @@ pub mod eval;
 pub mod glyphs;
 pub mod model;
 pub mod predict;
-pub mod render;
+pub mod synth;
 pub mod train;
 pub mod viz;

@@ -1,8 +1,9 @@
 //! `predict`: a line image in; the transcript (greedy and beam), the per-frame best path
 //! (blank shown as `-`) and the alignment picture out.
 
+use crate::batch::collate;
 use crate::config::Ink;
-use crate::data::{collate, line_from_image, Sample};
+use crate::data::{line_from_image, Sample};
 use crate::model::frames;
 use crate::train::CtcTask;
 use crate::viz::alignment_picture;

@@ -1,9 +1,10 @@
 //! The CTC task in kit's loop, and evaluation: CER, WER and string accuracy with greedy and
 //! prefix-beam decoding, with sample pictures for TensorBoard.
 
+use crate::batch::{collate, Batch};
 use crate::config::{Config, LossKind};
-use crate::data::{self, Batch, Source};
-use crate::eval::scores;
+use crate::data::{self, Source};
+use crate::eval::{scores, Decoded};
 use crate::model::{frames, Crnn};
 use crate::viz;
 use kit::data::Loader;
@@ -70,20 +71,13 @@ fn framewise_ce(lp: &Tensor, labels: &[Vec<i64>], frames: &[i64]) -> Tensor {
     lp.reshape([t * n, c]).nll_loss(&target)
 }
 
-/// Decoded strings of one evaluation pass.
-pub struct Decoded {
-    pub truth: Vec<String>,
-    pub greedy: Vec<String>,
-    pub beam: Vec<String>,
-}
-
 impl CtcTask {
     pub fn new(cfg: &Config, device: Device, train: Source, val: Source) -> Self {
         let alphabet = cfg.data.alphabet();
         let vs = nn::VarStore::new(device);
         let net = Crnn::new(&vs.root(), &cfg.model, alphabet.len() as i64 + 1);
-        let train = Loader::training(Arc::new(train), &cfg.train, Arc::new(data::collate));
-        let val = Loader::evaluation(Arc::new(val), &cfg.train, Arc::new(data::collate));
+        let train = Loader::training(Arc::new(train), &cfg.train, Arc::new(collate));
+        let val = Loader::evaluation(Arc::new(val), &cfg.train, Arc::new(collate));
         Self {
             vs,
             net,

@@ -1,11 +1,12 @@
 //! handwriting-ctc end to end: renderer invariants, model shapes, a smoke train that lowers
 //! the CTC loss, predict on the saved checkpoint, MNIST import, and bad inputs.
 
+use handwriting_ctc::batch::collate;
 use handwriting_ctc::config::Config;
-use handwriting_ctc::data::{self, collate};
+use handwriting_ctc::data;
 use handwriting_ctc::glyphs;
 use handwriting_ctc::model::{frames, Crnn};
-use handwriting_ctc::render::{render, HEIGHT};
+use handwriting_ctc::synth::{render, HEIGHT};
 use handwriting_ctc::train::{min_frames, CtcTask};
 use kit::config;
 use kit::data::{rng_for, Dataset};
@@ -292,7 +293,7 @@ fn padding_never_changes_a_transcript_or_its_log_probabilities() {
     let mut rng = rng_for(9, 0, 0);
     let short = render("12", &mut rng);
     let long = render("34567890", &mut rng);
-    let sample = |line: handwriting_ctc::render::Line| data::Sample {
+    let sample = |line: handwriting_ctc::synth::Line| data::Sample {
         line,
         label: vec![1],
         name: "x".into(),

@@ -2,11 +2,12 @@
 //! and the closing summary. `--config`, `--set`, `--resume`, `--device` behave the same in
 //! every app because they come from here.
 
+use crate::checkpoint::Checkpoint;
 use crate::config::{self, InvalidValue};
 use crate::data::Dataset;
 use crate::device::{seed_torch, set_threads, DeviceSpec};
 use crate::logging::Logger;
-use crate::rundir::{Checkpoint, RunDir};
+use crate::rundir::RunDir;
 use crate::train::{fit, FitOptions, Outcome, Task, TrainConfig, TrainError};
 use anyhow::Context;
 use serde::de::DeserializeOwned;

@@ -3,8 +3,9 @@
 //! implements [`App`]; its `main.rs` is `fn main() -> ExitCode { kit::cli::run::<MyApp>() }`.
 
 use crate::app::{self, AppConfig, RunArgs, Session, TrainArgs};
+use crate::checkpoint::Checkpoint;
 use crate::config;
-use crate::rundir::{Checkpoint, RunDir};
+use crate::rundir::RunDir;
 use crate::train::{Outcome, Task};
 use clap::{CommandFactory, FromArgMatches, Subcommand};
 use std::path::{Path, PathBuf};
@@ -108,6 +109,25 @@ pub struct Opened<A: App> {
     pub device: tch::Device,
 }
 
+/// What an app declares about itself, printed by `<app> info --json`: `just demo` and
+/// `just bench-apps` read it, so adding an app touches no list outside its crate.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Info {
+    /// The loss, as the demo table names it (`ArcFace`, `Dice + CE`).
+    pub loss: &'static str,
+    /// The demo's metric: `eval/<metric>` logged by its `quick.yaml` run.
+    pub demo_metric: &'static str,
+    /// What the demo's metric must reach: `>=x` (higher is better) or `<=x`.
+    pub demo_floor: &'static str,
+    /// What chance (or the trivial baseline) scores, with a word on what it is.
+    pub demo_chance: &'static str,
+    /// `--set` overrides that keep a benchmark run's final evaluation small (`just bench-apps`
+    /// times training steps only).
+    pub bench_set: &'static [&'static str],
+    /// Apps whose steps take ~10–25 ms time this many times the benchmark's steps.
+    pub bench_steps_scale: u32,
+}
+
 /// No extra subcommands.
 #[derive(Subcommand, Debug, Clone)]
 pub enum NoExtra {}
@@ -118,6 +138,8 @@ pub trait App: Sized {
     const NAME: &'static str;
     /// One line for `--help`.
     const ABOUT: &'static str;
+    /// The demo's metric, floor and chance level, and the benchmark's settings.
+    const INFO: Info;
     type Config: AppConfig;
     type Task: Task;
     /// The app's own subcommands ([`NoExtra`] for none).
@@ -174,6 +196,13 @@ enum Command<E: Subcommand> {
     Predict(PredictArgs),
     /// Write the synthetic dataset in the real on-disk format.
     Synth(SynthArgs),
+    /// What this app declares for `just demo` and `just bench-apps` (its metric, floor,
+    /// chance level, benchmark settings).
+    Info {
+        /// Print it as JSON (what the tools read).
+        #[arg(long)]
+        json: bool,
+    },
     /// Train a grid of configs × seeds (here, in parallel, or as a Slurm job array) into one
     /// table; `sweep collect DIR` rewrites the table.
     Sweep(crate::sweep::SweepCli),
@@ -243,6 +272,26 @@ fn dispatch<A: App>(cmd: Command<A::Extra>) -> anyhow::Result<()> {
                     check: &check,
                 },
             )
+        }
+        Command::Info { json } => {
+            let i = A::INFO;
+            if json {
+                let v = serde_json::json!({"name": A::NAME, "about": A::ABOUT, "info": i});
+                println!("{v}");
+            } else {
+                println!("{}: {}", A::NAME, A::ABOUT);
+                println!("loss: {}", i.loss);
+                println!(
+                    "demo: eval/{} {} (chance: {})",
+                    i.demo_metric, i.demo_floor, i.demo_chance
+                );
+                println!(
+                    "bench: --set {} (steps ×{})",
+                    i.bench_set.join(" --set "),
+                    i.bench_steps_scale
+                );
+            }
+            Ok(())
         }
         Command::Extra(e) => A::extra(e),
     }

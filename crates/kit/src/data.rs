@@ -120,7 +120,7 @@ impl<D: Dataset, B: Send + 'static> Loader<D, B> {
     /// batch size, seed and workers from the `train:` section.
     pub fn training(
         dataset: Arc<D>,
-        cfg: &crate::train::TrainConfig,
+        cfg: &crate::train_config::TrainConfig,
         collate: Collate<D::Item, B>,
     ) -> Self {
         let mut l = Self::new(dataset, cfg.batch_size, collate);
@@ -134,7 +134,7 @@ impl<D: Dataset, B: Send + 'static> Loader<D, B> {
     /// An evaluation loader: every sample once, in order.
     pub fn evaluation(
         dataset: Arc<D>,
-        cfg: &crate::train::TrainConfig,
+        cfg: &crate::train_config::TrainConfig,
         collate: Collate<D::Item, B>,
     ) -> Self {
         let mut l = Self::new(dataset, cfg.batch_size, collate);

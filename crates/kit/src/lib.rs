@@ -11,7 +11,7 @@
 //! - [`app`], [`cli`]: the command line every app shares ([`cli::App`]); [`spiral`]: the example task
 
 pub mod app;
-mod checkpoint;
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod data;

@@ -4,7 +4,6 @@
 //! the optimiser state under `optim/…` and the train state under `train_state/…`, written to
 //! a temp file and renamed: killing the process at any moment leaves the previous one intact.
 
-pub use crate::checkpoint::{save_checkpoint, Checkpoint, WarmStart};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -2,9 +2,18 @@
 //! and read to the host once per log window, not once per value per step: a read waits for the
 //! device to finish, which on a GPU would stall the queue every step.
 
-use crate::train::{Losses, TrainError};
+use crate::train_error::TrainError;
 use std::cell::Cell;
 use tch::{Kind, Tensor};
+
+/// Losses of one training step: `total` is back-propagated, `terms` are logged
+/// (the total is logged as `loss`).
+pub struct Losses {
+    pub total: Tensor,
+    pub terms: Vec<(String, Tensor)>,
+    /// Samples in the batch, for throughput.
+    pub samples: usize,
+}
 
 thread_local! {
     static HOST_READS: Cell<u64> = const { Cell::new(0) };

@@ -1,26 +1,18 @@
 //! The training loop, generic over a [`Task`]: optimiser + schedule + clipping, eval and
 //! checkpoint cadence, best-checkpoint tracking, resume, Ctrl-C and NaN handling.
 
+use crate::checkpoint::{save_checkpoint, Checkpoint};
 use crate::data::Dataset;
 use crate::device::seed_torch;
 use crate::logging::{Logger, Progress};
 use crate::optim::{lr_at, Optimizer};
-use crate::rundir::{save_checkpoint, Checkpoint, RunDir, TrainState};
-pub use crate::step_values::host_reads;
+use crate::rundir::{RunDir, TrainState};
 use crate::step_values::StepValues;
+pub use crate::step_values::{host_reads, Losses};
 pub use crate::train_config::{InitFrom, SelectionTies, TrainConfig};
 pub use crate::train_error::TrainError;
 use std::time::Instant;
-use tch::{nn::VarStore, Tensor};
-
-/// Losses of one training step: `total` is back-propagated, `terms` are logged
-/// (the total is logged as `loss`).
-pub struct Losses {
-    pub total: Tensor,
-    pub terms: Vec<(String, Tensor)>,
-    /// Samples in the batch, for throughput.
-    pub samples: usize,
-}
+use tch::nn::VarStore;
 
 /// Result of an evaluation: named metrics, one of which selects the best checkpoint.
 #[derive(Debug, Clone, PartialEq)]

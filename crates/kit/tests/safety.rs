@@ -4,8 +4,9 @@
 mod common;
 
 use common::*;
+use kit::checkpoint::Checkpoint;
 use kit::logging::Logger;
-use kit::rundir::{Checkpoint, RunDir, RunError};
+use kit::rundir::{RunDir, RunError};
 use kit::spiral::SpiralTask;
 use kit::train::{fit, FitOptions, Losses, Metrics, StepContext, Task, TrainError};
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use kit::rundir::Checkpoint;
+use kit::checkpoint::Checkpoint;
 use std::process::Command;
 
 #[test]

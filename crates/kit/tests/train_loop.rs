@@ -1,9 +1,10 @@
 //! The loop end to end on the spiral task: resume equals an uninterrupted run, NaN stops
 //! without touching the last good checkpoint, Ctrl-C saves and exits 0, bad configs are named.
 
+use kit::checkpoint::Checkpoint;
 use kit::config;
 use kit::logging::Logger;
-use kit::rundir::{Checkpoint, RunDir};
+use kit::rundir::RunDir;
 use kit::spiral::{SpiralConfig, SpiralTask};
 use kit::train::{fit, FitOptions, Outcome, Task, TrainError};
 use std::path::{Path, PathBuf};

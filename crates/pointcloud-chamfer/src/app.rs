@@ -8,7 +8,7 @@ use crate::render::{render, View};
 use crate::train::{points_of, CloudTask};
 use anyhow::Context;
 use kit::app::Session;
-use kit::cli::{App, Opened, Purpose};
+use kit::cli::{App, Info, Opened, Purpose};
 use kit::train::Outcome;
 use std::path::{Path, PathBuf};
 
@@ -50,6 +50,14 @@ impl App for PointcloudChamfer {
     const NAME: &'static str = "pointcloud-chamfer";
     const ABOUT: &'static str =
         "One image -> a 3-D point cloud, trained with the Chamfer distance (PSGN / FoldingNet)";
+    const INFO: Info = Info {
+        loss: "Chamfer",
+        demo_metric: "chamfer_x1e3",
+        demo_floor: "<=2.8",
+        demo_chance: "2.83 (class medoid, true class given)",
+        bench_set: &["data.val_size=18"],
+        bench_steps_scale: 1,
+    };
     type Config = Config;
     type Task = CloudTask;
     type Extra = Extra;

@@ -1,6 +1,7 @@
 //! The typed config of pointcloud-chamfer (see configs/pointcloud-chamfer/default.yaml for
 //! every key).
 
+pub use crate::mesh::UpAxis;
 use kit::app::AppConfig;
 use kit::config::{ensure, InvalidValue};
 use kit::train::TrainConfig;
@@ -52,15 +53,6 @@ pub struct DataConfig {
     /// `z` turns the meshes to y-up before rendering and sampling.
     #[serde(default)]
     pub up_axis: UpAxis,
-}
-
-/// `data.up_axis`.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum UpAxis {
-    #[default]
-    Y,
-    Z,
 }
 
 /// The point decoder.
@@ -148,12 +140,12 @@ impl AppConfig for Config {
         })?;
         for c in &d.classes {
             ensure(
-                crate::shapes::CLASSES.contains(&c.as_str()),
+                crate::synth::CLASSES.contains(&c.as_str()),
                 "data.classes",
                 || {
                     format!(
                         "unknown class `{c}`; known: {}",
-                        crate::shapes::CLASSES.join(", ")
+                        crate::synth::CLASSES.join(", ")
                     )
                 },
             )?;

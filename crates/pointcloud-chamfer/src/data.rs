@@ -6,7 +6,7 @@
 use crate::config::{DataConfig, Frame};
 use crate::mesh::{self, Mesh, V3};
 use crate::render::{render, View};
-use crate::shapes::{self, CLASSES};
+use crate::synth::{self, CLASSES};
 use kit::data::{rng_for, DataError, Dataset};
 use rand::seq::IndexedRandom;
 use rand::Rng;
@@ -131,7 +131,7 @@ pub fn generate(cfg: &DataConfig, n: usize, seed: u64) -> Vec<Sample> {
         let mut rng = rng_for(seed, 7, i as u64);
         let c = names[i % names.len()];
         let class_id = CLASSES.iter().position(|x| *x == c).unwrap_or(0);
-        let mesh = shapes::shape(class_id, &mut rng);
+        let mesh = synth::shape(class_id, &mut rng);
         sample_of(&mesh, cfg, Arc::from(c), format!("{c}-{i:05}"), &mut rng)
     };
     kit::data::render_ahead(n, one)

@@ -13,5 +13,5 @@ pub mod mesh;
 pub mod model;
 pub mod predict;
 pub mod render;
-pub mod shapes;
+pub mod synth;
 pub mod train;

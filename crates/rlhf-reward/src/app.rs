@@ -4,10 +4,10 @@
 use crate::config::{Config, Stage};
 use crate::data::{self, Pair};
 use crate::eval::{self, PolicyEval};
-use crate::toy;
+use crate::synth;
 use crate::train::{self, RlhfTask, TestSet, Trained};
 use anyhow::Context;
-use kit::cli::{App, NoExtra, Opened, Purpose};
+use kit::cli::{App, Info, NoExtra, Opened, Purpose};
 use std::path::{Path, PathBuf};
 
 pub struct RlhfReward;
@@ -58,6 +58,14 @@ impl App for RlhfReward {
     const NAME: &'static str = NAME;
     const ABOUT: &'static str =
         "RLHF at CPU scale: SFT, a Bradley–Terry reward model, and DPO / RLOO under a KL leash";
+    const INFO: Info = Info {
+        loss: "SFT (stage 1 of RLHF)",
+        demo_metric: "gold_reward",
+        demo_floor: ">=0.30",
+        demo_chance: "-1.0 (untrained: no digits)",
+        bench_set: &["data.test_prompts=16"],
+        bench_steps_scale: 10,
+    };
     type Config = Config;
     type Task = RlhfTask;
     type Extra = NoExtra;
@@ -179,8 +187,8 @@ impl App for RlhfReward {
                     let refs: Vec<&Pair> = pairs.iter().collect();
                     let (c, r) = data::pair_texts(&refs);
                     let (rc, rr) = (
-                        RlhfTask::score(rm, &c, cfg.data.max_len, dev),
-                        RlhfTask::score(rm, &r, cfg.data.max_len, dev),
+                        rm.score_texts(&c, cfg.data.max_len, dev),
+                        rm.score_texts(&r, cfg.data.max_len, dev),
                     );
                     for ((p, a), b) in pairs.iter().zip(&rc).zip(&rr) {
                         println!(
@@ -206,10 +214,10 @@ impl App for RlhfReward {
                         .task
                         .judge
                         .as_ref()
-                        .map(|j| RlhfTask::score(&j.model, &texts, cfg.data.max_len, dev));
+                        .map(|j| j.model.score_texts(&texts, cfg.data.max_len, dev));
                     println!("prompt {text:?}:");
                     for (i, r) in resp.iter().enumerate() {
-                        let gold = toy::gold_reward(&text, r)
+                        let gold = synth::gold_reward(&text, r)
                             .map_or(String::new(), |g| format!("  gold {g:.2}"));
                         let px = proxy
                             .as_ref()

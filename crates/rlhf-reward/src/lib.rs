@@ -10,5 +10,8 @@ pub mod data;
 pub mod eval;
 pub mod model;
 pub mod sources;
-pub mod toy;
+pub mod synth;
 pub mod train;
+
+/// The binary's name, also the folder under `runs/`.
+pub const NAME: &str = "rlhf-reward";

@@ -3,7 +3,7 @@
 //! sequence log-probabilities, rewards, and sampling.
 
 use crate::config::ModelConfig;
-use crate::data::{encode_prompt, pad, Tokens, EOS, PAD, VOCAB};
+use crate::data::{encode_prompt, pad, sampled_tokens, tokens, Tokens, EOS, PAD, VOCAB};
 use tch::nn::{self, Module, RNN};
 use tch::{Device, Kind, Tensor};
 
@@ -193,5 +193,48 @@ pub fn to_device(t: &Tokens, d: Device) -> Tokens {
         ids: t.ids.to_device(d),
         lengths: t.lengths.to_device(d),
         response_mask: t.response_mask.to_device(d),
+    }
+}
+
+impl RewardModel {
+    /// Rewards of (prompt, response) texts under a reward model, in batches.
+    pub fn score_texts(&self, texts: &[(&str, &str)], max_len: usize, device: Device) -> Vec<f64> {
+        texts
+            .chunks(256)
+            .flat_map(|c| {
+                let t = to_device(&tokens(c, max_len), device);
+                Vec::<f64>::try_from(
+                    self.rewards(&t)
+                        .to_kind(Kind::Double)
+                        .to_device(Device::Cpu),
+                )
+                .unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
+impl Lm {
+    /// log π(response | prompt) of sampled texts under a policy, in batches (a forced EOS
+    /// after `max_new` bytes is not counted).
+    pub fn sampled_logprobs(
+        &self,
+        texts: &[(&str, &str)],
+        max_len: usize,
+        max_new: usize,
+        device: Device,
+    ) -> Vec<f64> {
+        texts
+            .chunks(256)
+            .flat_map(|c| {
+                let t = to_device(&sampled_tokens(c, max_len, max_new), device);
+                Vec::<f64>::try_from(
+                    self.seq_logprobs(&t)
+                        .to_kind(Kind::Double)
+                        .to_device(Device::Cpu),
+                )
+                .unwrap_or_default()
+            })
+            .collect()
     }
 }

@@ -5,10 +5,11 @@
 use crate::config::{Config, Method, Stage};
 use crate::data::{Example, Pair};
 use crate::model::{Lm, RewardModel};
-use crate::toy;
+use crate::synth;
 use anyhow::Context;
+use kit::checkpoint::Checkpoint;
 use kit::data::rng_for;
-use kit::rundir::{Checkpoint, RunDir};
+use kit::rundir::RunDir;
 use rand::Rng;
 use std::path::Path;
 use tch::{nn, Device};
@@ -24,7 +25,7 @@ pub fn load_policy(run: &str, cfg: &Config, device: Device) -> anyhow::Result<Fr
     let mut vs = nn::VarStore::new(device);
     let model = Lm::new(&vs.root(), &cfg.model);
     let r = RunDir::open(Path::new(run)).with_context(|| format!("opening the SFT run {run}"))?;
-    r.check_app(crate::app::NAME)
+    r.check_app(crate::NAME)
         .with_context(|| format!("data.sft_run must name an rlhf-reward SFT run, got {run}"))?;
     Checkpoint::read(&r.best())?
         .load_model(&mut vs)
@@ -39,7 +40,7 @@ pub fn load_judge(run: &str, cfg: &Config, device: Device) -> anyhow::Result<Fro
     let model = RewardModel::new(&vs.root(), &cfg.model);
     let r = RunDir::open(Path::new(run))
         .with_context(|| format!("opening the reward-model run {run}"))?;
-    r.check_app(crate::app::NAME).with_context(|| {
+    r.check_app(crate::NAME).with_context(|| {
         format!("policy.reward_run must name an rlhf-reward reward-model run, got {run}")
     })?;
     Checkpoint::read(&r.best())?
@@ -76,7 +77,7 @@ pub fn held_out_prompts(
              the toy prompt space is too small (raise data.max_digits or lower data.prompts)",
             out.len()
         );
-        let p = toy::prompt(
+        let p = synth::prompt(
             &mut rng_for(seed, 21, i),
             cfg.data.min_digits,
             cfg.data.max_digits,
@@ -93,7 +94,7 @@ pub fn held_out_prompts(
 pub fn toy_prompts(cfg: &Config, n: usize, seed: u64) -> Vec<String> {
     (0..n)
         .map(|i| {
-            toy::prompt(
+            synth::prompt(
                 &mut rng_for(seed, 21, i as u64),
                 cfg.data.min_digits,
                 cfg.data.max_digits,
@@ -138,7 +139,7 @@ pub fn toy_pairs(
 /// no SFT run is named); the second response is re-drawn (up to 64 times) until it differs.
 pub fn demo_pairs(prompts: &[String], cfg: &Config, seed: u64) -> Vec<Pair> {
     let demo = |i: usize, stream: u64| {
-        toy::demonstrate(
+        synth::demonstrate(
             &prompts[i],
             cfg.data.demo_noise,
             &mut rng_for(seed, stream, i as u64),
@@ -174,11 +175,14 @@ pub fn label_pairs(prompts: &[String], resp: &[String], cfg: &Config, seed: u64)
         .map(|(i, p)| {
             let (a, b) = (&resp[2 * i], &resp[2 * i + 1]);
             let (ga, gb) = (
-                toy::gold_reward(p, a).unwrap_or(-1.0),
-                toy::gold_reward(p, b).unwrap_or(-1.0),
+                synth::gold_reward(p, a).unwrap_or(-1.0),
+                synth::gold_reward(p, b).unwrap_or(-1.0),
             );
-            let a_wins =
-                rng_for(seed, 22, i as u64).random_bool(toy::p_prefer(ga, gb, d.label_temperature));
+            let a_wins = rng_for(seed, 22, i as u64).random_bool(synth::p_prefer(
+                ga,
+                gb,
+                d.label_temperature,
+            ));
             let (c, r, gc, gr) = if a_wins {
                 (a, b, ga, gb)
             } else {
@@ -325,7 +329,8 @@ pub fn sources(cfg: &Config, device: Device) -> anyhow::Result<(Vec<Example>, Te
             .into_iter()
             .enumerate()
             .map(|(i, p)| {
-                let response = toy::demonstrate(&p, d.demo_noise, &mut rng_for(seed, 23, i as u64));
+                let response =
+                    synth::demonstrate(&p, d.demo_noise, &mut rng_for(seed, 23, i as u64));
                 Example::Demo {
                     prompt: p,
                     response,

@@ -4,7 +4,7 @@
 //! reference policy and the reward-model judge are loaded from the runs the config names.
 
 use crate::config::{Config, Stage};
-use crate::data::{collate, sampled_tokens, tokens, Batch, Example, Examples};
+use crate::data::{collate, sampled_tokens, Batch, Example, Examples};
 use crate::eval::{self, PolicyEval, RewardEval};
 use crate::model::{to_device, Lm, RewardModel};
 pub use crate::sources::{
@@ -84,46 +84,6 @@ impl RlhfTask {
             Trained::Policy(p) => Some(p),
             Trained::Reward(_) => None,
         }
-    }
-
-    /// Rewards of (prompt, response) texts under a reward model, in batches.
-    pub fn score(
-        rm: &RewardModel,
-        texts: &[(&str, &str)],
-        max_len: usize,
-        device: Device,
-    ) -> Vec<f64> {
-        texts
-            .chunks(256)
-            .flat_map(|c| {
-                let t = to_device(&tokens(c, max_len), device);
-                Vec::<f64>::try_from(rm.rewards(&t).to_kind(Kind::Double).to_device(Device::Cpu))
-                    .unwrap_or_default()
-            })
-            .collect()
-    }
-
-    /// log π(response | prompt) of sampled texts under a policy, in batches (a forced EOS
-    /// after `max_new` bytes is not counted).
-    pub fn logprobs(
-        lm: &Lm,
-        texts: &[(&str, &str)],
-        max_len: usize,
-        max_new: usize,
-        device: Device,
-    ) -> Vec<f64> {
-        texts
-            .chunks(256)
-            .flat_map(|c| {
-                let t = to_device(&sampled_tokens(c, max_len, max_new), device);
-                Vec::<f64>::try_from(
-                    lm.seq_logprobs(&t)
-                        .to_kind(Kind::Double)
-                        .to_device(Device::Cpu),
-                )
-                .unwrap_or_default()
-            })
-            .collect()
     }
 
     fn rl_step(&self, prompts: &[String]) -> anyhow::Result<Losses> {

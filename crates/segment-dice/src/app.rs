@@ -2,11 +2,11 @@
 //! build and use this app's task.
 
 use crate::config::Config;
-use crate::data::{self, Folder, Synthetic};
+use crate::data::{self, Folder, Source, Synthetic};
 use crate::predict;
-use crate::train::{self, SegTask, Source};
+use crate::train::SegTask;
 use anyhow::Context;
-use kit::cli::{App, NoExtra, Opened, Purpose};
+use kit::cli::{App, Info, NoExtra, Opened, Purpose};
 use std::path::{Path, PathBuf};
 
 pub struct SegmentDice;
@@ -35,12 +35,20 @@ fn eval_folder(cfg: &Config, dir: &Path) -> anyhow::Result<Source> {
 impl App for SegmentDice {
     const NAME: &'static str = "segment-dice";
     const ABOUT: &'static str = "Tumour segmentation with Dice (+CE) under extreme class imbalance";
+    const INFO: Info = Info {
+        loss: "Dice + CE",
+        demo_metric: "dice",
+        demo_floor: ">=0.50",
+        demo_chance: "0.00 (all background)",
+        bench_set: &["data.val_size=16"],
+        bench_steps_scale: 1,
+    };
     type Config = Config;
     type Task = SegTask;
     type Extra = NoExtra;
 
     fn train_task(cfg: &Config, device: tch::Device) -> anyhow::Result<SegTask> {
-        let (tr, val) = train::sources(cfg).context("loading the dataset")?;
+        let (tr, val) = data::sources(cfg).context("loading the dataset")?;
         if let (Source::Folder(t), Source::Folder(v)) = (&tr, &val) {
             println!(
                 "data.source is a folder ({} training, {} validation slices): data.train_size and \
@@ -60,7 +68,7 @@ impl App for SegmentDice {
     ) -> anyhow::Result<SegTask> {
         let val = match purpose {
             Purpose::Eval { data: Some(dir) } => eval_folder(cfg, dir)?,
-            Purpose::Eval { data: None } => train::test_source(cfg)?,
+            Purpose::Eval { data: None } => data::test_source(cfg)?,
             Purpose::Predict => empty(cfg),
         };
         Ok(SegTask::new(cfg, device, empty(cfg), val))

@@ -134,8 +134,8 @@ impl AppConfig for Config {
 
 impl DataConfig {
     /// The synthetic generator's tumour settings.
-    pub fn tumours(&self) -> crate::data::Tumours {
-        crate::data::Tumours {
+    pub fn tumours(&self) -> crate::synth::Tumours {
+        crate::synth::Tumours {
             fraction: self.tumour_fraction,
             empty_share: self.empty_share,
         }

@@ -7,21 +7,9 @@ use rand::Rng;
 use std::path::{Path, PathBuf};
 use tch::Tensor;
 
-pub use crate::synth::{render, render_with, Tumours};
-
-/// One grayscale slice and its mask, both `size × size`, row-major.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Slice {
-    pub size: u32,
-    pub image: Vec<u8>,
-    pub mask: Vec<u8>,
-}
-
-impl Slice {
-    pub fn tumour_pixels(&self) -> usize {
-        self.mask.iter().filter(|&&m| m > 0).count()
-    }
-}
+use crate::config::Config;
+pub use crate::synth::Slice;
+use crate::synth::{render_with, Tumours};
 
 /// Slices rendered on the fly.
 pub struct Synthetic {
@@ -256,3 +244,79 @@ pub fn write_synthetic(
 }
 
 pub use kit::data::val_seed;
+
+/// Training or validation slices, synthetic or from a folder.
+pub enum Source {
+    Synthetic(Synthetic),
+    Folder(Folder),
+}
+
+impl Dataset for Source {
+    type Item = Slice;
+    fn len(&self) -> usize {
+        match self {
+            Source::Synthetic(s) => s.len(),
+            Source::Folder(f) => f.len(),
+        }
+    }
+    fn get(&self, index: usize, epoch: u64) -> Result<Slice, DataError> {
+        match self {
+            Source::Synthetic(s) => s.get(index, epoch),
+            Source::Folder(f) => f.get(index, epoch),
+        }
+    }
+}
+
+/// The test set, read by `eval` only (training selects on validation): synthetic slices of
+/// their own seed (`val_size` of them), or a folder's `test/` — without one, `val/`, said so.
+pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
+    let d = &cfg.data;
+    Ok(match d.folder() {
+        None => Source::Synthetic(Synthetic {
+            seed: kit::data::test_seed(cfg.train.seed),
+            len: d.val_size,
+            size: d.size,
+            hflip: false,
+            tumours: d.tumours(),
+        }),
+        Some(root) => {
+            let mut f = Folder::open(&kit::cli::held_out_split(&root), false, cfg.train.seed)?;
+            f.size = Some(d.size);
+            f.classes = Some(cfg.model.classes);
+            Source::Folder(f)
+        }
+    })
+}
+
+/// The training and validation sets (what `train` fits and selects on).
+pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
+    let d = &cfg.data;
+    let seed = cfg.train.seed;
+    Ok(match d.folder() {
+        None => (
+            Source::Synthetic(Synthetic {
+                seed,
+                len: d.train_size,
+                size: d.size,
+                hflip: d.hflip,
+                tumours: d.tumours(),
+            }),
+            Source::Synthetic(Synthetic {
+                seed: val_seed(seed),
+                len: d.val_size,
+                size: d.size,
+                hflip: false,
+                tumours: d.tumours(),
+            }),
+        ),
+        Some(root) => {
+            let open = |split: &str, hflip: bool| -> Result<Source, DataError> {
+                let mut f = Folder::open(&root.join(split), hflip, seed)?;
+                f.size = Some(d.size);
+                f.classes = Some(cfg.model.classes);
+                Ok(Source::Folder(f))
+            };
+            (open("train", d.hflip)?, open("val", false)?)
+        }
+    })
+}

@@ -1,11 +1,24 @@
 //! The seeded synthetic MRI-like slices: skull, brain texture, ventricles, bias field, noise
 //! and small irregular tumours, with the tumour share as a knob (`data.tumour_fraction`).
 
-use crate::data::Slice;
 use kit::data::rng_for;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::f32::consts::{PI, TAU};
+
+/// One grayscale slice and its mask, both `size × size`, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slice {
+    pub size: u32,
+    pub image: Vec<u8>,
+    pub mask: Vec<u8>,
+}
+
+impl Slice {
+    pub fn tumour_pixels(&self) -> usize {
+        self.mask.iter().filter(|&&m| m > 0).count()
+    }
+}
 
 fn gauss(rng: &mut ChaCha8Rng) -> f32 {
     let u1: f32 = rng.random_range(1e-7..1.0);

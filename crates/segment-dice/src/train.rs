@@ -2,10 +2,10 @@
 //! pictures for TensorBoard.
 
 use crate::config::{Config, LossKind};
-use crate::data::{self, Folder, Slice, Synthetic};
+use crate::data::{self, Source};
 use crate::eval::{overlay, Report, Scores};
 use crate::model::UNet;
-use kit::data::{DataError, Dataset, Loader};
+use kit::data::Loader;
 use kit::logging::Logger;
 use kit::train::{Losses, Metrics, StepContext, Task};
 use loss_zoo::dice::{dice_ce_parts, dice_loss, DiceOptions};
@@ -15,83 +15,6 @@ use std::sync::Arc;
 use tch::{nn, Device, Kind, Tensor};
 
 type Batch = (Tensor, Tensor);
-
-/// Training or validation slices, synthetic or from a folder.
-pub enum Source {
-    Synthetic(Synthetic),
-    Folder(Folder),
-}
-
-impl Dataset for Source {
-    type Item = Slice;
-    fn len(&self) -> usize {
-        match self {
-            Source::Synthetic(s) => s.len(),
-            Source::Folder(f) => f.len(),
-        }
-    }
-    fn get(&self, index: usize, epoch: u64) -> Result<Slice, DataError> {
-        match self {
-            Source::Synthetic(s) => s.get(index, epoch),
-            Source::Folder(f) => f.get(index, epoch),
-        }
-    }
-}
-
-/// The training and validation sets named by the config (`val` is never flipped).
-/// The test set, read by `eval` only (training selects on validation): synthetic slices of
-/// their own seed (`val_size` of them), or a folder's `test/` — without one, `val/`, said so.
-pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
-    let d = &cfg.data;
-    Ok(match d.folder() {
-        None => Source::Synthetic(Synthetic {
-            seed: kit::data::test_seed(cfg.train.seed),
-            len: d.val_size,
-            size: d.size,
-            hflip: false,
-            tumours: d.tumours(),
-        }),
-        Some(root) => {
-            let mut f = Folder::open(&kit::cli::held_out_split(&root), false, cfg.train.seed)?;
-            f.size = Some(d.size);
-            f.classes = Some(cfg.model.classes);
-            Source::Folder(f)
-        }
-    })
-}
-
-/// The training and validation sets (what `train` fits and selects on).
-pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
-    let d = &cfg.data;
-    let seed = cfg.train.seed;
-    Ok(match d.folder() {
-        None => (
-            Source::Synthetic(Synthetic {
-                seed,
-                len: d.train_size,
-                size: d.size,
-                hflip: d.hflip,
-                tumours: d.tumours(),
-            }),
-            Source::Synthetic(Synthetic {
-                seed: data::val_seed(seed),
-                len: d.val_size,
-                size: d.size,
-                hflip: false,
-                tumours: d.tumours(),
-            }),
-        ),
-        Some(root) => {
-            let open = |split: &str, hflip: bool| -> Result<Source, DataError> {
-                let mut f = Folder::open(&root.join(split), hflip, seed)?;
-                f.size = Some(d.size);
-                f.classes = Some(cfg.model.classes);
-                Ok(Source::Folder(f))
-            };
-            (open("train", d.hflip)?, open("val", false)?)
-        }
-    })
-}
 
 pub struct SegTask {
     pub vs: nn::VarStore,

@@ -1,15 +1,18 @@
 //! segment-dice end to end: data invariants, model shapes, a smoke train that lowers the loss,
 //! predict on the saved checkpoint, and bad inputs that fail clearly.
 
+use kit::checkpoint::Checkpoint;
 use kit::config;
 use kit::data::Dataset;
 use kit::logging::Logger;
-use kit::rundir::{Checkpoint, RunDir};
+use kit::rundir::RunDir;
 use kit::train::{fit, FitOptions};
 use segment_dice::config::Config;
-use segment_dice::data::{self, render};
+use segment_dice::data;
+use segment_dice::data::sources;
 use segment_dice::model::UNet;
-use segment_dice::train::{sources, SegTask};
+use segment_dice::synth::{self, render};
+use segment_dice::train::SegTask;
 use std::path::PathBuf;
 use std::process::Command;
 use tch::{Device, Kind, Tensor};
@@ -28,11 +31,11 @@ fn smoke() -> Config {
 #[test]
 fn generator_hits_the_requested_tumour_fraction() {
     for (fraction, empty_share) in [(0.02, 0.3), (0.001, 1.0 / 3.0), (0.0002, 0.5)] {
-        let t = data::Tumours {
+        let t = synth::Tumours {
             fraction: Some(fraction),
             empty_share: Some(empty_share),
         };
-        let slices: Vec<_> = (0..600).map(|i| data::render_with(9, i, 128, t)).collect();
+        let slices: Vec<_> = (0..600).map(|i| synth::render_with(9, i, 128, t)).collect();
         let pixels: usize = slices.iter().map(|s| s.tumour_pixels()).sum();
         let got = pixels as f64 / (600.0 * 128.0 * 128.0);
         assert!(
@@ -47,7 +50,7 @@ fn generator_hits_the_requested_tumour_fraction() {
     }
     // No fraction asked: the default set, bit for bit.
     assert_eq!(
-        data::render_with(3, 5, 64, data::Tumours::default()),
+        synth::render_with(3, 5, 64, synth::Tumours::default()),
         render(3, 5, 64)
     );
 }
@@ -309,7 +312,7 @@ fn every_config_in_the_folder_validates() {
 fn eval_reads_a_test_split_that_training_never_saw() {
     let cfg = smoke();
     let (tr, val) = sources(&cfg).unwrap();
-    let test = segment_dice::train::test_source(&cfg).unwrap();
+    let test = segment_dice::data::test_source(&cfg).unwrap();
     assert_eq!(test.len(), val.len());
     for i in 0..3 {
         let t = test.get(i, 0).unwrap().image;

@@ -4,7 +4,7 @@
 //! optional `factors.csv`: file name + numeric columns). `synth` writes the sprites in that
 //! folder format.
 
-use crate::config::DataConfig;
+use crate::config::{Config, DataConfig};
 use kit::data::{rng_for, DataError, Dataset};
 use rand::Rng;
 use std::path::{Path, PathBuf};
@@ -127,7 +127,7 @@ pub fn collate(items: Vec<Sample>) -> Result<Batch, DataError> {
 /// test). MNIST: the last 10% of each digit of the training split is validation. A folder:
 /// `train/`, `val/` (or, without one, a seeded 10% of `train/`, said on the console) and
 /// `test/`.
-pub fn sources(
+pub fn splits(
     d: &DataConfig,
     seed: u64,
 ) -> Result<(Source, Source, Source, Vec<String>), DataError> {
@@ -340,4 +340,22 @@ pub fn write_sprites(
         })?;
     }
     Ok(())
+}
+
+/// The training and validation sets of the config (what `train` fits and selects on).
+pub fn sources(cfg: &Config) -> anyhow::Result<(Source, Vec<Sample>, Vec<String>)> {
+    let (tr, va, _, names) = splits(&cfg.data, cfg.train.seed)?;
+    let val = va.all()?;
+    anyhow::ensure!(!val.is_empty(), "the validation set is empty");
+    let names = va.factor_names(&names);
+    Ok((tr, val, names))
+}
+
+/// The test set of the config (what `eval` reports; no choice during training touched it).
+pub fn test_set(cfg: &Config) -> anyhow::Result<(Vec<Sample>, Vec<String>)> {
+    let (_, _, te, names) = splits(&cfg.data, cfg.train.seed)?;
+    let test = te.all()?;
+    anyhow::ensure!(!test.is_empty(), "the test set is empty");
+    let names = te.factor_names(&names);
+    Ok((test, names))
 }

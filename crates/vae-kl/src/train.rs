@@ -4,7 +4,7 @@
 //! dimension).
 
 use crate::config::Config;
-use crate::data::{self, collate, Batch, Sample, Source};
+use crate::data::{collate, Batch, Sample, Source};
 use crate::eval::{evaluate, EvalOptions, Evaluation};
 use crate::model::{elbo_parts, Vae};
 use image::RgbImage;
@@ -120,24 +120,6 @@ impl VaeTask {
 
 fn rgb(t: &Tensor) -> RgbImage {
     kit::images::tensor_to_rgb(t)
-}
-
-/// The training and validation sets of the config (what `train` fits and selects on).
-pub fn sources(cfg: &Config) -> anyhow::Result<(Source, Vec<Sample>, Vec<String>)> {
-    let (tr, va, _, names) = data::sources(&cfg.data, cfg.train.seed)?;
-    let val = va.all()?;
-    anyhow::ensure!(!val.is_empty(), "the validation set is empty");
-    let names = va.factor_names(&names);
-    Ok((tr, val, names))
-}
-
-/// The test set of the config (what `eval` reports; no choice during training touched it).
-pub fn test_set(cfg: &Config) -> anyhow::Result<(Vec<Sample>, Vec<String>)> {
-    let (_, _, te, names) = data::sources(&cfg.data, cfg.train.seed)?;
-    let test = te.all()?;
-    anyhow::ensure!(!test.is_empty(), "the test set is empty");
-    let names = te.factor_names(&names);
-    Ok((test, names))
 }
 
 impl Task for VaeTask {

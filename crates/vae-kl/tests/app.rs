@@ -338,7 +338,7 @@ fn every_config_in_the_folder_validates() {
 fn three_splits_training_selects_on_validation_and_eval_reads_test() {
     use kit::data::Dataset;
     let cfg = smoke();
-    let (tr, va, te, _) = data::sources(&cfg.data, 7).unwrap();
+    let (tr, va, te, _) = data::splits(&cfg.data, 7).unwrap();
     assert_eq!(
         (va.len(), te.len()),
         (cfg.data.test_size, cfg.data.test_size)
@@ -352,7 +352,7 @@ fn three_splits_training_selects_on_validation_and_eval_reads_test() {
     std::fs::remove_dir_all(tmp.path().join("val")).unwrap();
     let mut d = cfg.data.clone();
     d.source = tmp.path().to_string_lossy().to_string();
-    let (tr, va, te, names) = data::sources(&d, 1).unwrap();
+    let (tr, va, te, names) = data::splits(&d, 1).unwrap();
     assert_eq!((tr.len(), va.len(), te.len()), (18, 2, 4));
     assert_eq!(names.len(), 5);
 }

@@ -19,7 +19,7 @@ fn tensors(path: &Path) -> BTreeMap<String, Tensor> {
 }
 
 fn step_of(run: &Path) -> u64 {
-    kit::rundir::Checkpoint::read(&run.join("checkpoints/last.safetensors"))
+    kit::checkpoint::Checkpoint::read(&run.join("checkpoints/last.safetensors"))
         .and_then(|c| c.train_state())
         .map(|s| s.step)
         .unwrap_or(0)

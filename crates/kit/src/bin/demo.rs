@@ -1,8 +1,8 @@
 //! `just demo`: trains each app's `quick.yaml` one after another, then prints one table (app,
 //! metric, value, floor, chance level, wall time, run folder) and writes it to
-//! `runs/demo-<time>/summary.md`. The apps are named on the command line, each as
-//! `APP:LOSS:METRIC:FLOOR:CHANCE` (e.g. `face-verify:ArcFace:auc:>=0.90:0.50`), so the kit
-//! knows no app.
+//! `runs/demo-<time>/summary.md`. The apps are the workspace members (root `Cargo.toml`) whose
+//! binary answers `<app> info --json` (`kit::cli::Info`: each app declares its metric, floor
+//! and chance level in code), in the members' order; `demo APP` runs one.
 
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
@@ -19,22 +19,48 @@ struct Entry {
     chance: String,
 }
 
-fn parse(spec: &str) -> anyhow::Result<Entry> {
-    let parts: Vec<&str> = spec.splitn(5, ':').collect();
-    let [app, loss, metric, floor, chance] = parts.as_slice() else {
-        bail!(
-            "{spec}: expected APP:LOSS:METRIC:FLOOR:CHANCE, e.g. face-verify:ArcFace:auc:>=0.90:0.50"
-        );
-    };
-    if !(floor.starts_with(">=") || floor.starts_with("<=")) {
-        bail!("{spec}: the floor starts with >= or <=");
+/// The workspace members named in the root `Cargo.toml`'s `members = [...]`, as folder names.
+fn members(manifest: &Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(manifest).with_context(|| {
+        format!(
+            "cannot read {} (run from the repository root)",
+            manifest.display()
+        )
+    })?;
+    let start = text
+        .find("members")
+        .and_then(|i| text[i..].find('[').map(|j| i + j + 1))
+        .with_context(|| format!("{}: no `members = [...]`", manifest.display()))?;
+    let end = text[start..]
+        .find(']')
+        .map(|j| start + j)
+        .with_context(|| format!("{}: `members` is not closed", manifest.display()))?;
+    Ok(text[start..end]
+        .split(',')
+        .map(|m| m.trim().trim_matches('"'))
+        .filter(|m| !m.is_empty())
+        .filter_map(|m| {
+            Path::new(m)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .collect())
+}
+
+/// The app's own declaration (`<app> info --json`), or `None` for a binary that is not an app.
+fn info(bin: &Path) -> Option<Entry> {
+    let out = Command::new(bin).args(["info", "--json"]).output().ok()?;
+    if !out.status.success() {
+        return None;
     }
-    Ok(Entry {
-        app: app.to_string(),
-        loss: loss.to_string(),
-        metric: metric.to_string(),
-        floor: floor.to_string(),
-        chance: chance.to_string(),
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let text = |k: &str| v["info"][k].as_str().map(str::to_string);
+    Some(Entry {
+        app: v["name"].as_str()?.to_string(),
+        loss: text("loss")?,
+        metric: text("demo_metric")?,
+        floor: text("demo_floor")?,
+        chance: text("demo_chance")?,
     })
 }
 
@@ -65,19 +91,39 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let entries: Vec<Entry> = std::env::args()
-        .skip(1)
-        .map(|s| parse(&s))
-        .collect::<anyhow::Result<_>>()?;
-    if entries.is_empty() {
-        bail!("usage: demo APP:LOSS:METRIC:FLOOR:CHANCE ...");
-    }
-    let stamp = kit::rundir::utc_stamp();
-    let name = format!("demo-{stamp}");
+    let only: Vec<String> = std::env::args().skip(1).collect();
     let bin_dir = std::env::current_exe()?
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
+    let apps: Vec<Entry> = members(Path::new("Cargo.toml"))?
+        .iter()
+        .map(|m| bin_dir.join(m))
+        .filter(|b| b.is_file())
+        .filter_map(|b| info(&b))
+        .collect();
+    let known = apps
+        .iter()
+        .map(|e| e.app.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    for o in &only {
+        if !apps.iter().any(|e| &e.app == o) {
+            bail!("no app named {o} (known: {known}); build them first: cargo build --workspace --bins");
+        }
+    }
+    let entries: Vec<Entry> = apps
+        .into_iter()
+        .filter(|e| only.is_empty() || only.contains(&e.app))
+        .collect();
+    if entries.is_empty() {
+        bail!(
+            "no app binaries next to {} (cargo build --workspace --bins)",
+            bin_dir.display()
+        );
+    }
+    let stamp = kit::rundir::utc_stamp();
+    let name = format!("demo-{stamp}");
     let mut rows = Vec::new();
     for (i, e) in entries.iter().enumerate() {
         println!(

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kit::app::{self, RunArgs, TrainArgs};
-use kit::rundir::Checkpoint;
+use kit::checkpoint::Checkpoint;
 use kit::spiral::{SpiralConfig, SpiralTask};
 use kit::train::Task;
 

@@ -10,6 +10,15 @@ use kit::data::DataError;
 use rand::Rng;
 use std::path::Path;
 
+/// Which axis is up in a mesh file (`data.up_axis`); the app's own shapes are y-up.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UpAxis {
+    #[default]
+    Y,
+    Z,
+}
+
 pub type V3 = [f32; 3];
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -233,8 +242,8 @@ pub fn read_obj(path: &Path) -> Result<Mesh, DataError> {
 impl Mesh {
     /// Turns a mesh whose files use `up` as the up axis into this app's y-up frame: for z-up,
     /// a −90° rotation about x, (x, y, z) → (x, z, −y) (right-handed, nothing mirrored).
-    pub fn up(mut self, up: crate::config::UpAxis) -> Self {
-        if up == crate::config::UpAxis::Z {
+    pub fn up(mut self, up: UpAxis) -> Self {
+        if up == UpAxis::Z {
             for v in &mut self.vertices {
                 *v = [v[0], v[2], -v[1]];
             }

@@ -14,8 +14,7 @@ pub use policy::{
 use crate::config::Config;
 use crate::data::Pair;
 use crate::model::RewardModel;
-use crate::toy;
-use crate::train::RlhfTask;
+use crate::synth;
 use serde::Serialize;
 use tch::Device;
 
@@ -119,8 +118,8 @@ pub fn evaluate_reward(
     let refs: Vec<&Pair> = pairs.iter().collect();
     let (c, r) = crate::data::pair_texts(&refs);
     let (rc, rr) = (
-        RlhfTask::score(rm, &c, ml, device),
-        RlhfTask::score(rm, &r, ml, device),
+        rm.score_texts(&c, ml, device),
+        rm.score_texts(&r, ml, device),
     );
     let margins: Vec<f64> = rc.iter().zip(&rr).map(|(a, b)| a - b).collect();
     let accuracy = margins
@@ -160,7 +159,7 @@ pub fn evaluate_reward(
             let mine: Vec<f64> = rc.iter().chain(&rr).copied().collect();
             let theirs: Vec<f64> = g.iter().map(|x| x.0).chain(g.iter().map(|x| x.1)).collect();
             (
-                Some(toy::bayes_ceiling(g, t)),
+                Some(synth::bayes_ceiling(g, t)),
                 Some(agree),
                 Some(spearman(&mine, &theirs)),
             )

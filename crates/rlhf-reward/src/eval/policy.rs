@@ -4,8 +4,7 @@
 use crate::config::Config;
 use crate::data::{tokens, Pair};
 use crate::model::{to_device, Lm, RewardModel};
-use crate::toy;
-use crate::train::RlhfTask;
+use crate::synth;
 use plot::{line_chart, Chart, Series};
 use serde::Serialize;
 use std::path::Path;
@@ -41,7 +40,7 @@ fn win_rate(prompts: &[String], base: &[String], mine: &[f64]) -> f64 {
         .zip(base)
         .zip(mine)
         .map(|((q, b), m)| {
-            let theirs = toy::gold_reward(q, b).unwrap_or(-1.0);
+            let theirs = synth::gold_reward(q, b).unwrap_or(-1.0);
             if *m > theirs {
                 1.0
             } else if *m == theirs {
@@ -112,12 +111,15 @@ pub fn evaluate_policy(
         .map(String::as_str)
         .zip(resp.iter().map(String::as_str))
         .collect();
-    let gold: Option<Vec<f64>> = texts.iter().map(|(p, r)| toy::gold_reward(p, r)).collect();
-    let proxy = judge.map(|j| RlhfTask::score(j, &texts, ml, device));
+    let gold: Option<Vec<f64>> = texts
+        .iter()
+        .map(|(p, r)| synth::gold_reward(p, r))
+        .collect();
+    let proxy = judge.map(|j| j.score_texts(&texts, ml, device));
     let (kl, win) = match reference {
         Some(r) => {
-            let lp = RlhfTask::logprobs(policy, &texts, ml, p.max_new, device);
-            let lr = RlhfTask::logprobs(r, &texts, ml, p.max_new, device);
+            let lp = policy.sampled_logprobs(&texts, ml, p.max_new, device);
+            let lr = r.sampled_logprobs(&texts, ml, p.max_new, device);
             // log π is taken at temperature 1: samples at another one are not from π.
             let kl = kl_estimate(&lp, &lr);
             let kl = Some(kl).filter(|_| p.temperature == 1.0);
@@ -132,7 +134,7 @@ pub fn evaluate_policy(
         mean(
             &texts
                 .iter()
-                .map(|(p, r)| (toy::target(p).as_deref() == Some(*r)) as u8 as f64)
+                .map(|(p, r)| (synth::target(p).as_deref() == Some(*r)) as u8 as f64)
                 .collect::<Vec<_>>(),
         )
     });
@@ -197,7 +199,7 @@ pub fn best_of_n(
         .enumerate()
         .map(|(i, r)| (prompts[i / n].as_str(), r.as_str()))
         .collect();
-    let proxy = RlhfTask::score(judge, &texts, ml, device);
+    let proxy = judge.score_texts(&texts, ml, device);
     let mut picked = Vec::new();
     for (g, chunk) in proxy.chunks(n).enumerate() {
         let best = (0..chunk.len())
@@ -207,7 +209,7 @@ pub fn best_of_n(
     }
     let gold: Option<Vec<f64>> = picked
         .iter()
-        .map(|&i| toy::gold_reward(texts[i].0, texts[i].1))
+        .map(|&i| synth::gold_reward(texts[i].0, texts[i].1))
         .collect();
     tch::manual_seed(EVAL_SEED);
     let base = policy.sample(prompts, 1, ml, p.max_new, p.temperature, device);
@@ -216,13 +218,13 @@ pub fn best_of_n(
         mean(
             &picked
                 .iter()
-                .map(|&i| (toy::target(texts[i].0).as_deref() == Some(texts[i].1)) as u8 as f64)
+                .map(|&i| (synth::target(texts[i].0).as_deref() == Some(texts[i].1)) as u8 as f64)
                 .collect::<Vec<_>>(),
         )
     });
     let kl = if p.temperature == 1.0 {
         let chosen: Vec<(&str, &str)> = picked.iter().map(|&i| texts[i]).collect();
-        let lp = RlhfTask::logprobs(policy, &chosen, ml, p.max_new, device);
+        let lp = policy.sampled_logprobs(&chosen, ml, p.max_new, device);
         let m = BON_KL_SAMPLES;
         let fresh = policy.sample(prompts, m, ml, p.max_new, p.temperature, device);
         let fresh: Vec<(&str, &str)> = fresh
@@ -230,7 +232,7 @@ pub fn best_of_n(
             .enumerate()
             .map(|(i, r)| (prompts[i / m].as_str(), r.as_str()))
             .collect();
-        let scores = RlhfTask::score(judge, &fresh, ml, device);
+        let scores = judge.score_texts(&fresh, ml, device);
         let terms: Vec<f64> = picked
             .iter()
             .zip(&lp)
@@ -259,7 +261,7 @@ pub fn best_of_n(
                 (
                     texts[i].0.to_string(),
                     texts[i].1.to_string(),
-                    toy::gold_reward(texts[i].0, texts[i].1),
+                    synth::gold_reward(texts[i].0, texts[i].1),
                     Some(proxy[i]),
                 )
             })
