@@ -8,7 +8,7 @@ use crate::eval::COLOUR_NAMES;
 use crate::predict;
 use crate::train::DetTask;
 use anyhow::Context;
-use kit::cli::{App, Info, Opened, Purpose};
+use kit::cli::{App, Info, Opened, Purpose, Split};
 use std::path::{Path, PathBuf};
 
 pub struct DetectFocal;
@@ -124,8 +124,11 @@ impl App for DetectFocal {
     ) -> anyhow::Result<DetTask> {
         let names = class_names(meta, cfg)?;
         let val = match purpose {
-            Purpose::Eval { data: Some(dir) } => {
-                let split = kit::cli::held_out_split(dir);
+            Purpose::Eval {
+                data: Some(dir),
+                split,
+            } => {
+                let split = kit::cli::held_out_split(dir, split);
                 let f = CocoFolder::open(&split, cfg.data.size, false, cfg.train.seed)?;
                 anyhow::ensure!(
                     f.class_names == names,
@@ -136,7 +139,14 @@ impl App for DetectFocal {
                 );
                 Source::Coco(f)
             }
-            Purpose::Eval { data: None } => data::test_source(cfg)?,
+            Purpose::Eval {
+                data: None,
+                split: Split::Test,
+            } => data::test_source(cfg)?,
+            Purpose::Eval {
+                data: None,
+                split: Split::Val,
+            } => data::sources(cfg)?.1,
             Purpose::Predict => empty(cfg),
         };
         Ok(DetTask::with_classes(cfg, device, names, empty(cfg), val))
@@ -205,8 +215,8 @@ impl App for DetectFocal {
     fn extra(cmd: Extra) -> anyhow::Result<()> {
         match cmd {
             Extra::CocoResults { eval, out } => {
-                let data = eval.data.as_deref();
-                let o = kit::cli::open::<DetectFocal>(&eval.run, Purpose::Eval { data })?;
+                let (data, split) = (eval.data.as_deref(), eval.split);
+                let o = kit::cli::open::<DetectFocal>(&eval.run, Purpose::Eval { data, split })?;
                 let results = tch::no_grad(|| coco_results(&o.task, &o.config))?;
                 let text = serde_json::to_string(&results)?;
                 kit::rundir::write_atomic(&out, text.as_bytes())

@@ -225,7 +225,7 @@ pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
             false,
         )),
         Some(root) => Source::Coco(CocoFolder::open(
-            &kit::cli::held_out_split(&root),
+            &kit::cli::held_out_split(&root, kit::cli::Split::Test),
             d.size,
             false,
             cfg.train.seed,

@@ -8,7 +8,7 @@ use crate::train::FaceTask;
 use anyhow::Context;
 use kit::app::{RunArgs, Session};
 use kit::checkpoint::Checkpoint;
-use kit::cli::{App, Info, Opened, Purpose};
+use kit::cli::{App, Info, Opened, Purpose, Split as EvalSplit};
 use kit::train::Outcome;
 use std::path::{Path, PathBuf};
 
@@ -78,11 +78,24 @@ impl App for FaceVerify {
     ) -> anyhow::Result<FaceTask> {
         let classes = classes(meta, cfg)?;
         let split = match purpose {
-            Purpose::Eval { data: Some(dir) } => data::eval_split(dir, classes)?,
-            Purpose::Eval { data: None } if cfg.data.source == "synthetic" => {
+            // A folder's pairs.txt is its one verification set (validation and test alike).
+            Purpose::Eval {
+                data: Some(dir), ..
+            } => data::eval_split(dir, classes)?,
+            Purpose::Eval {
+                data: None,
+                split: EvalSplit::Val,
+            } => data::split(&cfg.data, cfg.train.seed)?,
+            Purpose::Eval {
+                data: None,
+                split: EvalSplit::Test,
+            } if cfg.data.source == "synthetic" => {
                 data::synthetic_test_split(&cfg.data, cfg.train.seed)
             }
-            Purpose::Eval { data: None } => data::eval_split(Path::new(&cfg.data.source), classes)?,
+            Purpose::Eval {
+                data: None,
+                split: EvalSplit::Test,
+            } => data::eval_split(Path::new(&cfg.data.source), classes)?,
             Purpose::Predict => Split {
                 train: Vec::new(),
                 held_out: Vec::new(),

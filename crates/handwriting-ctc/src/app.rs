@@ -8,7 +8,7 @@ use crate::predict;
 use crate::train::CtcTask;
 use anyhow::Context;
 use kit::app::Session;
-use kit::cli::{App, Info, Opened, Purpose};
+use kit::cli::{App, Info, Opened, Purpose, Split};
 use kit::train::Outcome;
 use std::path::{Path, PathBuf};
 
@@ -72,11 +72,21 @@ impl App for HandwritingCtc {
     ) -> anyhow::Result<CtcTask> {
         let val = match purpose {
             // A labels.tsv folder: its val/ part, or the folder itself.
-            Purpose::Eval { data: Some(dir) } => {
-                let split = kit::cli::held_out_split(dir);
+            Purpose::Eval {
+                data: Some(dir),
+                split,
+            } => {
+                let split = kit::cli::held_out_split(dir, split);
                 data::read_folder(&split, &cfg.data.alphabet())?.with_ink(cfg.data.ink)
             }
-            Purpose::Eval { data: None } => data::test_source(&cfg.data, cfg.train.seed)?,
+            Purpose::Eval {
+                data: None,
+                split: Split::Test,
+            } => data::test_source(&cfg.data, cfg.train.seed)?,
+            Purpose::Eval {
+                data: None,
+                split: Split::Val,
+            } => data::sources(&cfg.data, cfg.train.seed)?.1,
             Purpose::Predict => empty(cfg),
         };
         Ok(CtcTask::new(cfg, device, empty(cfg), val))

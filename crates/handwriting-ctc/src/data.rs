@@ -272,9 +272,11 @@ pub fn test_source(d: &DataConfig, seed: u64) -> Result<Source, DataError> {
                 seed: kit::data::test_seed(seed),
             }
         }
-        folder => {
-            read_folder(&kit::cli::held_out_split(Path::new(folder)), &alphabet)?.with_ink(d.ink)
-        }
+        folder => read_folder(
+            &kit::cli::held_out_split(Path::new(folder), kit::cli::Split::Test),
+            &alphabet,
+        )?
+        .with_ink(d.ink),
     })
 }
 

@@ -123,6 +123,35 @@ fn smoke_train_lowers_ctc_loss_then_predicts() {
     let after = loss_on(&task);
     assert!(after < before * 0.8, "CTC loss {before} -> {after}");
 
+    // `eval --split val` scores the split training selected on: the best checkpoint's CER
+    // there is the lowest CER training logged; the default reports test, and eval.json says so.
+    let logged: Vec<f64> = std::fs::read_to_string(run.file("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["eval/cer"].as_f64())
+        .collect();
+    let best_val = logged.iter().cloned().fold(f64::INFINITY, f64::min);
+    let root = run.root.to_string_lossy().to_string();
+    let bin = env!("CARGO_BIN_EXE_handwriting-ctc");
+    kit::testing::run_ok(bin, &["eval", "--run", &root, "--split", "val"]);
+    kit::testing::run_ok(bin, &["eval", "--run", &root]);
+    let evals: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.file("eval.json")).unwrap()).unwrap();
+    let val_cer = evals[0]["report"]["greedy"]["cer"].as_f64().unwrap();
+    assert!(
+        (val_cer - best_val).abs() < 1e-6,
+        "{val_cer} vs logged {logged:?}"
+    );
+    assert!(
+        evals[0]["split"]
+            .as_str()
+            .unwrap()
+            .starts_with("validation"),
+        "{evals}"
+    );
+    assert_eq!(evals[1]["split"], "test", "{evals}");
+
     let ds = tmp.path().join("ds");
     data::write_synthetic(&ds, &cfg.data, 9, 2, 1).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_handwriting-ctc"))
@@ -377,7 +406,11 @@ fn eval_reads_a_test_split_that_training_never_saw() {
     data::write_synthetic(tmp.path(), &cfg.data, 1, 3, 2).unwrap();
     assert!(tmp.path().join("test/labels.tsv").is_file());
     assert_eq!(
-        kit::cli::held_out_split(tmp.path()),
+        kit::cli::held_out_split(tmp.path(), kit::cli::Split::Test),
         tmp.path().join("test")
+    );
+    assert_eq!(
+        kit::cli::held_out_split(tmp.path(), kit::cli::Split::Val),
+        tmp.path().join("val")
     );
 }

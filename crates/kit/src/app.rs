@@ -213,7 +213,11 @@ where
             run
         }
     };
-    run.write_meta(app, inference_meta(&task))?;
+    run.write_meta(
+        app,
+        inference_meta(&task),
+        crate::data::held_out_validation_note(),
+    )?;
     let mut logger = Logger::new(&run.root)
         .with_context(|| format!("cannot open logs in {}", run.root.display()))?;
     if !finished {

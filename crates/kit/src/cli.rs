@@ -15,10 +15,21 @@ use std::path::{Path, PathBuf};
 pub struct EvalArgs {
     #[command(flatten)]
     pub run: RunArgs,
-    /// Evaluate on this dataset instead of the run's own validation set: a folder in the
-    /// app's format (its `val/` part, or the split itself).
+    /// Evaluate on this dataset instead of the run's own data: a folder in the app's format
+    /// (its `test/` part — or `val/` with `--split val` — or the split itself).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Which split to report: `test` (what no training choice touched; the default) or `val`
+    /// (the split that chose the checkpoint: for comparing with training's evaluations).
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    pub split: Split,
+}
+
+/// The split `eval` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Split {
+    Test,
+    Val,
 }
 
 /// Arguments of `<app> predict`.
@@ -51,14 +62,21 @@ pub struct SynthArgs {
     pub config: Option<PathBuf>,
 }
 
-/// The held-out folder `eval --data DIR` reports on: `DIR/test` when it exists, else `DIR/val`
-/// (said on the console: it chose the checkpoint, so it is not a held-out test), else `DIR`
-/// itself (the split alone).
-pub fn held_out_split(dir: &Path) -> PathBuf {
+/// The folder `eval` reports on in a data folder `DIR`. For [`Split::Test`]: `DIR/test` when it
+/// exists, else `DIR/val` (said on the console: it chose the checkpoint, so it is not a
+/// held-out test), else `DIR` itself (the split alone). For [`Split::Val`]: `DIR/val`, else
+/// `DIR` itself.
+pub fn held_out_split(dir: &Path, split: Split) -> PathBuf {
     let (path, split) = {
         let test = dir.join("test");
         let val = dir.join("val");
-        if test.is_dir() {
+        if split == Split::Val {
+            if val.is_dir() {
+                (val, VALIDATION)
+            } else {
+                (dir.to_path_buf(), "the folder itself")
+            }
+        } else if test.is_dir() {
             (test, "test")
         } else if val.is_dir() {
             println!(
@@ -76,25 +94,34 @@ pub fn held_out_split(dir: &Path) -> PathBuf {
     path
 }
 
+/// How `eval.json` names the validation split.
+const VALIDATION: &str = "validation (the split that chose the checkpoint)";
+
 /// Which split the last [`held_out_split`] chose, for `eval.json`.
 static REPORTED_SPLIT: std::sync::Mutex<Option<&'static str>> = std::sync::Mutex::new(None);
 
 /// The split `eval` reported on: what [`held_out_split`] chose for a data folder, else the
-/// built-in generator's test split.
-fn reported_split() -> &'static str {
+/// split asked for.
+fn reported_split(asked: Split) -> &'static str {
     REPORTED_SPLIT
         .lock()
         .ok()
         .and_then(|s| *s)
-        .unwrap_or("test")
+        .unwrap_or(match asked {
+            Split::Test => "test",
+            Split::Val => VALIDATION,
+        })
 }
 
 /// What the task is built for.
 #[derive(Debug, Clone, Copy)]
 pub enum Purpose<'a> {
-    /// `eval`: the run's test split (validation only where an app has no test split yet), or
-    /// `data` when `--data` names another.
-    Eval { data: Option<&'a Path> },
+    /// `eval`: the run's `split` (test unless `--split val`), or that split of the folder
+    /// `--data` names.
+    Eval {
+        data: Option<&'a Path>,
+        split: Split,
+    },
     /// `predict`: no dataset at all (a run folder must be enough).
     Predict,
 }
@@ -226,12 +253,15 @@ fn dispatch<A: App>(cmd: Command<A::Extra>) -> anyhow::Result<()> {
     match cmd {
         Command::Train(args) => train::<A>(&args).map(|_| ()),
         Command::Eval(args) => {
-            let data = args.data.as_deref();
-            let mut o = open::<A>(&args.run, Purpose::Eval { data })?;
+            let (data, split) = (args.data.as_deref(), args.split);
+            if split == Split::Val {
+                println!("reporting validation (--split val): it chose the checkpoint, so these are not held-out numbers");
+            }
+            let mut o = open::<A>(&args.run, Purpose::Eval { data, split })?;
             let report = tch::no_grad(|| A::eval(&mut o))?;
             let data = data.map_or("the run's config".into(), |d| d.display().to_string());
             o.run.append_eval(serde_json::json!({
-                "checkpoint": o.checkpoint, "data": data, "split": reported_split(),
+                "checkpoint": o.checkpoint, "data": data, "split": reported_split(split),
                 "report": report
             }))?;
             println!("appended to {}", o.run.file("eval.json").display());

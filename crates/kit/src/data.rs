@@ -53,15 +53,31 @@ pub fn val_seed(seed: u64) -> u64 {
 
 /// For a dataset that ships no validation split: moves a seeded 10% (at least one item) of
 /// `train` out into validation and returns it; `None` when `train` has fewer than two items
-/// (nothing could be left to train on). The caller says on the console that it did.
+/// (nothing could be left to train on). The caller says on the console that it did; the run's
+/// `meta.json` records it ([`held_out_validation_note`]).
 pub fn hold_out_validation<T>(train: &mut Vec<T>, seed: u64) -> Option<Vec<T>> {
     use rand::seq::SliceRandom;
     if train.len() < 2 {
         return None;
     }
-    let k = (train.len() / 10).max(1);
+    let n = train.len();
+    let k = (n / 10).max(1);
     train.shuffle(&mut rng_for(seed, 0x0A11_DA7E, 0));
+    if let Ok(mut note) = HELD_OUT.lock() {
+        *note = Some(format!(
+            "no validation split in the data: a seeded 10% of the training items ({k} of {n}, seed {seed}) held out"
+        ));
+    }
     Some(train.drain(..k).collect())
+}
+
+/// What the last [`hold_out_validation`] of this process did, for the run's `meta.json`.
+static HELD_OUT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// How validation was made when the data had none (see [`hold_out_validation`]); `None` when
+/// the data shipped its own.
+pub fn held_out_validation_note() -> Option<String> {
+    HELD_OUT.lock().ok().and_then(|n| n.clone())
 }
 
 /// The seed of a synthetic test stream: disjoint from the training (`seed`) and validation

@@ -111,14 +111,23 @@ impl RunDir {
         }
         std::fs::create_dir(root.join("checkpoints")).map_err(io(&root))?;
         let run = Self { root };
-        run.write_meta(app, serde_json::Value::Null)?;
+        run.write_meta(app, serde_json::Value::Null, None)?;
         Ok(run)
     }
 
-    /// Writes `meta.json`: the app that made the run and what its inference needs beyond the
-    /// config (class names, sizes…), so eval and predict never read the training data.
-    pub fn write_meta(&self, app: &str, inference: serde_json::Value) -> Result<(), RunError> {
-        let meta = serde_json::json!({ "app": app, "inference": inference });
+    /// Writes `meta.json`: the app that made the run, what its inference needs beyond the
+    /// config (class names, sizes…), so eval and predict never read the training data, and,
+    /// when the data shipped no validation split, how it was held out of training.
+    pub fn write_meta(
+        &self,
+        app: &str,
+        inference: serde_json::Value,
+        validation: Option<String>,
+    ) -> Result<(), RunError> {
+        let mut meta = serde_json::json!({ "app": app, "inference": inference });
+        if let Some(v) = validation {
+            meta["validation"] = v.into();
+        }
         let text = serde_json::to_string_pretty(&meta).unwrap_or_default();
         self.write("meta.json", text.as_bytes())
     }

@@ -8,7 +8,7 @@ use crate::render::{render, View};
 use crate::train::{points_of, CloudTask};
 use anyhow::Context;
 use kit::app::Session;
-use kit::cli::{App, Info, Opened, Purpose};
+use kit::cli::{App, Info, Opened, Purpose, Split};
 use kit::train::Outcome;
 use std::path::{Path, PathBuf};
 
@@ -75,15 +75,28 @@ impl App for PointcloudChamfer {
         purpose: Purpose,
     ) -> anyhow::Result<CloudTask> {
         let val: Vec<Sample> = match purpose {
-            Purpose::Eval { data: Some(dir) } => {
-                let split = kit::cli::held_out_split(dir);
+            Purpose::Eval {
+                data: Some(dir),
+                split,
+            } => {
+                let split = kit::cli::held_out_split(dir, split);
                 data::read_split(&cfg.data, &split, kit::data::test_seed(cfg.train.seed))?
             }
-            Purpose::Eval { data: None } => data::test_set(&cfg.data, cfg.train.seed)?,
+            Purpose::Eval {
+                data: None,
+                split: Split::Test,
+            } => data::test_set(&cfg.data, cfg.train.seed)?,
+            Purpose::Eval {
+                data: None,
+                split: Split::Val,
+            } => data::sources(&cfg.data, cfg.train.seed)?.1,
             Purpose::Predict => Vec::new(),
         };
         let mut task = CloudTask::new(cfg, device, Vec::new(), val);
-        if let Purpose::Eval { data: Some(dir) } = purpose {
+        if let Purpose::Eval {
+            data: Some(dir), ..
+        } = purpose
+        {
             // `eval --data` pictures get the data folder's name, so they never overwrite the
             // run's own `eval-<ckpt>-examples.png`.
             let name = dir

@@ -144,7 +144,7 @@ pub fn test_set(cfg: &DataConfig, seed: u64) -> Result<Vec<Sample>, DataError> {
     if cfg.source == "shapes" {
         return Ok(generate(cfg, cfg.val_size, kit::data::test_seed(seed)));
     }
-    let dir = kit::cli::held_out_split(Path::new(&cfg.source));
+    let dir = kit::cli::held_out_split(Path::new(&cfg.source), kit::cli::Split::Test);
     read_split(cfg, &dir, kit::data::test_seed(seed))
 }
 

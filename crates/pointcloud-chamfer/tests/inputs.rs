@@ -156,7 +156,13 @@ fn eval_reads_a_test_split_that_training_never_saw() {
         ],
     );
     assert!(out.contains("3 test shapes"), "{out}");
-    assert_eq!(kit::cli::held_out_split(&ds), ds.join("test"));
+    assert_eq!(
+        kit::cli::held_out_split(&ds, kit::cli::Split::Test),
+        ds.join("test")
+    );
     std::fs::remove_dir_all(ds.join("test")).unwrap();
-    assert_eq!(kit::cli::held_out_split(&ds), ds.join("val"));
+    assert_eq!(
+        kit::cli::held_out_split(&ds, kit::cli::Split::Test),
+        ds.join("val")
+    );
 }

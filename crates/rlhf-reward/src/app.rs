@@ -7,7 +7,7 @@ use crate::eval::{self, PolicyEval};
 use crate::synth;
 use crate::train::{self, RlhfTask, TestSet, Trained};
 use anyhow::Context;
-use kit::cli::{App, Info, NoExtra, Opened, Purpose};
+use kit::cli::{App, Info, NoExtra, Opened, Purpose, Split};
 use std::path::{Path, PathBuf};
 
 pub struct RlhfReward;
@@ -89,10 +89,18 @@ impl App for RlhfReward {
         purpose: Purpose,
     ) -> anyhow::Result<RlhfTask> {
         let test = match purpose {
-            Purpose::Eval { data: Some(dir) } => {
-                crate::sources::folder_test(dir, cfg.data.max_len)?
-            }
-            Purpose::Eval { data: None } => crate::sources::test_set(cfg, device)?,
+            Purpose::Eval {
+                data: Some(dir),
+                split,
+            } => crate::sources::folder_eval(dir, split, cfg.data.max_len)?,
+            Purpose::Eval {
+                data: None,
+                split: Split::Test,
+            } => crate::sources::test_set(cfg, device)?,
+            Purpose::Eval {
+                data: None,
+                split: Split::Val,
+            } => crate::sources::sources(cfg, device)?.1,
             Purpose::Predict => TestSet::default(),
         };
         RlhfTask::new(cfg, device, Vec::new(), test)

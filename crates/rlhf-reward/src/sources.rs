@@ -213,6 +213,15 @@ pub fn pair_set(file: &Path, max_len: usize) -> anyhow::Result<TestSet> {
     Ok(TestSet { prompts, pairs })
 }
 
+/// What `eval --data PATH [--split val]` scores: a `.jsonl` file itself, or the folder's
+/// `test.jsonl` (`val.jsonl` with `--split val`).
+pub fn folder_eval(path: &Path, split: kit::cli::Split, max_len: usize) -> anyhow::Result<TestSet> {
+    match split {
+        kit::cli::Split::Val if !path.is_file() => pair_set(&path.join("val.jsonl"), max_len),
+        _ => folder_test(path, max_len),
+    }
+}
+
 /// The test set of a JSONL folder (`test.jsonl`) or file.
 pub fn folder_test(path: &Path, max_len: usize) -> anyhow::Result<TestSet> {
     let file = if path.is_file() {

@@ -6,7 +6,7 @@ use crate::data::{self, Folder, Source, Synthetic};
 use crate::predict;
 use crate::train::SegTask;
 use anyhow::Context;
-use kit::cli::{App, Info, NoExtra, Opened, Purpose};
+use kit::cli::{App, Info, NoExtra, Opened, Purpose, Split};
 use std::path::{Path, PathBuf};
 
 pub struct SegmentDice;
@@ -22,10 +22,10 @@ fn empty(cfg: &Config) -> Source {
     })
 }
 
-/// The evaluation set of `eval --data DIR`: `DIR/val` when it exists, else `DIR` itself
-/// (a folder with images/ and masks/); no `train/` needed.
-fn eval_folder(cfg: &Config, dir: &Path) -> anyhow::Result<Source> {
-    let split = kit::cli::held_out_split(dir);
+/// The evaluation set of `eval --data DIR`: `DIR/test` (or `DIR/val` with `--split val`) when
+/// it exists, else `DIR` itself (a folder with images/ and masks/); no `train/` needed.
+fn eval_folder(cfg: &Config, dir: &Path, split: Split) -> anyhow::Result<Source> {
+    let split = kit::cli::held_out_split(dir, split);
     let mut f = Folder::open(&split, false, cfg.train.seed)?;
     f.size = Some(cfg.data.size);
     f.classes = Some(cfg.model.classes);
@@ -67,8 +67,18 @@ impl App for SegmentDice {
         purpose: Purpose,
     ) -> anyhow::Result<SegTask> {
         let val = match purpose {
-            Purpose::Eval { data: Some(dir) } => eval_folder(cfg, dir)?,
-            Purpose::Eval { data: None } => data::test_source(cfg)?,
+            Purpose::Eval {
+                data: Some(dir),
+                split,
+            } => eval_folder(cfg, dir, split)?,
+            Purpose::Eval {
+                data: None,
+                split: Split::Test,
+            } => data::test_source(cfg)?,
+            Purpose::Eval {
+                data: None,
+                split: Split::Val,
+            } => data::sources(cfg)?.1,
             Purpose::Predict => empty(cfg),
         };
         Ok(SegTask::new(cfg, device, empty(cfg), val))

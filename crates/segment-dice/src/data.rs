@@ -280,7 +280,11 @@ pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
             tumours: d.tumours(),
         }),
         Some(root) => {
-            let mut f = Folder::open(&kit::cli::held_out_split(&root), false, cfg.train.seed)?;
+            let mut f = Folder::open(
+                &kit::cli::held_out_split(&root, kit::cli::Split::Test),
+                false,
+                cfg.train.seed,
+            )?;
             f.size = Some(d.size);
             f.classes = Some(cfg.model.classes);
             Source::Folder(f)

@@ -324,7 +324,7 @@ fn eval_reads_a_test_split_that_training_never_saw() {
     data::write_synthetic(tmp.path(), 1, 4, 2, 32, Default::default()).unwrap();
     assert!(tmp.path().join("test/masks/00001.png").is_file());
     assert_eq!(
-        kit::cli::held_out_split(tmp.path()),
+        kit::cli::held_out_split(tmp.path(), kit::cli::Split::Test),
         tmp.path().join("test")
     );
 }

@@ -7,7 +7,7 @@ use crate::predict;
 use crate::train::VaeTask;
 use anyhow::Context;
 use kit::app::RunArgs;
-use kit::cli::{App, Info, Opened, Purpose};
+use kit::cli::{App, Info, Opened, Purpose, Split};
 use std::path::{Path, PathBuf};
 
 pub struct VaeKl;
@@ -71,11 +71,24 @@ impl App for VaeKl {
         purpose: Purpose,
     ) -> anyhow::Result<VaeTask> {
         let (test, names) = match purpose {
-            Purpose::Eval { data: Some(dir) } => {
-                let split = kit::cli::held_out_split(dir);
+            Purpose::Eval {
+                data: Some(dir),
+                split,
+            } => {
+                let split = kit::cli::held_out_split(dir, split);
                 data::read_folder(&split)?
             }
-            Purpose::Eval { data: None } => data::test_set(cfg)?,
+            Purpose::Eval {
+                data: None,
+                split: Split::Test,
+            } => data::test_set(cfg)?,
+            Purpose::Eval {
+                data: None,
+                split: Split::Val,
+            } => {
+                let (_, val, names) = data::sources(cfg)?;
+                (val, names)
+            }
             Purpose::Predict => (Vec::new(), Vec::new()),
         };
         Ok(VaeTask::new(

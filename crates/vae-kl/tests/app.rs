@@ -355,4 +355,36 @@ fn three_splits_training_selects_on_validation_and_eval_reads_test() {
     let (tr, va, te, names) = data::splits(&d, 1).unwrap();
     assert_eq!((tr.len(), va.len(), te.len()), (18, 2, 4));
     assert_eq!(names.len(), 5);
+    // A run on it records in meta.json how its validation split was made.
+    let runs = tmp.path().join("runs");
+    let smoke = repo().join("configs/vae-kl/smoke.yaml");
+    let source = format!("data.source={}", tmp.path().display());
+    kit::testing::run_ok(
+        env!("CARGO_BIN_EXE_vae-kl"),
+        &[
+            "train",
+            "--config",
+            &smoke.to_string_lossy(),
+            "--runs",
+            &runs.to_string_lossy(),
+            "--name",
+            "m",
+            "--set",
+            &source,
+            "--set",
+            "train.batch_size=6",
+            "--set",
+            "train.max_steps=2",
+            "--set",
+            "train.device=cpu",
+        ],
+    );
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(runs.join("vae-kl/m/meta.json")).unwrap())
+            .unwrap();
+    let note = meta["validation"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("2 of 20") && note.contains("seed 42"),
+        "{meta}"
+    );
 }
