@@ -8,10 +8,6 @@ use detect_focal::data::{self, collate, CocoFolder, Targets};
 use detect_focal::data::{scene_spec, sources};
 use detect_focal::synth::render;
 use detect_focal::train::{anchors, giou_loss_sum, DetTask};
-use kit::config;
-use kit::logging::Logger;
-use kit::rundir::RunDir;
-use kit::train::{fit, FitOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -252,10 +248,7 @@ fn smoke_train_lowers_loss_then_eval_predict() {
         })
     };
     let before = loss_on(&task);
-    let run = RunDir::create(tmp.path(), "detect-focal", Some("t"), "t").unwrap();
-    std::fs::write(run.config(), config::to_yaml(&cfg).unwrap()).unwrap();
-    let mut log = Logger::new(&run.root).unwrap();
-    fit(&mut task, &cfg.train, &run, &mut log, FitOptions::default()).unwrap();
+    let run = kit::testing::smoke_fit(tmp.path(), "detect-focal", &cfg, &mut task);
     let after = loss_on(&task);
     assert!(after < before * 0.8, "loss {before} -> {after}");
 

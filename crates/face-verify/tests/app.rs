@@ -6,10 +6,6 @@ use face_verify::data::{self, FaceRef};
 use face_verify::model::{Backbone, Head};
 use face_verify::synth::{render, Identity};
 use face_verify::train::FaceTask;
-use kit::config;
-use kit::logging::Logger;
-use kit::rundir::RunDir;
-use kit::train::{fit, FitOptions};
 use std::path::PathBuf;
 use std::process::Command;
 use tch::{Device, Kind, Tensor};
@@ -125,10 +121,7 @@ fn smoke_train_lowers_loss_then_eval_predict_embed() {
         })
     };
     let before = loss_on(&task);
-    let run = RunDir::create(tmp.path(), "face-verify", Some("t"), "t").unwrap();
-    std::fs::write(run.config(), config::to_yaml(&cfg).unwrap()).unwrap();
-    let mut log = Logger::new(&run.root).unwrap();
-    fit(&mut task, &cfg.train, &run, &mut log, FitOptions::default()).unwrap();
+    let run = kit::testing::smoke_fit(tmp.path(), "face-verify", &cfg, &mut task);
     let after = loss_on(&task);
     assert!(after < before * 0.8, "loss {before} -> {after}");
     assert!(run.file("projector_config.pbtxt").is_file());

@@ -8,11 +8,7 @@ use handwriting_ctc::glyphs;
 use handwriting_ctc::model::{frames, Crnn};
 use handwriting_ctc::synth::{render, HEIGHT};
 use handwriting_ctc::train::{min_frames, CtcTask};
-use kit::config;
 use kit::data::{rng_for, Dataset};
-use kit::logging::Logger;
-use kit::rundir::RunDir;
-use kit::train::{fit, FitOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tch::{Device, Kind, Tensor};
@@ -116,10 +112,7 @@ fn smoke_train_lowers_ctc_loss_then_predicts() {
         })
     };
     let before = loss_on(&task);
-    let run = RunDir::create(tmp.path(), "handwriting-ctc", Some("t"), "t").unwrap();
-    std::fs::write(run.config(), config::to_yaml(&cfg).unwrap()).unwrap();
-    let mut log = Logger::new(&run.root).unwrap();
-    fit(&mut task, &cfg.train, &run, &mut log, FitOptions::default()).unwrap();
+    let run = kit::testing::smoke_fit(tmp.path(), "handwriting-ctc", &cfg, &mut task);
     let after = loss_on(&task);
     assert!(after < before * 0.8, "CTC loss {before} -> {after}");
 

@@ -27,6 +27,7 @@ pub mod spiral;
 mod step_values;
 mod stop;
 pub mod sweep;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod train;
 mod train_config;

@@ -186,3 +186,22 @@ pub fn validate_every_config<C: crate::app::AppConfig>(app: &str) -> usize {
     }
     paths.len()
 }
+
+/// The smoke-train setup the apps' tests share: a run folder `DIR/<app>/t` holding the config,
+/// a logger, and [`crate::train::fit`] with default options; returns the run folder.
+pub fn smoke_fit<C: crate::app::AppConfig, T: crate::train::Task>(
+    dir: &Path,
+    app: &str,
+    cfg: &C,
+    task: &mut T,
+) -> crate::rundir::RunDir {
+    let run = crate::rundir::RunDir::create(dir, app, Some("t"), "t").expect("run folder");
+    std::fs::write(
+        run.config(),
+        crate::config::to_yaml(cfg).expect("config as YAML"),
+    )
+    .expect("config.yaml");
+    let mut log = crate::logging::Logger::new(&run.root).expect("logger");
+    crate::train::fit(task, cfg.train(), &run, &mut log, Default::default()).expect("fit");
+    run
+}

@@ -2,11 +2,7 @@
 //! predict on the saved checkpoint, and bad inputs that fail clearly.
 
 use kit::checkpoint::Checkpoint;
-use kit::config;
 use kit::data::Dataset;
-use kit::logging::Logger;
-use kit::rundir::RunDir;
-use kit::train::{fit, FitOptions};
 use segment_dice::config::Config;
 use segment_dice::data;
 use segment_dice::data::sources;
@@ -105,10 +101,7 @@ fn smoke_train_lowers_loss_then_predicts() {
         })
     };
     let before = loss_on(&task);
-    let run = RunDir::create(tmp.path(), "segment-dice", Some("t"), "t").unwrap();
-    std::fs::write(run.config(), config::to_yaml(&cfg).unwrap()).unwrap();
-    let mut log = Logger::new(&run.root).unwrap();
-    fit(&mut task, &cfg.train, &run, &mut log, FitOptions::default()).unwrap();
+    let run = kit::testing::smoke_fit(tmp.path(), "segment-dice", &cfg, &mut task);
     let after = loss_on(&task);
     assert!(after < before * 0.9, "loss {before} -> {after}");
 
