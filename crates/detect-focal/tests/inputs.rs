@@ -74,7 +74,7 @@ fn bad_coco_files_are_named() {
 #[test]
 fn wrong_config_key_is_reported_by_the_cli() {
     let tmp = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(repo().join("configs/detect-focal/smoke.yaml")).unwrap();
+    let text = std::fs::read_to_string(repo().join("configs/detect-focal/default.yaml")).unwrap();
     let bad = tmp.path().join("bad.yaml");
     std::fs::write(&bad, text.replace("  gamma:", "  gama:")).unwrap();
     let (runs, bad) = (tmp.path().to_string_lossy(), bad.to_string_lossy());
@@ -103,7 +103,7 @@ fn every_config_loads() {
 fn invalid_hyper_parameters_name_the_key_before_anything_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let (bin, runs) = (env!("CARGO_BIN_EXE_detect-focal"), tmp.path().join("runs"));
-    let smoke = repo().join("configs/detect-focal/smoke.yaml");
+    let smoke = repo().join("configs/detect-focal/default.yaml");
     kit::testing::assert_invalid_before_any_write(
         bin,
         &smoke,

@@ -230,7 +230,7 @@ fn binary_255_masks_are_read_and_bad_values_or_sizes_name_the_file() {
 #[test]
 fn invalid_hyper_parameters_name_the_key_before_a_folder_exists() {
     let tmp = tempfile::tempdir().unwrap();
-    let smoke = repo().join("configs/segment-dice/smoke.yaml");
+    let smoke = repo().join("configs/segment-dice/default.yaml");
     for (set, key) in [
         ("model.classes=1", "model.classes"),
         ("data.size=36", "data.size"),
@@ -261,7 +261,7 @@ fn run_folder_is_self_contained_and_eval_data_needs_only_val() {
     let out = kit::testing::self_contained(
         env!("CARGO_BIN_EXE_segment-dice"),
         tmp.path(),
-        &repo().join("configs/segment-dice/smoke.yaml"),
+        &repo().join("configs/segment-dice/default.yaml"),
         16,
         &["train.epochs=1", "train.device=cpu"],
         &["images/00000.png"],
@@ -277,7 +277,7 @@ fn run_folder_is_self_contained_and_eval_data_needs_only_val() {
 #[test]
 fn wrong_config_key_is_reported_by_the_cli() {
     let tmp = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(repo().join("configs/segment-dice/smoke.yaml")).unwrap();
+    let text = std::fs::read_to_string(repo().join("configs/segment-dice/default.yaml")).unwrap();
     let bad = tmp.path().join("bad.yaml");
     std::fs::write(&bad, text.replace("  lambda_ce:", "  lamda_ce:")).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_segment-dice"))

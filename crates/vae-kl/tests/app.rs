@@ -331,7 +331,7 @@ fn bad_inputs_are_named() {
 #[test]
 fn every_config_in_the_folder_validates() {
     let n = kit::testing::validate_every_config::<vae_kl::config::Config>("vae-kl");
-    assert!(n >= 10, "only {n} configs in configs/vae-kl/");
+    assert!(n >= 8, "only {n} configs in configs/vae-kl/");
 }
 
 #[test]
