@@ -159,6 +159,18 @@ fn bad_jsonl_lines_are_named() {
     assert_eq!(f.pairs[0].prompt, "s:21");
 }
 
+/// Every value of `key` in a run's metrics.jsonl, in order.
+fn logged(run: &str, key: &str) -> Vec<f64> {
+    let v: Vec<f64> = std::fs::read_to_string(format!("{run}/metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v.get(key).and_then(|x| x.as_f64()))
+        .collect();
+    assert!(!v.is_empty(), "no {key} in {run}/metrics.jsonl");
+    v
+}
+
 fn run(args: &[&str]) -> String {
     kit::testing::run_ok(BIN, args)
 }
@@ -224,6 +236,12 @@ fn the_whole_chain_on_the_smoke_config() {
         out.contains("win_rate_vs_sft") && out.contains("proxy_reward"),
         "{out}"
     );
+    // The policy starts as the reference, so the first DPO losses are −log σ(0) = ln 2 and the
+    // implicit rewards β·log(π/π_ref) are 0 (independent values, before any learning).
+    let first = logged(&dir("dpo"), "train/dpo_loss")[0];
+    assert!((first - std::f64::consts::LN_2).abs() < 0.01, "{first}");
+    let chosen = logged(&dir("dpo"), "train/rewards/chosen")[0];
+    assert!(chosen.abs() < 0.01, "{chosen}");
     let out = train(
         "rl",
         &[
@@ -235,6 +253,12 @@ fn the_whole_chain_on_the_smoke_config() {
         ],
     );
     assert!(out.contains("kl"), "{out}");
+    // At the first evaluation the policy is a few steps from the SFT reference: the sampled KL
+    // estimate is near 0 and it wins about half of the comparisons with SFT.
+    let kl = logged(&dir("rl"), "eval/kl")[0];
+    assert!(kl.abs() < 0.05, "{kl}");
+    let win = logged(&dir("rl"), "eval/win_rate_vs_sft")[0];
+    assert!((0.3..=0.7).contains(&win), "{win}");
     let curve = std::fs::read_to_string(format!("{}/overoptimisation.csv", dir("rl"))).unwrap();
     assert!(
         curve.starts_with("step,kl,gold_reward,proxy_reward\n") && curve.lines().count() >= 3,
