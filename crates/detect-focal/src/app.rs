@@ -9,6 +9,7 @@ use crate::predict;
 use crate::train::DetTask;
 use anyhow::Context;
 use kit::cli::{App, Info, Opened, Purpose, Split};
+use kit::data::Either;
 use std::path::{Path, PathBuf};
 
 pub struct DetectFocal;
@@ -35,8 +36,8 @@ pub fn coco_results(task: &DetTask, cfg: &Config) -> anyhow::Result<Vec<serde_js
     let size = cfg.data.size as f64;
     // Synthetic scenes are written by `synth` with ids 1.. and categories 1.. at data.size.
     let (images, cats): (Vec<(u64, u32, u32)>, Vec<u64>) = match task.val_source() {
-        Source::Coco(f) => (f.images.clone(), f.category_ids.clone()),
-        Source::Synthetic(s) => (
+        Either::Folder(f) => (f.images.clone(), f.category_ids.clone()),
+        Either::Builtin(s) => (
             (0..s.len as u64)
                 .map(|i| (i + 1, cfg.data.size, cfg.data.size))
                 .collect(),
@@ -60,14 +61,14 @@ pub fn coco_results(task: &DetTask, cfg: &Config) -> anyhow::Result<Vec<serde_js
 }
 
 fn empty(cfg: &Config) -> Source {
-    Source::Synthetic(Synthetic::new(0, 0, data::scene_spec(cfg), false))
+    Either::Builtin(Synthetic::new(0, 0, data::scene_spec(cfg), false))
 }
 
 /// Class names saved with the run (runs made before meta.json: the synthetic classes).
 fn class_names(meta: &serde_json::Value, cfg: &Config) -> anyhow::Result<Vec<String>> {
     match meta.get("class_names") {
         Some(v) => serde_json::from_value(v.clone()).context("meta.json: class_names"),
-        None => Ok(empty(cfg).class_names()),
+        None => Ok(data::class_names(&empty(cfg))),
     }
 }
 
@@ -89,9 +90,9 @@ impl App for DetectFocal {
 
     fn train_task(cfg: &Config, device: tch::Device) -> anyhow::Result<DetTask> {
         let (mut tr, mut val) = data::sources(cfg).context("loading the dataset")?;
-        if cfg.data.render_ahead && matches!(tr, Source::Synthetic(_)) {
+        if cfg.data.render_ahead && matches!(tr, Either::Builtin(_)) {
             let start = std::time::Instant::now();
-            (tr, val) = (tr.rendered_ahead(), val.rendered_ahead());
+            (tr, val) = (data::rendered_ahead(tr), data::rendered_ahead(val));
             println!(
                 "rendered {} training and {} validation scenes ahead in {:.1} s ({} MB; \
                  data.render_ahead: false renders them on the fly)",
@@ -101,7 +102,7 @@ impl App for DetectFocal {
                 cfg.data.render_ahead_bytes() / 1_000_000
             );
         }
-        if let (Source::Coco(t), Source::Coco(v)) = (&tr, &val) {
+        if let (Either::Folder(t), Either::Folder(v)) = (&tr, &val) {
             println!(
                 "data.source is a COCO folder ({} training, {} validation images): data.train_size, \
                  val_size and the generator keys apply only to synthetic scenes",
@@ -137,7 +138,7 @@ impl App for DetectFocal {
                     f.class_names,
                     names
                 );
-                Source::Coco(f)
+                Either::Folder(f)
             }
             Purpose::Eval {
                 data: None,

@@ -7,7 +7,7 @@ use crate::config::Config;
 pub use crate::synth::hflip;
 use crate::synth::{flip_for, render, Scene, SceneSpec, CLASSES};
 use image::RgbImage;
-use kit::data::{DataError, Dataset};
+use kit::data::{DataError, Dataset, Either};
 use std::sync::Arc;
 use tch::Tensor;
 
@@ -69,41 +69,21 @@ impl Dataset for Synthetic {
 }
 
 /// Training or validation scenes, synthetic or COCO.
-pub enum Source {
-    Synthetic(Synthetic),
-    Coco(CocoFolder),
-}
+pub type Source = Either<Synthetic, CocoFolder>;
 
-impl Source {
-    pub fn class_names(&self) -> Vec<String> {
-        match self {
-            Source::Synthetic(_) => CLASSES.iter().map(|s| s.to_string()).collect(),
-            Source::Coco(c) => c.class_names.clone(),
-        }
-    }
-
-    /// Synthetic scenes rendered ahead (see [`Synthetic::rendered_ahead`]); COCO as it is.
-    pub fn rendered_ahead(self) -> Self {
-        match self {
-            Source::Synthetic(s) => Source::Synthetic(s.rendered_ahead()),
-            coco => coco,
-        }
+/// The class names of a source: the generator's, or the COCO file's categories.
+pub fn class_names(s: &Source) -> Vec<String> {
+    match s {
+        Either::Builtin(_) => CLASSES.iter().map(|s| s.to_string()).collect(),
+        Either::Folder(c) => c.class_names.clone(),
     }
 }
 
-impl Dataset for Source {
-    type Item = Scene;
-    fn len(&self) -> usize {
-        match self {
-            Source::Synthetic(s) => s.len(),
-            Source::Coco(c) => c.len(),
-        }
-    }
-    fn get(&self, index: usize, epoch: u64) -> Result<Scene, DataError> {
-        match self {
-            Source::Synthetic(s) => s.get(index, epoch),
-            Source::Coco(c) => c.get(index, epoch),
-        }
+/// Synthetic scenes rendered ahead (see [`Synthetic::rendered_ahead`]); COCO as it is.
+pub fn rendered_ahead(s: Source) -> Source {
+    match s {
+        Either::Builtin(s) => Either::Builtin(s.rendered_ahead()),
+        coco => coco,
     }
 }
 
@@ -218,13 +198,13 @@ pub fn scene_spec(cfg: &Config) -> SceneSpec {
 pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
     let d = &cfg.data;
     Ok(match d.folder() {
-        None => Source::Synthetic(Synthetic::new(
+        None => Either::Builtin(Synthetic::new(
             kit::data::test_seed(cfg.train.seed),
             d.val_size,
             scene_spec(cfg),
             false,
         )),
-        Some(root) => Source::Coco(CocoFolder::open(
+        Some(root) => Either::Folder(CocoFolder::open(
             &kit::cli::held_out_split(&root, kit::cli::Split::Test),
             d.size,
             false,
@@ -239,8 +219,8 @@ pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
     let seed = cfg.train.seed;
     Ok(match d.folder() {
         None => (
-            Source::Synthetic(Synthetic::new(seed, d.train_size, scene_spec(cfg), d.hflip)),
-            Source::Synthetic(Synthetic::new(
+            Either::Builtin(Synthetic::new(seed, d.train_size, scene_spec(cfg), d.hflip)),
+            Either::Builtin(Synthetic::new(
                 val_seed(seed),
                 d.val_size,
                 scene_spec(cfg),
@@ -259,7 +239,7 @@ pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
                     ),
                 });
             }
-            (Source::Coco(tr), Source::Coco(val))
+            (Either::Folder(tr), Either::Folder(val))
         }
     })
 }

@@ -78,7 +78,7 @@ pub struct DetTask {
 
 impl DetTask {
     pub fn new(cfg: &Config, device: Device, train: Source, val: Source) -> Self {
-        let class_names = train.class_names();
+        let class_names = data::class_names(&train);
         Self::with_classes(cfg, device, class_names, train, val)
     }
 

@@ -36,6 +36,29 @@ pub trait Dataset: Send + Sync + 'static {
     fn get(&self, index: usize, epoch: u64) -> Result<Self::Item, DataError>;
 }
 
+/// A dataset that is either an app's built-in generator or a folder in its field's format,
+/// with the same item: the dispatch each app with both would otherwise write.
+pub enum Either<B, F> {
+    Builtin(B),
+    Folder(F),
+}
+
+impl<B: Dataset, F: Dataset<Item = B::Item>> Dataset for Either<B, F> {
+    type Item = B::Item;
+    fn len(&self) -> usize {
+        match self {
+            Either::Builtin(b) => b.len(),
+            Either::Folder(f) => f.len(),
+        }
+    }
+    fn get(&self, index: usize, epoch: u64) -> Result<B::Item, DataError> {
+        match self {
+            Either::Builtin(b) => b.get(index, epoch),
+            Either::Folder(f) => f.get(index, epoch),
+        }
+    }
+}
+
 /// Turns a list of samples into a batch (usually stacked tensors).
 pub type Collate<I, B> = Arc<dyn Fn(Vec<I>) -> Result<B, DataError> + Send + Sync>;
 

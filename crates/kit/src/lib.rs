@@ -1,14 +1,23 @@
 //! Loss Zoo's shared training kit: what every app uses and no app re-implements.
 //!
-//! - [`config`]: YAML -> typed structs with file/line/key errors and `--set` overrides
+//! One line per public module:
+//! - [`app`]: `train` from config to checkpoint (`app::train`), `main`'s error printing
+//! - [`checkpoint`]: safetensors checkpoints with optimiser and train state, warm starts
+//! - [`cli`]: the command line every app shares ([`cli::App`]: what an app plugs in)
+//! - [`config`]: YAML -> typed structs with file/line/key errors, `base:` overlays, `--set`
+//! - [`data`]: datasets, seeded shuffling, threaded batch loading, the held-out splits
 //! - [`device`]: `auto | cpu | cuda | cuda:N`, seeding, threads
-//! - [`rundir`]: `runs/<app>/<run>/`, atomic checkpoints with optimiser and train state
-//! - [`train`]: the loop over a [`train::Task`]; [`optim`]: AdamW / SGD + warmup-cosine;
-//!   [`precision`]: the forward pass under bf16 autocast
-//! - [`data`]: datasets, seeded shuffling, threaded batch loading; [`images`]: image I/O
-//! - [`logging`]: TensorBoard events (through the `tboard` crate), metrics.jsonl, progress,
-//!   the Projector's files
-//! - [`app`], [`cli`]: the command line every app shares ([`cli::App`]); [`spiral`]: the example task
+//! - [`images`]: image decode / resize / normalise / augment / save
+//! - [`layers`]: small building blocks the apps' models share
+//! - [`logging`]: metrics.jsonl, TensorBoard events (`tboard`), progress, Projector files
+//! - [`mnist`]: the MNIST digits `just data mnist` installs
+//! - [`optim`]: AdamW / SGD + momentum, warmup + cosine, gradient clipping
+//! - [`precision`]: an app's forward pass under bf16 autocast
+//! - [`rundir`]: `runs/<app>/<run>/`, atomic writes
+//! - [`spiral`]: the example task the kit's own tests train
+//! - [`sweep`]: grids × seeds, local / parallel / Slurm, `collect`
+//! - `testing` (feature `testing`): scaffolding for the apps' integration tests
+//! - [`train`]: the loop over a [`train::Task`]
 
 pub mod app;
 pub mod checkpoint;

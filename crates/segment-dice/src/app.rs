@@ -7,13 +7,14 @@ use crate::predict;
 use crate::train::SegTask;
 use anyhow::Context;
 use kit::cli::{App, Info, NoExtra, Opened, Purpose, Split};
+use kit::data::Either;
 use std::path::{Path, PathBuf};
 
 pub struct SegmentDice;
 
 /// An empty dataset: `predict` needs the model, not data.
 fn empty(cfg: &Config) -> Source {
-    Source::Synthetic(Synthetic {
+    Either::Builtin(Synthetic {
         seed: 0,
         len: 0,
         size: cfg.data.size,
@@ -29,7 +30,7 @@ fn eval_folder(cfg: &Config, dir: &Path, split: Split) -> anyhow::Result<Source>
     let mut f = Folder::open(&split, false, cfg.train.seed)?;
     f.size = Some(cfg.data.size);
     f.classes = Some(cfg.model.classes);
-    Ok(Source::Folder(f))
+    Ok(Either::Folder(f))
 }
 
 impl App for SegmentDice {
@@ -49,7 +50,7 @@ impl App for SegmentDice {
 
     fn train_task(cfg: &Config, device: tch::Device) -> anyhow::Result<SegTask> {
         let (tr, val) = data::sources(cfg).context("loading the dataset")?;
-        if let (Source::Folder(t), Source::Folder(v)) = (&tr, &val) {
+        if let (Either::Folder(t), Either::Folder(v)) = (&tr, &val) {
             println!(
                 "data.source is a folder ({} training, {} validation slices): data.train_size and \
                  val_size apply only to synthetic slices",

@@ -2,7 +2,7 @@
 //! format `images/<id>.png` (grayscale) + `masks/<id>.png` (0 = background, k = class k).
 
 use image::GrayImage;
-use kit::data::{rng_for, DataError, Dataset};
+use kit::data::{rng_for, DataError, Dataset, Either};
 use rand::Rng;
 use std::path::{Path, PathBuf};
 use tch::Tensor;
@@ -246,33 +246,14 @@ pub fn write_synthetic(
 pub use kit::data::val_seed;
 
 /// Training or validation slices, synthetic or from a folder.
-pub enum Source {
-    Synthetic(Synthetic),
-    Folder(Folder),
-}
-
-impl Dataset for Source {
-    type Item = Slice;
-    fn len(&self) -> usize {
-        match self {
-            Source::Synthetic(s) => s.len(),
-            Source::Folder(f) => f.len(),
-        }
-    }
-    fn get(&self, index: usize, epoch: u64) -> Result<Slice, DataError> {
-        match self {
-            Source::Synthetic(s) => s.get(index, epoch),
-            Source::Folder(f) => f.get(index, epoch),
-        }
-    }
-}
+pub type Source = Either<Synthetic, Folder>;
 
 /// The test set, read by `eval` only (training selects on validation): synthetic slices of
 /// their own seed (`val_size` of them), or a folder's `test/` — without one, `val/`, said so.
 pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
     let d = &cfg.data;
     Ok(match d.folder() {
-        None => Source::Synthetic(Synthetic {
+        None => Either::Builtin(Synthetic {
             seed: kit::data::test_seed(cfg.train.seed),
             len: d.val_size,
             size: d.size,
@@ -287,7 +268,7 @@ pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
             )?;
             f.size = Some(d.size);
             f.classes = Some(cfg.model.classes);
-            Source::Folder(f)
+            Either::Folder(f)
         }
     })
 }
@@ -298,14 +279,14 @@ pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
     let seed = cfg.train.seed;
     Ok(match d.folder() {
         None => (
-            Source::Synthetic(Synthetic {
+            Either::Builtin(Synthetic {
                 seed,
                 len: d.train_size,
                 size: d.size,
                 hflip: d.hflip,
                 tumours: d.tumours(),
             }),
-            Source::Synthetic(Synthetic {
+            Either::Builtin(Synthetic {
                 seed: val_seed(seed),
                 len: d.val_size,
                 size: d.size,
@@ -318,7 +299,7 @@ pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
                 let mut f = Folder::open(&root.join(split), hflip, seed)?;
                 f.size = Some(d.size);
                 f.classes = Some(cfg.model.classes);
-                Ok(Source::Folder(f))
+                Ok(Either::Folder(f))
             };
             (open("train", d.hflip)?, open("val", false)?)
         }
