@@ -262,9 +262,9 @@ impl App for RlhfReward {
             cfg.data.sft_run.clone()
         };
         let (train, val, test) = (pairs(&tp, seed), pairs(&vp, vs), pairs(&sp, ts));
-        data::write_jsonl(&out.join("train.jsonl"), &train)?;
-        data::write_jsonl(&out.join("val.jsonl"), &val)?;
-        data::write_jsonl(&out.join("test.jsonl"), &test)?;
+        crate::pairs::write_jsonl(&out.join("train.jsonl"), &train)?;
+        crate::pairs::write_jsonl(&out.join("val.jsonl"), &val)?;
+        crate::pairs::write_jsonl(&out.join("test.jsonl"), &test)?;
         Ok(format!(
             "wrote {} training, {} validation and {} test pairs (responses from {from}, labels Bradley–Terry on the gold reward at t = {}) to {}",
             train.len(),

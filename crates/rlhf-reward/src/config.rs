@@ -55,6 +55,10 @@ pub struct DataConfig {
 pub struct ModelConfig {
     pub embed: i64,
     pub hidden: i64,
+    /// Which bytes a policy's responses may hold: `ascii` (the built-in task) or `utf8` (any
+    /// text, kept valid byte by byte; for preference files with non-ASCII responses).
+    #[serde(default)]
+    pub bytes: crate::text::TextBytes,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,8 +1,7 @@
-//! Examples (demonstrations, preference pairs, prompts), the JSONL preference format, byte
-//! tokens, and batches built in plain memory.
+//! Examples (demonstrations, preference pairs, prompts), byte tokens, and batches built in
+//! plain memory; the preference files' formats are in [`crate::pairs`].
 
 use kit::data::{DataError, Dataset};
-use std::path::Path;
 use tch::Tensor;
 
 /// Byte tokens 0–255 plus four specials.
@@ -66,20 +65,22 @@ impl Dataset for Examples {
     }
 }
 
-/// `BOS prompt SEP response EOS` as token ids (texts truncated to `max_len` bytes each).
+/// `BOS prompt SEP response EOS` as byte token ids (UTF-8 bytes, so any text). A long prompt
+/// keeps its last `max_len` bytes (a dialogue's last turns, which the response answers); a
+/// long response keeps its first `max_len` bytes.
 pub fn encode(prompt: &str, response: &str, max_len: usize) -> Vec<i64> {
-    let mut ids = vec![BOS];
-    ids.extend(prompt.bytes().take(max_len).map(i64::from));
-    ids.push(SEP);
+    let mut ids = encode_prompt(prompt, max_len);
     ids.extend(response.bytes().take(max_len).map(i64::from));
     ids.push(EOS);
     ids
 }
 
-/// `BOS prompt SEP`: what the policy continues.
+/// `BOS prompt SEP`: what the policy continues (the prompt's last `max_len` bytes).
 pub fn encode_prompt(prompt: &str, max_len: usize) -> Vec<i64> {
+    let bytes = prompt.as_bytes();
+    let tail = &bytes[bytes.len().saturating_sub(max_len)..];
     let mut ids = vec![BOS];
-    ids.extend(prompt.bytes().take(max_len).map(i64::from));
+    ids.extend(tail.iter().map(|&b| i64::from(b)));
     ids.push(SEP);
     ids
 }
@@ -196,101 +197,6 @@ pub fn collate(items: Vec<Example>, max_len: usize) -> Result<Batch, DataError> 
         )),
         None => Err(DataError::Other("empty batch".into())),
     }
-}
-
-/// Pairs read from a JSONL file, with what was done to them.
-#[derive(Debug, Default)]
-pub struct PairFile {
-    pub pairs: Vec<Pair>,
-    /// Texts longer than `max_len` bytes (they are truncated when tokenised).
-    pub long: usize,
-    /// Pairs whose chosen and rejected responses are the same text: skipped, since their label
-    /// carries no preference (a model can only score them 50%).
-    pub identical: usize,
-}
-
-/// Reads preference pairs from a JSONL file: one `{"prompt", "chosen", "rejected"}` object per
-/// line (optional `gold_chosen`, `gold_rejected`). A UTF-8 byte-order mark is accepted. An
-/// empty line, invalid JSON or a missing field is an error naming the file and line; pairs
-/// with identical responses are skipped and counted.
-pub fn read_jsonl(path: &Path, max_len: usize) -> Result<PairFile, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    // Windows editors write a byte-order mark; JSON has none.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let mut out = PairFile::default();
-    for (i, line) in text.lines().enumerate() {
-        let bad = |m: String| DataError::Invalid {
-            path: path.to_path_buf(),
-            message: format!("line {}: {m}", i + 1),
-        };
-        if line.trim().is_empty() {
-            return Err(bad("empty line (one JSON object per line)".into()));
-        }
-        let p: Pair = serde_json::from_str(line).map_err(|e| bad(format!("{e}")))?;
-        if !p.chosen.is_ascii() || !p.rejected.is_ascii() {
-            return Err(bad(
-                "a response is not ASCII: the byte-level policy writes ASCII only (prompts may hold any UTF-8)".into(),
-            ));
-        }
-        if p.chosen == p.rejected {
-            out.identical += 1;
-            continue;
-        }
-        out.long += [&p.prompt, &p.chosen, &p.rejected]
-            .iter()
-            .filter(|t| t.len() > max_len)
-            .count();
-        out.pairs.push(p);
-    }
-    if out.pairs.is_empty() {
-        return Err(DataError::Invalid {
-            path: path.to_path_buf(),
-            message: if out.identical > 0 {
-                format!(
-                    "no usable pairs: all {} have identical chosen and rejected responses",
-                    out.identical
-                )
-            } else {
-                "no pairs".into()
-            },
-        });
-    }
-    Ok(out)
-}
-
-/// Prints what reading `path` skipped or will truncate (nothing when nothing was).
-pub fn report(path: &Path, f: &PairFile, max_len: usize) {
-    if f.identical > 0 {
-        println!(
-            "{}: {} pairs with identical chosen and rejected responses skipped (no preference)",
-            path.display(),
-            f.identical
-        );
-    }
-    if f.long > 0 {
-        println!(
-            "{}: {} texts longer than data.max_len = {max_len} bytes are truncated",
-            path.display(),
-            f.long
-        );
-    }
-}
-
-/// Writes pairs as JSONL.
-pub fn write_jsonl(path: &Path, pairs: &[Pair]) -> anyhow::Result<()> {
-    let mut s = String::new();
-    for p in pairs {
-        s.push_str(&serde_json::to_string(p)?);
-        s.push('\n');
-    }
-    if let Some(d) = path.parent() {
-        std::fs::create_dir_all(d)?;
-    }
-    std::fs::write(path, s)?;
-    Ok(())
 }
 
 #[cfg(test)]

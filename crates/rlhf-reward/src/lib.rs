@@ -9,8 +9,10 @@ pub mod config;
 pub mod data;
 pub mod eval;
 pub mod model;
+pub mod pairs;
 pub mod sources;
 pub mod synth;
+pub mod text;
 pub mod train;
 
 /// The binary's name, also the folder under `runs/`.

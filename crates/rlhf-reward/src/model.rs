@@ -4,6 +4,7 @@
 
 use crate::config::ModelConfig;
 use crate::data::{encode_prompt, pad, sampled_tokens, tokens, Tokens, EOS, PAD, VOCAB};
+use crate::text::{TextBytes, START};
 use tch::nn::{self, Module, RNN};
 use tch::{Device, Kind, Tensor};
 
@@ -32,6 +33,7 @@ impl Trunk {
 pub struct Lm {
     trunk: Trunk,
     out: nn::Linear,
+    bytes: TextBytes,
 }
 
 impl Lm {
@@ -39,6 +41,7 @@ impl Lm {
         Self {
             trunk: Trunk::new(&(p / "trunk"), cfg),
             out: nn::linear(p / "out", cfg.hidden, VOCAB, Default::default()),
+            bytes: cfg.bytes,
         }
     }
 
@@ -48,11 +51,26 @@ impl Lm {
     }
 
     /// Next-token log-probabilities (B, T, V) over what a response can hold: ASCII bytes and
-    /// EOS (other bytes and the specials get −1e9). Sampling and scoring use this one
-    /// distribution, so log-probabilities and KL cover exactly what can be sampled.
+    /// EOS, or with `model.bytes: utf8` what keeps the response valid UTF-8 (see
+    /// [`crate::text`]); the rest gets −1e9. Sampling and scoring use this one distribution,
+    /// so log-probabilities and KL cover exactly what can be sampled.
     pub fn log_probs(&self, ids: &Tensor) -> Tensor {
-        let v = Tensor::arange(VOCAB, (Kind::Int64, ids.device()));
-        let banned = v.ge(128).logical_and(&v.ne(EOS));
+        let banned = match self.bytes {
+            TextBytes::Ascii => {
+                let v = Tensor::arange(VOCAB, (Kind::Int64, ids.device()));
+                v.ge(128).logical_and(&v.ne(EOS))
+            }
+            TextBytes::Utf8 => {
+                let rows: Vec<Vec<i64>> =
+                    Vec::try_from(ids.to_device(Device::Cpu)).unwrap_or_default();
+                let allowed = self.bytes.teacher_mask(&rows);
+                let (b, t) = (ids.size()[0], ids.size()[1]);
+                Tensor::from_slice(&allowed)
+                    .view([b, t, VOCAB])
+                    .logical_not()
+                    .to_device(ids.device())
+            }
+        };
         self.logits(ids)
             .masked_fill(&banned, -1e9)
             .log_softmax(-1, Kind::Float)
@@ -83,9 +101,10 @@ impl Lm {
     }
 
     /// `n` responses per prompt (prompt-major order), sampled at `temperature` (0 = greedy)
-    /// for up to `max_new` bytes or EOS. Only ASCII bytes and EOS can be drawn (so a response
-    /// is text that re-tokenises to exactly the sampled bytes), and EOS is forced after
-    /// `max_new` bytes.
+    /// for up to `max_new` bytes or EOS. Only what [`crate::text`] allows can be drawn (ASCII,
+    /// or valid UTF-8 with `model.bytes: utf8`; so a response is text that re-tokenises to
+    /// exactly the sampled bytes), and EOS is forced after `max_new` bytes (after the
+    /// character in progress, for UTF-8).
     pub fn sample(
         &self,
         prompts: &[String],
@@ -120,8 +139,24 @@ impl Lm {
         let v = Tensor::arange(VOCAB, (Kind::Int64, device));
         let allowed = v.lt(128).logical_or(&v.eq(EOS));
         let only_eos = v.eq(EOS);
-        for step in 0..=max_new {
-            let ok = if step == max_new { &only_eos } else { &allowed };
+        let utf8 = self.bytes == TextBytes::Utf8;
+        let mut states = vec![START; b as usize];
+        let mut row = vec![false; VOCAB as usize];
+        // A UTF-8 character begun just before `max_new` is finished first (≤ 3 more bytes).
+        let last = if utf8 { max_new + 3 } else { max_new };
+        for step in 0..=last {
+            let ok = if utf8 {
+                let mut m = Vec::with_capacity(states.len() * VOCAB as usize);
+                for s in &states {
+                    self.bytes.allowed(*s, step >= max_new, &mut row);
+                    m.extend_from_slice(&row);
+                }
+                Tensor::from_slice(&m).view([b, VOCAB]).to_device(device)
+            } else if step == max_new {
+                only_eos.shallow_clone()
+            } else {
+                allowed.shallow_clone()
+            };
             let logits = self
                 .out
                 .forward(&state.0.get(0))
@@ -136,6 +171,14 @@ impl Lm {
             };
             let tok = tok.where_self(&done.logical_not(), &Tensor::from(PAD).to_device(device));
             done = done.logical_or(&tok.eq(EOS));
+            if utf8 {
+                let toks: Vec<i64> = Vec::try_from(tok.to_device(Device::Cpu)).unwrap_or_default();
+                for (s, &t) in states.iter_mut().zip(&toks) {
+                    if let Ok(byte) = u8::try_from(t) {
+                        *s = s.next(byte);
+                    }
+                }
+            }
             out.push(tok.shallow_clone());
             if done.all().int64_value(&[]) == 1 {
                 break;
@@ -150,7 +193,7 @@ impl Lm {
                 let bytes: Vec<u8> = row
                     .into_iter()
                     .take_while(|&x| x != EOS && x != PAD)
-                    .take(max_new)
+                    .take(last)
                     .filter_map(|x| u8::try_from(x).ok())
                     .collect();
                 String::from_utf8_lossy(&bytes).into_owned()

@@ -201,8 +201,8 @@ pub fn label_pairs(prompts: &[String], resp: &[String], cfg: &Config, seed: u64)
 
 /// The pairs of one JSONL file, with what was skipped or truncated printed.
 pub fn read_pairs(path: &Path, max_len: usize) -> anyhow::Result<Vec<Pair>> {
-    let f = crate::data::read_jsonl(path, max_len)?;
-    crate::data::report(path, &f, max_len);
+    let f = crate::pairs::read_jsonl(path, max_len)?;
+    crate::pairs::report(path, &f, max_len);
     Ok(f.pairs)
 }
 
@@ -329,7 +329,24 @@ pub fn sources(cfg: &Config, device: Device) -> anyhow::Result<(Vec<Example>, Te
         }
     } else {
         let root = Path::new(&d.source);
-        let mut train = read_pairs(&root.join("train.jsonl"), d.max_len)?;
+        let file = root.join("train.jsonl");
+        let mut train = read_pairs(&file, d.max_len)?;
+        let policy_learns_text = cfg.stage == Stage::Sft
+            || (cfg.stage == Stage::Policy && cfg.policy.method == Method::Dpo);
+        if policy_learns_text && cfg.model.bytes == crate::text::TextBytes::Ascii {
+            if let Some(k) = train
+                .iter()
+                .position(|p| !p.chosen.is_ascii() || !p.rejected.is_ascii())
+            {
+                anyhow::bail!(
+                    "{}: pair {} has a non-ASCII response, and a policy with model.bytes: ascii \
+                     cannot write one: set model.bytes: utf8 (any text, kept valid UTF-8 byte by \
+                     byte), or train a reward model (stage: reward reads any UTF-8)",
+                    file.display(),
+                    k + 1
+                );
+            }
+        }
         let held = folder_val(root, &mut train, seed, d.max_len)?;
         (train, held)
     };

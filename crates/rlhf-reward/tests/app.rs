@@ -2,9 +2,10 @@
 //! log-probability and a KL estimate against hand values, JSONL errors, and the whole chain
 //! (sft → reward model → DPO and RL → eval, predict, synth) on the smoke config.
 
-use rlhf_reward::data::{self, read_jsonl, tokens};
+use rlhf_reward::data::{self, tokens};
 use rlhf_reward::eval::kl_estimate;
 use rlhf_reward::model::{Lm, RewardModel};
+use rlhf_reward::pairs::read_jsonl;
 use std::path::Path;
 use tch::{nn, Device, Tensor};
 
@@ -123,8 +124,12 @@ fn bad_jsonl_lines_are_named() {
             "line 1: missing field `rejected`",
         ),
         (
-            r#"{"prompt": "s:21", "chosen": "1é", "rejected": "21"}"#.to_string(),
-            "line 1: a response is not ASCII",
+            r#"{"prompt": "s:21", "chosen": 12, "rejected": "21"}"#.to_string(),
+            "line 1: `chosen` and `rejected` must both be strings",
+        ),
+        (
+            r#"{"chosen": [{"role": "user"}], "rejected": []}"#.to_string(),
+            "line 1: message 0 has no string `content`",
         ),
     ];
     for (i, (text, want)) in cases.iter().enumerate() {
