@@ -8,7 +8,8 @@ use crate::eval::COLOUR_NAMES;
 use crate::predict;
 use crate::train::DetTask;
 use anyhow::Context;
-use kit::cli::{App, Info, Opened, Purpose, Split};
+use kit::app::{App, Info, Opened, Purpose};
+use kit::cli::Split;
 use kit::data::Either;
 use std::path::{Path, PathBuf};
 
@@ -217,7 +218,7 @@ impl App for DetectFocal {
         match cmd {
             Extra::CocoResults { eval, out } => {
                 let (data, split) = (eval.data.as_deref(), eval.split);
-                let o = kit::cli::open::<DetectFocal>(&eval.run, Purpose::Eval { data, split })?;
+                let o = kit::app::open::<DetectFocal>(&eval.run, Purpose::Eval { data, split })?;
                 let results = tch::no_grad(|| coco_results(&o.task, &o.config))?;
                 let text = serde_json::to_string(&results)?;
                 kit::rundir::write_atomic(&out, text.as_bytes())

@@ -6,9 +6,11 @@ use crate::data::{self, Split};
 use crate::predict;
 use crate::train::FaceTask;
 use anyhow::Context;
-use kit::app::{RunArgs, Session};
+use kit::app::Session;
+use kit::app::{App, Info, Opened, Purpose};
 use kit::checkpoint::Checkpoint;
-use kit::cli::{App, Info, Opened, Purpose, Split as EvalSplit};
+use kit::cli::RunArgs;
+use kit::cli::Split as EvalSplit;
 use kit::train::Outcome;
 use std::path::{Path, PathBuf};
 
@@ -217,7 +219,7 @@ impl App for FaceVerify {
     fn extra(cmd: Extra) -> anyhow::Result<()> {
         match cmd {
             Extra::Embed { run, dir, out } => {
-                let o = kit::cli::open::<FaceVerify>(&run, Purpose::Predict)?;
+                let o = kit::app::open::<FaceVerify>(&run, Purpose::Predict)?;
                 let out = out.unwrap_or_else(|| o.run.file("embeddings.csv"));
                 let n = tch::no_grad(|| predict::embed_dir(&o.task, &o.config, &dir, &out))?;
                 println!("wrote {n} embeddings to {}", out.display());

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 fn main() -> std::process::ExitCode {
-    kit::app::main(|| {
+    kit::cli::main(|| {
         let mut args = std::env::args().skip(1);
         let out = match (args.next().as_deref(), args.next()) {
             (Some("--out"), Some(dir)) => PathBuf::from(dir),

@@ -8,7 +8,8 @@ use crate::predict;
 use crate::train::CtcTask;
 use anyhow::Context;
 use kit::app::Session;
-use kit::cli::{App, Info, Opened, Purpose, Split};
+use kit::app::{App, Info, Opened, Purpose};
+use kit::cli::Split;
 use kit::train::Outcome;
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,9 @@
-//! What every app's command line shares: `train` arguments, config + run-directory set-up,
-//! and the closing summary. `--config`, `--set`, `--resume`, `--device` behave the same in
-//! every app because they come from here.
+//! What an app is to the kit: the [`App`] trait it implements (its task, evaluation,
+//! prediction, synthetic data and [`Info`]), its config's [`AppConfig`], and what `train`,
+//! `eval` and `predict` do with them: config → validation → task → run folder → fit → report
+//! ([`train`]), and a run opened from its folder alone ([`open`]).
 
+use crate::args::{RunArgs, Split, TrainArgs};
 use crate::checkpoint::Checkpoint;
 use crate::config::{self, InvalidValue};
 use crate::data::Dataset;
@@ -10,54 +12,10 @@ use crate::logging::Logger;
 use crate::rundir::RunDir;
 use crate::train::{fit, FitOptions, Outcome, Task, TrainConfig, TrainError};
 use anyhow::Context;
+use clap::Subcommand;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use tboard::HParam;
-
-/// Arguments of `<app> train`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct TrainArgs {
-    /// YAML config, e.g. configs/<app>/default.yaml (not needed with --resume).
-    #[arg(long, short)]
-    pub config: Option<PathBuf>,
-    /// Override any config key, e.g. --set train.lr=0.01 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// Continue a stopped run from its last checkpoint.
-    #[arg(long, value_name = "RUN_DIR")]
-    pub resume: Option<PathBuf>,
-    /// auto | cpu | cuda | cuda:N (overrides train.device).
-    #[arg(long)]
-    pub device: Option<DeviceSpec>,
-    /// Run folder name (default: <config name>-<UTC time>).
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Where run folders go.
-    #[arg(long, default_value = "runs")]
-    pub runs: PathBuf,
-    /// Stop as Ctrl-C would after this many steps (tests of resume).
-    #[arg(long, hide = true)]
-    pub stop_after: Option<u64>,
-}
-
-/// Arguments of `<app> eval` and `<app> predict`: which run and which checkpoint.
-#[derive(clap::Args, Debug, Clone)]
-pub struct RunArgs {
-    /// A run folder, e.g. runs/<app>/<run-name>.
-    #[arg(long, value_name = "RUN_DIR")]
-    pub run: PathBuf,
-    /// best | last
-    #[arg(long, default_value = "best")]
-    pub checkpoint: String,
-    /// auto | cpu | cuda | cuda:N
-    #[arg(long)]
-    pub device: Option<DeviceSpec>,
-    /// Override a key of the run's config for this command, e.g. --set
-    /// detect.show_threshold=0.5 (repeatable; the run's config.yaml is not changed).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-}
 
 /// Writes [`AppConfig`]'s `train` / `train_mut` for a config whose `train:` section is a field
 /// named `train`: `kit::train_section!();` inside `impl AppConfig for …`.
@@ -222,7 +180,7 @@ where
         .with_context(|| format!("cannot open logs in {}", run.root.display()))?;
     if !finished {
         // (Nothing is logged for a run with nothing left to train: no new event file.)
-        log_config(&mut logger, &yaml)
+        crate::logging::log_config(&mut logger, &yaml)
             .with_context(|| format!("cannot write logs in {}", run.root.display()))?;
     }
     println!("run folder : {}", run.root.display());
@@ -242,91 +200,6 @@ where
         resume,
     };
     Ok((outcome, session, task))
-}
-
-/// Runs an app's `main`: a user error prints its message and causes (never a backtrace, even
-/// with `RUST_BACKTRACE` set) and exits 1; output into a closed pipe (`eval | head`) ends the
-/// program quietly instead of panicking.
-pub fn main(run: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode {
-    // Rust ignores SIGPIPE, which turns `println!` into a closed pipe into a panic; the
-    // default action ends the process the way every other command-line tool does.
-    // SAFETY: called at start-up before any thread exists; SIG_DFL is a valid handler.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-    keep_freed_memory();
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-/// glibc serves every allocation above 128 KiB–32 MiB with a fresh `mmap` and returns it on
-/// free, so each training step's large activations (a 32 × 1024 × 2048 Chamfer distance block
-/// is 268 MB) are page-faulted and zeroed by the kernel again: pointcloud-chamfer spent 60% of
-/// its step in the kernel. Keeping freed memory in the heap for reuse (what jemalloc /
-/// tcmalloc users of PyTorch get) made its 30-step run 3× faster; RSS then stays at its peak.
-fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes glibc's allocation thresholds; called before any thread.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-        libc::mallopt(libc::M_TOP_PAD, 256 << 20);
-    }
-}
-
-/// Writes the resolved config to TensorBoard as text, and hands its flattened form (`train.lr`,
-/// `model.width`, …) to the loop, which writes it to the HParams tab at the first evaluation
-/// with the selection metric under its own name.
-fn log_config(logger: &mut Logger, yaml: &str) -> std::io::Result<()> {
-    logger
-        .tb
-        .text("config", 0, &format!("```yaml\n{yaml}\n```"))?;
-    let tree: serde_norway::Value = serde_norway::from_str(yaml).map_err(std::io::Error::other)?;
-    let mut flat = Vec::new();
-    flatten("", &tree, &mut flat);
-    logger.pending_hparams = Some(flat);
-    Ok(())
-}
-
-fn flatten(prefix: &str, v: &serde_norway::Value, out: &mut Vec<(String, HParam)>) {
-    use serde_norway::Value as V;
-    match v {
-        V::Mapping(m) => {
-            for (k, v) in m {
-                let key = k.as_str().unwrap_or_default();
-                let name = if prefix.is_empty() {
-                    key.to_string()
-                } else {
-                    format!("{prefix}.{key}")
-                };
-                flatten(&name, v, out);
-            }
-        }
-        V::Number(n) => out.push((
-            prefix.into(),
-            HParam::Number(n.as_f64().unwrap_or(f64::NAN)),
-        )),
-        V::Bool(b) => out.push((prefix.into(), HParam::Bool(*b))),
-        V::String(s) => out.push((prefix.into(), HParam::Text(s.clone()))),
-        V::Sequence(_) => out.push((
-            prefix.into(),
-            HParam::Text(
-                serde_norway::to_string(v)
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string(),
-            ),
-        )),
-        _ => {}
-    }
 }
 
 /// Opens a finished (or stopped) run for eval / predict: its config and the checkpoint path.
@@ -376,4 +249,123 @@ pub fn report(outcome: &Outcome, run: &Path) {
         "TensorBoard: just tensorboard   (logs in {})",
         run.display()
     );
+}
+
+/// What the task is built for.
+#[derive(Debug, Clone, Copy)]
+pub enum Purpose<'a> {
+    /// `eval`: the run's `split` (test unless `--split val`), or that split of the folder
+    /// `--data` names.
+    Eval {
+        data: Option<&'a Path>,
+        split: Split,
+    },
+    /// `predict`: no dataset at all (a run folder must be enough).
+    Predict,
+}
+
+/// A run opened for eval / predict: its config, folder, task with the checkpoint loaded.
+pub struct Opened<A: App> {
+    pub config: A::Config,
+    pub run: RunDir,
+    pub task: A::Task,
+    /// `best` or `last`.
+    pub checkpoint: String,
+    pub device: tch::Device,
+}
+
+/// What an app declares about itself, printed by `<app> info --json`: `just demo` and
+/// `just bench-apps` read it, so adding an app touches no list outside its crate.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Info {
+    /// The loss, as the demo table names it (`ArcFace`, `Dice + CE`).
+    pub loss: &'static str,
+    /// The demo's metric: `eval/<metric>` logged by its `quick.yaml` run.
+    pub demo_metric: &'static str,
+    /// What the demo's metric must reach: `>=x` (higher is better) or `<=x`.
+    pub demo_floor: &'static str,
+    /// What chance (or the trivial baseline) scores, with a word on what it is.
+    pub demo_chance: &'static str,
+    /// `--set` overrides that keep a benchmark run's final evaluation small (`just bench-apps`
+    /// times training steps only).
+    pub bench_set: &'static [&'static str],
+    /// Apps whose steps take ~10–25 ms time this many times the benchmark's steps.
+    pub bench_steps_scale: u32,
+}
+
+/// No extra subcommands.
+#[derive(Subcommand, Debug, Clone)]
+pub enum NoExtra {}
+
+/// What an app plugs into the shared command line.
+pub trait App: Sized {
+    /// The binary's name, also the folder under `runs/`.
+    const NAME: &'static str;
+    /// One line for `--help`.
+    const ABOUT: &'static str;
+    /// The demo's metric, floor and chance level, and the benchmark's settings.
+    const INFO: Info;
+    type Config: AppConfig;
+    type Task: Task;
+    /// The app's own subcommands ([`NoExtra`] for none).
+    type Extra: Subcommand;
+
+    /// Model + training and validation data.
+    fn train_task(cfg: &Self::Config, device: tch::Device) -> anyhow::Result<Self::Task>;
+    /// What inference needs beyond the config (class names, head size…): written into the
+    /// run's `meta.json` at train time and handed back to [`App::inference_task`].
+    fn inference_meta(_task: &Self::Task) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+    /// Model (+ evaluation data for `eval`) from the run folder alone.
+    fn inference_task(
+        cfg: &Self::Config,
+        meta: &serde_json::Value,
+        device: tch::Device,
+        purpose: Purpose,
+    ) -> anyhow::Result<Self::Task>;
+    /// Prints the field's metric table; returns the report appended to `eval.json`.
+    fn eval(o: &mut Opened<Self>) -> anyhow::Result<serde_json::Value>;
+    /// One line of answer per input (+ pictures under `out`).
+    fn predict(o: &Opened<Self>, inputs: &[PathBuf], out: &Path) -> anyhow::Result<()>;
+    /// Writes the synthetic set in the real format; returns a one-line summary.
+    fn synth(cfg: &Self::Config, out: &Path, n: Option<usize>, seed: u64)
+        -> anyhow::Result<String>;
+    /// After `train` (e.g. choose a verification threshold on the best checkpoint).
+    fn after_train(
+        _s: &Session<Self::Config>,
+        _task: &mut Self::Task,
+        _outcome: &Outcome,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    /// Runs one of [`App::Extra`].
+    fn extra(_cmd: Self::Extra) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// `<app> train` through [`train`], then the app's [`App::after_train`].
+pub fn train_app<A: App>(
+    args: &TrainArgs,
+) -> anyhow::Result<(Outcome, Session<A::Config>, A::Task)> {
+    let (outcome, session, mut task) = train(A::NAME, args, A::train_task, A::inference_meta)?;
+    A::after_train(&session, &mut task, &outcome)?;
+    Ok((outcome, session, task))
+}
+
+/// Opens a run for eval / predict: config (+ `--set`), the app's inference task built from
+/// the run alone, the checkpoint loaded into it.
+pub fn open<A: App>(args: &RunArgs, purpose: Purpose) -> anyhow::Result<Opened<A>> {
+    let (config, run, ck, device) = open_run::<A::Config>(A::NAME, args)?;
+    let meta = run.inference_meta()?;
+    let mut task = A::inference_task(&config, &meta, device, purpose)?;
+    Checkpoint::read(&ck)?.load_model(task.var_store_mut())?;
+    Ok(Opened {
+        config,
+        run,
+        task,
+        checkpoint: args.checkpoint.clone(),
+        device,
+    })
 }

@@ -1,9 +1,10 @@
 //! Loss Zoo's shared training kit: what every app uses and no app re-implements.
 //!
 //! One line per public module:
-//! - [`app`]: `train` from config to checkpoint (`app::train`), `main`'s error printing
+//! - [`app`]: what an app plugs in ([`app::App`]), and `train` from config to checkpoint
+//! - [`args`]: the arguments of `train`, `eval`, `predict`, `synth` (re-exported by [`cli`])
 //! - [`checkpoint`]: safetensors checkpoints with optimiser and train state, warm starts
-//! - [`cli`]: the command line every app shares ([`cli::App`]: what an app plugs in)
+//! - [`cli`]: the command line every app shares (`train`, `eval`, …; `main`'s error printing)
 //! - [`config`]: YAML -> typed structs with file/line/key errors, `base:` overlays, `--set`
 //! - [`data`]: datasets, seeded shuffling, threaded batch loading, the held-out splits
 //! - [`device`]: `auto | cpu | cuda | cuda:N`, seeding, threads
@@ -20,6 +21,7 @@
 //! - [`train`]: the loop over a [`train::Task`]
 
 pub mod app;
+pub mod args;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;

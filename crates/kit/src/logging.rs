@@ -5,7 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tboard::EventWriter;
+use tboard::{EventWriter, HParam};
 
 /// TensorBoard writer + metrics.jsonl of one run.
 pub struct Logger {
@@ -178,4 +178,51 @@ pub fn write_projector(
         "embeddings {{\n  tensor_name: \"{name}\"\n  tensor_path: \"projector/{name}.tsv\"\n  metadata_path: \"projector/{name}_metadata.tsv\"\n}}\n"
     );
     crate::rundir::write_atomic(&run.join("projector_config.pbtxt"), config.as_bytes())
+}
+
+/// Writes the resolved config to TensorBoard as text, and hands its flattened form (`train.lr`,
+/// `model.width`, …) to the loop, which writes it to the HParams tab at the first evaluation
+/// with the selection metric under its own name.
+pub(crate) fn log_config(logger: &mut Logger, yaml: &str) -> std::io::Result<()> {
+    logger
+        .tb
+        .text("config", 0, &format!("```yaml\n{yaml}\n```"))?;
+    let tree: serde_norway::Value = serde_norway::from_str(yaml).map_err(std::io::Error::other)?;
+    let mut flat = Vec::new();
+    flatten("", &tree, &mut flat);
+    logger.pending_hparams = Some(flat);
+    Ok(())
+}
+
+fn flatten(prefix: &str, v: &serde_norway::Value, out: &mut Vec<(String, HParam)>) {
+    use serde_norway::Value as V;
+    match v {
+        V::Mapping(m) => {
+            for (k, v) in m {
+                let key = k.as_str().unwrap_or_default();
+                let name = if prefix.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&name, v, out);
+            }
+        }
+        V::Number(n) => out.push((
+            prefix.into(),
+            HParam::Number(n.as_f64().unwrap_or(f64::NAN)),
+        )),
+        V::Bool(b) => out.push((prefix.into(), HParam::Bool(*b))),
+        V::String(s) => out.push((prefix.into(), HParam::Text(s.clone()))),
+        V::Sequence(_) => out.push((
+            prefix.into(),
+            HParam::Text(
+                serde_norway::to_string(v)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+            ),
+        )),
+        _ => {}
+    }
 }

@@ -7,7 +7,8 @@ use crate::eval::{self, PolicyEval};
 use crate::synth;
 use crate::train::{self, RlhfTask, TestSet, Trained};
 use anyhow::Context;
-use kit::cli::{App, Info, NoExtra, Opened, Purpose, Split};
+use kit::app::{App, Info, NoExtra, Opened, Purpose};
+use kit::cli::Split;
 use std::path::{Path, PathBuf};
 
 pub struct RlhfReward;

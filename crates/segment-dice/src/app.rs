@@ -6,7 +6,8 @@ use crate::data::{self, Folder, Source, Synthetic};
 use crate::predict;
 use crate::train::SegTask;
 use anyhow::Context;
-use kit::cli::{App, Info, NoExtra, Opened, Purpose, Split};
+use kit::app::{App, Info, NoExtra, Opened, Purpose};
+use kit::cli::Split;
 use kit::data::Either;
 use std::path::{Path, PathBuf};
 

@@ -6,8 +6,9 @@ use crate::data::{self, Source};
 use crate::predict;
 use crate::train::VaeTask;
 use anyhow::Context;
-use kit::app::RunArgs;
-use kit::cli::{App, Info, Opened, Purpose, Split};
+use kit::app::{App, Info, Opened, Purpose};
+use kit::cli::RunArgs;
+use kit::cli::Split;
 use std::path::{Path, PathBuf};
 
 pub struct VaeKl;
@@ -195,7 +196,7 @@ impl App for VaeKl {
     fn extra(cmd: Extra) -> anyhow::Result<()> {
         match cmd {
             Extra::Sample { run, n, out } => {
-                let o = kit::cli::open::<VaeKl>(&run, Purpose::Predict)?;
+                let o = kit::app::open::<VaeKl>(&run, Purpose::Predict)?;
                 let path = out.unwrap_or_else(|| o.run.file("predictions/samples.png"));
                 tch::no_grad(|| predict::samples(&o.task, n, &path))?;
                 println!("{n} samples from the prior: {}", path.display());
@@ -207,7 +208,7 @@ impl App for VaeKl {
                 steps,
                 out,
             } => {
-                let o = kit::cli::open::<VaeKl>(&run, Purpose::Predict)?;
+                let o = kit::app::open::<VaeKl>(&run, Purpose::Predict)?;
                 let path = out.unwrap_or_else(|| o.run.file("predictions/interpolation.png"));
                 tch::no_grad(|| predict::interpolate(&o.task, &a, &b, steps, &path))?;
                 println!("interpolation: {}", path.display());

@@ -1,7 +1,7 @@
 //! `just demo`: trains each app's `quick.yaml` one after another, then prints one table (app,
 //! metric, value, floor, chance level, wall time, run folder) and writes it to
 //! `runs/demo-<time>/summary.md`. The apps are the workspace members (root `Cargo.toml`) whose
-//! binary answers `<app> info --json` (`kit::cli::Info`: each app declares its metric, floor
+//! binary answers `<app> info --json` (`kit::app::Info`: each app declares its metric, floor
 //! and chance level in code), in the members' order; `demo APP` runs one.
 
 use anyhow::{bail, Context};
@@ -87,7 +87,7 @@ fn meets(value: f64, floor: &str) -> bool {
 }
 
 fn main() -> std::process::ExitCode {
-    kit::app::main(run)
+    kit::cli::main(run)
 }
 
 fn run() -> anyhow::Result<()> {

@@ -3,8 +3,9 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use kit::app::{self, RunArgs, TrainArgs};
+use kit::app;
 use kit::checkpoint::Checkpoint;
+use kit::cli::{RunArgs, TrainArgs};
 use kit::spiral::{SpiralConfig, SpiralTask};
 use kit::train::Task;
 
@@ -36,7 +37,7 @@ fn train(args: &TrainArgs) -> anyhow::Result<kit::train::Outcome> {
 }
 
 fn main() -> std::process::ExitCode {
-    app::main(run)
+    kit::cli::main(run)
 }
 
 fn run() -> anyhow::Result<()> {

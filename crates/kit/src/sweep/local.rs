@@ -2,7 +2,7 @@
 //! that every executor (local or Slurm) calls.
 
 use super::{last_line, read_plan, status, RunSpec, Status};
-use crate::app::TrainArgs;
+use crate::args::TrainArgs;
 use crate::rundir::write_atomic;
 use crate::train::Outcome;
 use serde::{Deserialize, Serialize};

@@ -25,7 +25,7 @@ pub use paired::paired_t;
 pub use slurm::sbatch;
 use slurm::slurm_settings;
 
-use crate::app::TrainArgs;
+use crate::args::TrainArgs;
 use crate::config;
 use crate::rundir::{utc_stamp, write_atomic};
 use crate::train::Outcome;
