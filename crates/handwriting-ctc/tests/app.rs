@@ -385,25 +385,3 @@ fn every_config_in_the_folder_validates() {
         kit::testing::validate_every_config::<handwriting_ctc::config::Config>("handwriting-ctc");
     assert!(n >= 5, "only {n} configs in configs/handwriting-ctc/");
 }
-
-#[test]
-fn eval_reads_a_test_split_that_training_never_saw() {
-    let cfg = smoke();
-    let (tr, val) = data::sources(&cfg.data, 9).unwrap();
-    let test = data::test_source(&cfg.data, 9).unwrap();
-    assert_eq!(test.len(), val.len());
-    let first = |s: &data::Source| s.get(0, 0).unwrap().line.pixels;
-    assert_ne!(first(&test), first(&val));
-    assert_ne!(first(&test), first(&tr));
-    let tmp = tempfile::tempdir().unwrap();
-    data::write_synthetic(tmp.path(), &cfg.data, 1, 3, 2).unwrap();
-    assert!(tmp.path().join("test/labels.tsv").is_file());
-    assert_eq!(
-        kit::cli::held_out_split(tmp.path(), kit::cli::Split::Test),
-        tmp.path().join("test")
-    );
-    assert_eq!(
-        kit::cli::held_out_split(tmp.path(), kit::cli::Split::Val),
-        tmp.path().join("val")
-    );
-}
