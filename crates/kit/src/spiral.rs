@@ -51,6 +51,18 @@ pub struct Spirals {
     seed: u64,
 }
 
+impl Spirals {
+    /// The training points of `data`, drawn with `seed`.
+    pub fn new(data: &SpiralData, seed: u64) -> Self {
+        Self {
+            classes: data.classes,
+            per_class: data.points_per_class,
+            noise: data.noise,
+            seed,
+        }
+    }
+}
+
 impl Dataset for Spirals {
     type Item = ([f32; 2], i64);
     fn len(&self) -> usize {
@@ -90,7 +102,14 @@ pub struct SpiralTask {
 }
 
 impl SpiralTask {
+    /// The task with validation points (seed + 1) as its evaluation set.
     pub fn new(cfg: &SpiralConfig, device: Device) -> Self {
+        Self::with_held_out(cfg, device, 1)
+    }
+
+    /// The task evaluated on the held-out points drawn with seed + `offset` (1: validation,
+    /// which picks the best checkpoint; 2: test, which only `eval` reads).
+    pub fn with_held_out(cfg: &SpiralConfig, device: Device, offset: u64) -> Self {
         let vs = nn::VarStore::new(device);
         let root = vs.root();
         let mut net = nn::seq();
@@ -112,15 +131,10 @@ impl SpiralTask {
             cfg.data.classes as i64,
             Default::default(),
         ));
-        let train = Spirals {
-            classes: cfg.data.classes,
-            per_class: cfg.data.points_per_class,
-            noise: cfg.data.noise,
-            seed: cfg.train.seed,
-        };
+        let train = Spirals::new(&cfg.data, cfg.train.seed);
         let held_out = Spirals {
             per_class: (cfg.data.points_per_class / 4).max(1),
-            seed: cfg.train.seed.wrapping_add(1),
+            seed: cfg.train.seed.wrapping_add(offset),
             ..train
         };
         let eval_items: Vec<_> = (0..held_out.len())
