@@ -12,6 +12,7 @@
 //! | [`kl`] | KL divergence, Gaussian KL | `torch.nn.functional.kl_div`, VAE closed form |
 //! | [`preference`] | Bradley–Terry, DPO | TRL `RewardTrainer`, `DPOTrainer` (sigmoid) |
 //! | [`sinkhorn`] | entropic EMD between point sets | exact assignment by brute force (tests) |
+//! | [`perceptual`] | feature (content), Gram style, total variation | PyTorch formulas of Johnson et al. / `fast_neural_style` |
 
 // In tch, `a *= b` on tensors is an in-place op that can invalidate values autograd saved
 // for backward; the losses build new tensors with `a = a * b` on purpose.
@@ -23,6 +24,7 @@ pub mod ctc;
 pub mod dice;
 pub mod focal;
 pub mod kl;
+pub mod perceptual;
 pub mod preference;
 mod reduction;
 pub mod sinkhorn;

@@ -20,6 +20,8 @@ parameters and the reference output. Sources:
   kl          torch.nn.functional.kl_div; torch.distributions.kl_divergence(Normal, Normal)
   preference  TRL RewardTrainer.compute_loss and DPOTrainer sigmoid loss (formulas copied,
               TRL's dependency tree is not needed for two lines)
+  perceptual  gen_perceptual.py (run from here too): pytorch/examples fast_neural_style's
+              gram_matrix, F.mse_loss, the style and TV formulas, with autograd gradients
 """
 import json
 import math
@@ -262,3 +264,9 @@ for beta in (0.1, 0.5):
                   "expected": t(losses), "expected_chosen_rewards": t(beta * (pc - refc)),
                   "expected_rejected_rewards": t(beta * (pr_ - refr))})
 dump("preference", cases)
+
+
+# ---------------------------------------------------------------- perceptual
+import runpy  # noqa: E402
+
+runpy.run_path(os.path.join(os.path.dirname(__file__), "gen_perceptual.py"))
