@@ -99,7 +99,7 @@ fn optimize_lowers_the_objective_and_writes_a_new_folder_each_time() {
     let line = out.lines().find(|l| l.starts_with("objective")).unwrap();
     // "objective A -> B (style C -> D) in N steps; folder F"
     let nums: Vec<f64> = line
-        .split(|c: char| c == ' ' || c == '(' || c == ')')
+        .split([' ', '(', ')'])
         .filter_map(|w| w.parse().ok())
         .collect();
     assert!(nums[1] < 0.5 * nums[0], "{line}");
