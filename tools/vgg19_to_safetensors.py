@@ -8,13 +8,14 @@ into a safetensors file that style-transfer's `features.kind: vgg19` reads.
 The ImageNet weights come from torchvision (`pip install torchvision`; the first call
 downloads them, so it needs a network). `--random` writes a randomly initialised VGG-19
 instead (torchvision's own initialisation when torchvision is installed, else the same layout
-built here), and `--probe FILE` also writes a random input and the network's activations at
-every ReLU and pool, which the Rust test compares with its own forward pass.
+built here), and `--probe FILE` also writes a random input in [0, 1] and the network's activations
+at every ReLU and pool (of the ImageNet-normalised input), which the Rust test compares with its own forward pass.
 
 The safetensors file is written here directly (an 8-byte header length, a JSON header, the
 raw little-endian float32 data), so only torch is needed.
 """
 import argparse
+import ctypes
 import json
 import struct
 
@@ -52,7 +53,8 @@ def features_imagenet():
 def save(tensors, path):
     header, blobs, offset = {}, [], 0
     for name, t in tensors.items():
-        data = bytes(t.detach().to(torch.float32).contiguous().flatten().clone().untyped_storage())
+        t = t.detach().to(torch.float32).contiguous().clone()
+        data = ctypes.string_at(t.data_ptr(), t.numel() * 4)  # little-endian on x86 and ARM
         header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
@@ -80,7 +82,10 @@ def main():
         torch.manual_seed(a.seed + 1)
         x = torch.rand(1, 3, 48, 40)
         out = {"input": x}
-        h = x
+        # The network sees ImageNet-normalised RGB, as torchvision's models (and the Rust side) do.
+        mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+        std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+        h = (x - mean) / std
         with torch.no_grad():
             for i, layer in enumerate(feats):
                 h = layer(h.clone())
