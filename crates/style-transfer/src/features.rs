@@ -154,7 +154,6 @@ impl RandomMultiScale {
             .iter()
             .map(|&k| {
                 let w = Tensor::randn([filters, 3, k, k], (Kind::Float, Device::Cpu));
-                let w = &w - w.mean_dim([1i64, 2, 3].as_slice(), true, Kind::Float);
                 (w / ((3 * k * k) as f64).sqrt()).to_device(device)
             })
             .collect();

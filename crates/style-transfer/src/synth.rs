@@ -1,9 +1,14 @@
 //! The built-in pictures, so that `just demo` needs no download: content "photos" (a landscape
 //! of sky, sun, hills, houses and trees, each drawn from a seed) and a "painting" in the manner
 //! of The Starry Night (short strokes that follow a flow field of swirls, in blues and
-//! yellows over a dark sky).
+//! yellows over a dark sky). Shapes and strokes are drawn with `imageproc`.
 
 use image::{Rgb, RgbImage};
+use imageproc::drawing::{
+    draw_filled_circle_mut, draw_filled_rect_mut, draw_line_segment_mut, draw_polygon_mut,
+};
+use imageproc::point::Point;
+use imageproc::rect::Rect;
 use kit::data::rng_for;
 use rand::Rng;
 
@@ -11,14 +16,12 @@ fn mix(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
     [0, 1, 2].map(|i| a[i] + (b[i] - a[i]) * t)
 }
 
-fn put(img: &mut RgbImage, x: i64, y: i64, c: [f32; 3]) {
-    if x >= 0 && y >= 0 && (x as u32) < img.width() && (y as u32) < img.height() {
-        img.put_pixel(
-            x as u32,
-            y as u32,
-            Rgb(c.map(|v| (v.clamp(0.0, 1.0) * 255.0) as u8)),
-        );
-    }
+fn rgb(c: [f32; 3]) -> Rgb<u8> {
+    Rgb(c.map(|v| (v.clamp(0.0, 1.0) * 255.0) as u8))
+}
+
+fn rect(x: f32, y: f32, w: f32, h: f32) -> Rect {
+    Rect::at(x as i32, y as i32).of_size((w as u32).max(1), (h as u32).max(1))
 }
 
 /// Content scene number `index` of the stream `seed`, `size` × `size` pixels.
@@ -47,29 +50,25 @@ pub fn scene(size: u32, seed: u64, index: u64) -> RgbImage {
         r.random_range(0.08..0.35) * s,
         r.random_range(0.05..0.1) * s,
     );
-    let mut img = RgbImage::new(size, size);
-    for y in 0..size {
-        for x in 0..size {
-            let (xf, yf) = (x as f32, y as f32);
-            let hill = horizon + amp * (freq * xf / s * std::f32::consts::TAU + phase).sin();
-            let c = if yf > hill {
-                let shade = 0.75 + 0.25 * ((xf * 0.37).sin() * (yf * 0.23).cos());
-                ground.map(|v| v * shade * (0.8 + 0.4 * (yf - hill) / s))
-            } else if (xf - sun_x).hypot(yf - sun_y) < sun_r {
-                [1.0, 0.95, 0.6]
-            } else {
-                mix(sky_top, sky_low, yf / hill.max(1.0))
-            };
-            put(&mut img, x as i64, y as i64, c);
-        }
-    }
-    // Houses (a wall and a roof) and trees (a trunk and a round crown) standing on the hills.
+    let hill = |x: f32| horizon + amp * (freq * x / s * std::f32::consts::TAU + phase).sin();
+    // Sky and ground are fields (a gradient, shaded grass), computed per pixel.
+    let mut img = RgbImage::from_fn(size, size, |x, y| {
+        let (xf, yf) = (x as f32, y as f32);
+        let h = hill(xf);
+        rgb(if yf > h {
+            let shade = 0.75 + 0.25 * ((xf * 0.37).sin() * (yf * 0.23).cos());
+            ground.map(|v| v * shade * (0.8 + 0.4 * (yf - h) / s))
+        } else {
+            mix(sky_top, sky_low, yf / h.max(1.0))
+        })
+    });
+    let sun = (sun_x as i32, sun_y as i32);
+    draw_filled_circle_mut(&mut img, sun, sun_r as i32, rgb([1.0, 0.95, 0.6]));
+    // Houses (a wall with two windows and a roof) and trees (a trunk and a round crown).
     for _ in 0..r.random_range(1..5) {
         let x0 = r.random_range(0.0..0.85) * s;
         let w = r.random_range(0.08..0.18) * s;
-        let base = horizon
-            + amp * (freq * (x0 + w / 2.0) / s * std::f32::consts::TAU + phase).sin()
-            + 0.05 * s;
+        let base = hill(x0 + w / 2.0) + 0.05 * s;
         if r.random_bool(0.5) {
             let h = w * r.random_range(0.6..1.1);
             let wall = [
@@ -82,42 +81,26 @@ pub fn scene(size: u32, seed: u64, index: u64) -> RgbImage {
                 r.random_range(0.1..0.3),
                 r.random_range(0.1..0.2),
             ];
-            for yy in (base - h) as i64..base as i64 {
-                for xx in x0 as i64..(x0 + w) as i64 {
-                    let window = (xx - x0 as i64) % 6 < 2 && (yy - (base - h) as i64) % 7 < 3;
-                    put(
-                        &mut img,
-                        xx,
-                        yy,
-                        if window { [0.2, 0.2, 0.3] } else { wall },
-                    );
-                }
+            draw_filled_rect_mut(&mut img, rect(x0, base - h, w, h), rgb(wall));
+            let win = (w / 5.0).max(1.0);
+            for k in 0..2 {
+                let wx = x0 + w * (0.2 + 0.45 * k as f32);
+                let window = rect(wx, base - 0.7 * h, win, win);
+                draw_filled_rect_mut(&mut img, window, rgb([0.2, 0.2, 0.3]));
             }
-            for k in 0..(w / 2.0) as i64 {
-                for xx in (x0 as i64 + k)..((x0 + w) as i64 - k) {
-                    put(&mut img, xx, (base - h) as i64 - k, roof);
-                }
-            }
+            let eaves = [
+                Point::new(x0 as i32, (base - h) as i32),
+                Point::new((x0 + w / 2.0) as i32, (base - h - w / 2.0) as i32),
+                Point::new((x0 + w) as i32, (base - h) as i32),
+            ];
+            draw_polygon_mut(&mut img, &eaves, rgb(roof));
         } else {
             let (cx, cr) = (x0 + w / 2.0, w * 0.6);
-            for yy in (base - 1.2 * w) as i64..base as i64 {
-                for xx in (cx - w * 0.1) as i64..(cx + w * 0.1) as i64 {
-                    put(&mut img, xx, yy, [0.35, 0.22, 0.1]);
-                }
-            }
-            let cy = base - 1.2 * w - cr * 0.5;
-            for yy in (cy - cr) as i64..(cy + cr) as i64 {
-                for xx in (cx - cr) as i64..(cx + cr) as i64 {
-                    if (xx as f32 - cx).hypot(yy as f32 - cy) < cr {
-                        put(
-                            &mut img,
-                            xx,
-                            yy,
-                            [0.1, 0.35 + 0.1 * ((xx + yy) % 3) as f32, 0.1],
-                        );
-                    }
-                }
-            }
+            let trunk = rect(cx - w * 0.1, base - 1.2 * w, w * 0.2, 1.2 * w);
+            draw_filled_rect_mut(&mut img, trunk, rgb([0.35, 0.22, 0.1]));
+            let crown = (cx as i32, (base - 1.2 * w - cr * 0.5) as i32);
+            let green = rgb([0.1, r.random_range(0.3..0.5), 0.1]);
+            draw_filled_circle_mut(&mut img, crown, cr as i32, green);
         }
     }
     img
@@ -173,16 +156,15 @@ pub fn painting(size: u32, seed: u64) -> RgbImage {
             palette[r.random_range(0..4)]
         };
         let c = c.map(|v| v * r.random_range(0.85..1.1));
-        let width = r.random_range(1..3) as i64;
+        let thick = r.random_bool(0.5);
         for _ in 0..r.random_range(6..18) {
-            for oy in 0..width {
-                for ox in 0..width {
-                    put(&mut img, x as i64 + ox, y as i64 + oy, c);
-                }
-            }
             let (dx, dy) = flow(x, y);
-            x += dx;
-            y += dy;
+            let (nx, ny) = (x + dx, y + dy);
+            draw_line_segment_mut(&mut img, (x, y), (nx, ny), rgb(c));
+            if thick {
+                draw_line_segment_mut(&mut img, (x + 1.0, y), (nx + 1.0, ny), rgb(c));
+            }
+            (x, y) = (nx, ny);
         }
     }
     img
