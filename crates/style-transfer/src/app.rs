@@ -3,8 +3,8 @@
 
 use crate::config::Config;
 use crate::data::{self, Scenes, Source};
-use crate::eval::{ms_per_image, print_table, scores};
-use crate::train::{objective, StyleTask};
+use crate::eval::{independent_scores, ms_per_image, network_name, print_table, scores};
+use crate::train::StyleTask;
 use anyhow::Context;
 use kit::app::{App, Info, Opened, Purpose};
 use kit::data::Either;
@@ -89,30 +89,19 @@ impl App for StyleTransfer {
         let (x, y) = o.task.stylise_held_out()?;
         let (training, _) = o.task.objective()?;
         let trained_in = scores(training, &x, &y)?;
-        let (independent, _) = objective(
-            &o.config,
-            &o.config.eval.features,
-            "eval.features",
-            o.device,
-            o.config.data.size,
-        )?;
-        let measured_in = scores(&independent, &x, &y)?;
+        let mut rows = independent_scores(&o.config, o.device, o.config.data.size, &x, &y)?;
         let ms = ms_per_image(&x, |b| o.task.net.forward(b));
-        let k = |f: &crate::config::FeatureConfig| format!("{:?} (seed {})", f.kind, f.seed);
-        let (train_name, eval_name) = (k(&o.config.features), k(&o.config.eval.features));
-        print_table(
-            &[
-                (&format!("{eval_name}: independent"), &measured_in),
-                (&format!("{train_name}: trained against"), &trained_in),
-            ],
-            x.size()[0],
-            x.size()[2],
-            ms,
-        );
+        let independent = rows.len();
+        rows.push((
+            format!("{}: trained against", network_name(&o.config.features)),
+            trained_in,
+        ));
+        print_table(&rows, x.size()[0], x.size()[2], ms);
+        let row = |(name, s): &(String, crate::eval::Scores)| serde_json::json!({"network": name, "scores": s});
         Ok(serde_json::json!({
             "pictures": x.size()[0],
-            "independent": {"network": eval_name, "scores": measured_in},
-            "trained_against": {"network": train_name, "scores": trained_in},
+            "independent": rows[..independent].iter().map(row).collect::<Vec<_>>(),
+            "trained_against": row(&rows[independent]),
             "ms_per_picture": ms,
         }))
     }

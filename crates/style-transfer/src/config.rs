@@ -100,9 +100,9 @@ pub struct OptimizeConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct EvalConfig {
-    /// The network `eval` measures with: not the one the result was optimised against, so the
-    /// metric is not the objective.
-    pub features: FeatureConfig,
+    /// The networks `eval` (and `optimize`) also measure in: not the one the result was
+    /// optimised against, so the metric is not the objective. One row each.
+    pub networks: Vec<FeatureConfig>,
 }
 
 impl AppConfig for Config {
@@ -142,7 +142,10 @@ impl AppConfig for Config {
             format!("must be ≥ 32 pixels, got {}", o.size)
         })?;
         validate_features(&self.features, "features")?;
-        validate_features(&self.eval.features, "eval.features")
+        for (i, f) in self.eval.networks.iter().enumerate() {
+            validate_features(f, &format!("eval.networks[{i}]"))?;
+        }
+        Ok(())
     }
 }
 

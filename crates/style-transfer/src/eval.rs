@@ -3,7 +3,8 @@
 //! network (not the one the results were optimised against, so the metric is not the
 //! objective) beside the training network's, and milliseconds per image.
 
-use crate::features::Objective;
+use crate::config::{Config, FeatureConfig};
+use crate::features::{objective, Objective};
 use serde::Serialize;
 use std::time::Instant;
 use tch::Tensor;
@@ -36,6 +37,38 @@ pub fn scores(objective: &Objective, x: &Tensor, y: &Tensor) -> anyhow::Result<S
     })
 }
 
+/// A feature network's name in tables: `random_vgg19 (seed 7)`, or the weights file.
+pub fn network_name(f: &FeatureConfig) -> String {
+    let kind = serde_json::to_value(f.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    match f.kind {
+        crate::config::FeatureKind::Vgg19 => format!("{kind} ({})", f.weights),
+        _ => format!("{kind} (seed {})", f.seed),
+    }
+}
+
+/// Scores of results `y` for contents `x` in each of the config's independent networks
+/// (`eval.networks`), with the style picture at `size` pixels.
+pub fn independent_scores(
+    cfg: &Config,
+    device: tch::Device,
+    size: i64,
+    x: &Tensor,
+    y: &Tensor,
+) -> anyhow::Result<Vec<(String, Scores)>> {
+    cfg.eval
+        .networks
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let (o, _) = objective(cfg, f, &format!("eval.networks[{i}]"), device, size)?;
+            Ok((network_name(f), scores(&o, x, y)?))
+        })
+        .collect()
+}
+
 /// Milliseconds per image of `forward` on single images of `x` (one warm-up call first).
 pub fn ms_per_image(x: &Tensor, forward: impl Fn(&Tensor) -> Tensor) -> f64 {
     let n = x.size()[0];
@@ -49,8 +82,12 @@ pub fn ms_per_image(x: &Tensor, forward: impl Fn(&Tensor) -> Tensor) -> f64 {
 }
 
 /// The table `eval` prints: one row per feature network.
-pub fn print_table(rows: &[(&str, &Scores)], images: i64, size: i64, ms: f64) {
-    println!("{images} held-out content pictures, {size}×{size}; {ms:.1} ms per picture (batch 1)");
+pub fn print_table(rows: &[(String, Scores)], images: i64, size: i64, ms: f64) {
+    if ms.is_finite() {
+        println!(
+            "{images} held-out content pictures, {size}×{size}; {ms:.1} ms per picture (batch 1)"
+        );
+    }
     println!("| feature network | content loss | style loss | style loss of the unchanged content | ratio |");
     println!("|---|---|---|---|---|");
     for (name, s) in rows {

@@ -336,3 +336,18 @@ impl Objective {
         })
     }
 }
+
+/// The objective of `spec`'s feature network for the config's style picture at `size` pixels,
+/// and that picture (1, 3, size, size) on `device`.
+pub fn objective(
+    cfg: &crate::config::Config,
+    spec: &crate::config::FeatureConfig,
+    key: &str,
+    device: Device,
+    size: i64,
+) -> anyhow::Result<(Objective, Tensor)> {
+    let features = Features::build(spec, key, device)?;
+    let style_img = crate::data::style_image(cfg, size as u32, features.receptive_field)?;
+    let style = crate::data::to_tensor(&style_img).to_device(device);
+    Ok((Objective::new(features, &style, cfg.loss.clone())?, style))
+}

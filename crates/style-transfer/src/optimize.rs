@@ -7,7 +7,8 @@
 
 use crate::config::Config;
 use crate::data;
-use crate::train::objective;
+use crate::eval::{independent_scores, print_table, scores};
+use crate::features::objective;
 use anyhow::Context;
 use kit::logging::Logger;
 use kit::rundir::RunDir;
@@ -106,6 +107,19 @@ pub fn optimize(
     kit::images::save(
         &image::DynamicImage::ImageRgb8(grid),
         &run.file("content-style-result.png"),
+    )?;
+    let y = pixels.detach();
+    let mut rows = independent_scores(cfg, device, o.size, &x, &y)?;
+    rows.push(("trained against".into(), scores(&objective, &x, &y)?));
+    print_table(&rows, 1, o.size, f64::NAN);
+    let json = serde_json::json!({
+        "steps": o.steps, "steps_per_second": steps_per_second,
+        "first": first, "last": last,
+        "scores": rows.iter().map(|(n, s)| serde_json::json!({"network": n, "scores": s})).collect::<Vec<_>>(),
+    });
+    run.write(
+        "scores.json",
+        serde_json::to_string_pretty(&json)?.as_bytes(),
     )?;
     println!(
         "{:.2} steps/s; result: {}",

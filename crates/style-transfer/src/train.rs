@@ -4,8 +4,8 @@
 //! content | style | result.
 
 use crate::config::Config;
-use crate::data::{self, collate, Item, Source};
-use crate::features::{Features, Objective};
+use crate::data::{collate, Item, Source};
+use crate::features::{objective, Objective};
 use crate::model::Transformer;
 use image::RgbImage;
 use kit::data::Loader;
@@ -128,19 +128,4 @@ impl Task for StyleTask {
             higher_is_better: false,
         })
     }
-}
-
-/// The objective of `spec`'s feature network for the config's style picture at `size` pixels,
-/// and that picture (1, 3, size, size) on `device`.
-pub fn objective(
-    cfg: &Config,
-    spec: &crate::config::FeatureConfig,
-    key: &str,
-    device: Device,
-    size: i64,
-) -> anyhow::Result<(Objective, Tensor)> {
-    let features = Features::build(spec, key, device)?;
-    let style_img = data::style_image(cfg, size as u32, features.receptive_field)?;
-    let style = data::to_tensor(&style_img).to_device(device);
-    Ok((Objective::new(features, &style, cfg.loss.clone())?, style))
 }
