@@ -306,9 +306,76 @@ def rlhf_reward():
     return model, step, 64, 1.0, 0.0
 
 
+# ---- style-transfer: Johnson's transformer scored in random multi-scale features ---------------
+class ConvLayer(nn.Module):
+    def __init__(self, cin, cout, k, stride=1, upsample=False):
+        super().__init__()
+        self.pad, self.upsample = nn.ReflectionPad2d(k // 2), upsample
+        self.conv = nn.Conv2d(cin, cout, k, stride)
+
+    def forward(self, x):
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+        return self.conv(self.pad(x))
+
+
+def conv_in_relu(cin, cout, k, stride=1, upsample=False):
+    return nn.Sequential(ConvLayer(cin, cout, k, stride, upsample), nn.InstanceNorm2d(cout, affine=True), nn.ReLU())
+
+
+class Residual(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.body = nn.Sequential(ConvLayer(c, c, 3), nn.InstanceNorm2d(c, affine=True), nn.ReLU(),
+                                  ConvLayer(c, c, 3), nn.InstanceNorm2d(c, affine=True))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class Transformer(nn.Module):
+    def __init__(self, c=16, blocks=3):
+        super().__init__()
+        self.net = nn.Sequential(conv_in_relu(3, c, 9), conv_in_relu(c, 2 * c, 3, 2), conv_in_relu(2 * c, 4 * c, 3, 2),
+                                 *[Residual(4 * c) for _ in range(blocks)],
+                                 conv_in_relu(4 * c, 2 * c, 3, 1, True), conv_in_relu(2 * c, c, 3, 1, True),
+                                 ConvLayer(c, 3, 9), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def style_transfer():
+    model = Transformer()
+    x, style = torch.rand(4, 3, 128, 128), torch.rand(1, 3, 128, 128)
+    filters = [torch.randn(64, 3, k, k) / math.sqrt(3 * k * k) for k in (3, 5, 7, 11)]
+    mean, std = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+
+    def feats(img):
+        h = (img - mean) / std
+        return [F.relu(F.conv2d(F.pad(h, [w.shape[-1] // 2] * 4, mode="reflect"), w)) for w in filters]
+
+    def gram(f):
+        b, c, hh, ww = f.shape
+        f = f.view(b, c, hh * ww)
+        return f.bmm(f.transpose(1, 2)) / (c * hh * ww)
+
+    with torch.no_grad():
+        style_grams, content = [gram(f) for f in feats(style)], feats(x)[0]
+
+    def step():
+        y = model(x)
+        fy = feats(y)
+        content_loss = F.mse_loss(fy[0], content)
+        style_loss = sum(((gram(f) - g) ** 2).sum(dim=(1, 2)).mean() for f, g in zip(fy, style_grams))
+        tv = (y[:, :, 1:] - y[:, :, :-1]).abs().mean() + (y[:, :, :, 1:] - y[:, :, :, :-1]).abs().mean()
+        return content_loss + 10.0 * style_loss + 0.1 * tv  # default.yaml's weights
+    return model, step, 4, 10.0, 0.0
+
+
 APPS = {"face-verify": face_verify, "segment-dice": segment_dice, "handwriting-ctc": handwriting_ctc,
         "detect-focal": detect_focal, "vae-kl": vae_kl, "pointcloud-chamfer": pointcloud_chamfer,
-        "rlhf-reward": rlhf_reward}
+        "rlhf-reward": rlhf_reward, "style-transfer": style_transfer}
 
 
 def main():
