@@ -142,7 +142,10 @@ impl App for StyleTransfer {
         }
         let style = out.join("style.png");
         kit::images::save(
-            &image::DynamicImage::ImageRgb8(crate::synth::painting(size, seed)),
+            &image::DynamicImage::ImageRgb8(crate::synth::painting(
+                size,
+                crate::synth::PAINTING_SEED,
+            )),
             &style,
         )?;
         Ok(format!(

@@ -114,7 +114,7 @@ pub fn to_tensor(img: &RgbImage) -> Tensor {
 /// smaller than the feature network's deepest receptive field is refused.
 pub fn style_image(cfg: &Config, size: u32, receptive_field: i64) -> anyhow::Result<RgbImage> {
     if cfg.data.style == "painting" {
-        return Ok(synth::painting(size, cfg.train.seed));
+        return Ok(synth::painting(size, synth::PAINTING_SEED));
     }
     let path = Path::new(&cfg.data.style);
     let img = read_rgb(path)?;

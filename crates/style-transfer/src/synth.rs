@@ -106,6 +106,10 @@ pub fn scene(size: u32, seed: u64, index: u64) -> RgbImage {
     img
 }
 
+/// The seed of the built-in painting: one style picture, whatever `train.seed` is (seeds vary
+/// the content and the initialisation, not the style being learnt).
+pub const PAINTING_SEED: u64 = 42;
+
 /// The built-in style: `size` × `size` strokes following swirls (seeded).
 pub fn painting(size: u32, seed: u64) -> RgbImage {
     let mut r = rng_for(seed, 37, 0);
