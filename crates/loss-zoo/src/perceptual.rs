@@ -4,7 +4,7 @@
 //! serves as the feature space through [`FeatureExtractor`].
 
 use crate::{check_dims, check_same_shape, LossError, Result};
-use tch::Tensor;
+use tch::{Device, Kind, Tensor};
 
 /// A network whose intermediate activations define a feature space.
 pub trait FeatureExtractor {
@@ -109,4 +109,48 @@ pub fn total_variation(x: &Tensor) -> Result<Tensor> {
     let dy = x.narrow(2, 1, s[2] - 1) - x.narrow(2, 0, s[2] - 1);
     let dx = x.narrow(3, 1, s[3] - 1) - x.narrow(3, 0, s[3] - 1);
     Ok(dy.abs().mean(x.kind()) + dx.abs().mean(x.kind()))
+}
+
+/// Random multi-scale features (Ustyuzhaninov, Brendel, Gatys & Bethge 2017: random shallow
+/// networks with filters at several scales already synthesise natural textures): for each
+/// kernel size k, one layer `ms<k>` of `filters` Gaussian filters over `channels` input
+/// channels, scaled by 1/√(channels·k²), with reflection padding and a ReLU. Needs no training
+/// and no download. The weights come from torch's global generator: seed it first.
+pub struct RandomMultiScale {
+    filters: Vec<Tensor>,
+    names: Vec<String>,
+}
+
+impl RandomMultiScale {
+    pub fn new(channels: i64, filters: i64, kernel_sizes: &[i64], device: Device) -> Self {
+        let filters_per = kernel_sizes
+            .iter()
+            .map(|&k| {
+                let w = Tensor::randn([filters, channels, k, k], (Kind::Float, Device::Cpu));
+                (w / ((channels * k * k) as f64).sqrt()).to_device(device)
+            })
+            .collect();
+        Self {
+            filters: filters_per,
+            names: kernel_sizes.iter().map(|k| format!("ms{k}")).collect(),
+        }
+    }
+}
+
+impl FeatureExtractor for RandomMultiScale {
+    fn features(&self, x: &Tensor, layers: &[usize]) -> Vec<Tensor> {
+        layers
+            .iter()
+            .map(|&i| {
+                let w = &self.filters[i].to_kind(x.kind());
+                let pad = w.size()[2] / 2;
+                x.reflection_pad2d([pad, pad, pad, pad])
+                    .conv2d(w, None::<Tensor>, [1, 1], [0, 0], [1, 1], 1)
+                    .relu()
+            })
+            .collect()
+    }
+    fn layer_names(&self) -> Vec<String> {
+        self.names.clone()
+    }
 }

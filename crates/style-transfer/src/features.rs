@@ -4,7 +4,7 @@
 
 use crate::config::{FeatureConfig, FeatureKind};
 use anyhow::Context;
-use loss_zoo::perceptual::FeatureExtractor;
+use loss_zoo::perceptual::{FeatureExtractor, RandomMultiScale};
 use std::collections::BTreeMap;
 use std::path::Path;
 use tch::{nn, Device, Kind, Tensor};
@@ -140,47 +140,16 @@ impl FeatureExtractor for Vgg19 {
     }
 }
 
-/// One layer of random filters per kernel size k (`ms<k>`), each zero-mean and scaled by
-/// 1/√fan-in, followed by a ReLU (Ustyuzhaninov, Brendel, Gatys & Bethge 2017: random shallow
-/// networks with filters at several scales already synthesise natural textures).
-pub struct RandomMultiScale {
-    filters: Vec<Tensor>,
-    names: Vec<String>,
-}
+/// A network that sees ImageNet-normalised RGB: what the random multi-scale filters are given
+/// here, so that every feature network of this app sees the same input.
+struct Normalised<N>(N);
 
-impl RandomMultiScale {
-    pub fn new(filters: i64, kernel_sizes: &[i64], device: Device) -> Self {
-        let filters_per: Vec<Tensor> = kernel_sizes
-            .iter()
-            .map(|&k| {
-                let w = Tensor::randn([filters, 3, k, k], (Kind::Float, Device::Cpu));
-                (w / ((3 * k * k) as f64).sqrt()).to_device(device)
-            })
-            .collect();
-        let names = kernel_sizes.iter().map(|k| format!("ms{k}")).collect();
-        Self {
-            filters: filters_per,
-            names,
-        }
-    }
-}
-
-impl FeatureExtractor for RandomMultiScale {
+impl<N: FeatureExtractor> FeatureExtractor for Normalised<N> {
     fn features(&self, x: &Tensor, layers: &[usize]) -> Vec<Tensor> {
-        let x = normalise(x);
-        layers
-            .iter()
-            .map(|&i| {
-                let w = &self.filters[i];
-                let pad = w.size()[2] / 2;
-                x.reflection_pad2d([pad, pad, pad, pad])
-                    .conv2d(w, None::<Tensor>, [1, 1], [0, 0], [1, 1], 1)
-                    .relu()
-            })
-            .collect()
+        self.0.features(&normalise(x), layers)
     }
     fn layer_names(&self) -> Vec<String> {
-        self.names.clone()
+        self.0.layer_names()
     }
 }
 
@@ -205,11 +174,12 @@ impl Features {
             ),
             FeatureKind::RandomVgg19 => seeded(spec.seed, || Box::new(Vgg19::random(device))),
             FeatureKind::RandomMultiscale => seeded(spec.seed, || {
-                Box::new(RandomMultiScale::new(
+                Box::new(Normalised(RandomMultiScale::new(
+                    3,
                     spec.filters,
                     &spec.kernel_sizes,
                     device,
-                ))
+                )))
             }),
         };
         let find = |names: &[String]| -> anyhow::Result<Vec<usize>> {

@@ -108,12 +108,12 @@ impl App for VaeKl {
             .clone()
             .ok_or_else(|| anyhow::anyhow!("the IW bound was not computed"))?;
         println!(
-            "| −ELBO (± SE) | recon | KL | −log p(x) IW bound (k = {}) | active units | MIG |",
+            "| −ELBO (± SE) | recon | KL | −log p(x) IW bound (k = {}) | active units | MIG | sharpness |",
             iw.k
         );
-        println!("|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|");
         println!(
-            "| {:.2} ± {:.2} | {:.2} | {:.2} | {:.2} | {} / {} | {} |",
+            "| {:.2} ± {:.2} | {:.2} | {:.2} | {:.2} | {} / {} | {} | {:.3} |",
             ev.neg_elbo,
             ev.neg_elbo_se,
             ev.recon,
@@ -121,7 +121,8 @@ impl App for VaeKl {
             iw.neg_iw_bound,
             ev.active_units,
             ev.kl_per_dim.len(),
-            ev.mig.map_or("-".into(), |m| format!("{m:.3}"))
+            ev.mig.map_or("-".into(), |m| format!("{m:.3}")),
+            ev.sharpness
         );
         println!(
             "({} test images, nats per image; the reconstruction term averaged over {} z draws \

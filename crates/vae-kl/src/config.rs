@@ -72,6 +72,11 @@ pub struct LossConfig {
     pub anneal_steps: u64,
     /// Free bits: nats per latent dimension below which the KL is not penalised (0 = off).
     pub free_bits: f64,
+    /// Weight of a feature-space reconstruction term added to the pixel likelihood (DFC-VAE,
+    /// Hou et al. 2017): Σ_layers ‖φ(x̂) − φ(x)‖² / CHW × pixels, in random multi-scale features
+    /// of the decoded mean x̂ (0 = off; absent in older configs = 0).
+    #[serde(default)]
+    pub perceptual_weight: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -105,6 +110,11 @@ impl AppConfig for Config {
             l.free_bits.is_finite() && l.free_bits >= 0.0,
             "loss.free_bits",
             || format!("must be ≥ 0, got {}", l.free_bits),
+        )?;
+        ensure(
+            l.perceptual_weight.is_finite() && l.perceptual_weight >= 0.0,
+            "loss.perceptual_weight",
+            || format!("must be ≥ 0, got {}", l.perceptual_weight),
         )?;
         ensure(
             l.anneal == Anneal::None || l.anneal_steps >= 1,

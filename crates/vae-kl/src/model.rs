@@ -112,6 +112,46 @@ pub struct ElboParts {
     pub logits: Tensor,
 }
 
+/// The random multi-scale features the perceptual term is measured in (3, 5 and 7-pixel
+/// filters, 32 each, over the one grey channel): drawn from torch's generator whether or not
+/// the term is on, so runs with and without it see the same random numbers afterwards.
+pub fn perceptual_features(device: tch::Device) -> loss_zoo::perceptual::RandomMultiScale {
+    loss_zoo::perceptual::RandomMultiScale::new(1, 32, &[3, 5, 7], device)
+}
+
+/// The perceptual reconstruction term: Σ_layers feature_loss(φ(σ(logits)), φ(x)) × pixels, so
+/// that a weight of 1 is on the scale of the summed pixel NLL (nats per image).
+pub fn perceptual_term(
+    features: &loss_zoo::perceptual::RandomMultiScale,
+    logits: &Tensor,
+    x: &Tensor,
+) -> anyhow::Result<Tensor> {
+    use loss_zoo::perceptual::{feature_loss, FeatureExtractor};
+    let layers: Vec<usize> = (0..features.layer_names().len()).collect();
+    let target = tch::no_grad(|| features.features(x, &layers));
+    let got = features.features(&logits.sigmoid(), &layers);
+    let pixels = (x.size()[1..].iter().product::<i64>()) as f64;
+    let mut terms = Vec::new();
+    for (a, b) in got.iter().zip(&target) {
+        terms.push(feature_loss(a, b)?);
+    }
+    Ok(Tensor::stack(&terms, 0).sum(Kind::Float) * pixels)
+}
+
+/// Sharpness of pictures (N, C, H, W): the mean squared response to the 3×3 Laplacian, i.e. the
+/// energy at the highest spatial frequencies (blurry reconstructions have little).
+pub fn laplacian_energy(x: &Tensor) -> f64 {
+    let k = Tensor::from_slice(&[0.0f32, 1.0, 0.0, 1.0, -4.0, 1.0, 0.0, 1.0, 0.0])
+        .view([1, 1, 3, 3])
+        .to_device(x.device());
+    let c = x.size()[1];
+    let k = k.repeat([c, 1, 1, 1]);
+    x.conv2d(&k, None::<Tensor>, [1, 1], [0, 0], [1, 1], c)
+        .square()
+        .mean(Kind::Float)
+        .double_value(&[])
+}
+
 /// One stochastic ELBO evaluation.
 pub fn elbo_parts(vae: &Vae, x: &Tensor, loss: &LossConfig) -> ElboParts {
     let (mu, logvar) = vae.encode(x);

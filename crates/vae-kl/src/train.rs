@@ -6,7 +6,7 @@
 use crate::config::Config;
 use crate::data::{collate, Batch, Sample, Source};
 use crate::eval::{evaluate, EvalOptions, Evaluation};
-use crate::model::{elbo_parts, Vae};
+use crate::model::{elbo_parts, perceptual_features, perceptual_term, Vae};
 use image::RgbImage;
 use kit::data::Loader;
 use kit::logging::Logger;
@@ -17,6 +17,8 @@ use tch::{nn, Device, Kind, Tensor};
 pub struct VaeTask {
     pub vs: nn::VarStore,
     pub vae: Vae,
+    /// The features of `loss.perceptual_weight` (drawn whether or not it is on).
+    perceptual: loss_zoo::perceptual::RandomMultiScale,
     pub cfg: Config,
     train: Loader<Source, Batch>,
     /// The test set, in memory (evaluation and pictures).
@@ -35,10 +37,12 @@ impl VaeTask {
     ) -> Self {
         let vs = nn::VarStore::new(device);
         let vae = Vae::new(&vs.root(), &cfg.model);
+        let perceptual = perceptual_features(device);
         let train = Loader::training(Arc::new(train), &cfg.train, Arc::new(collate));
         Self {
             vs,
             vae,
+            perceptual,
             cfg: cfg.clone(),
             train,
             test,
@@ -130,16 +134,30 @@ impl Task for VaeTask {
         let x = x.to_device(self.device);
         let p = elbo_parts(&self.vae, &x, &self.cfg.loss);
         let beta = self.cfg.loss.beta_at(ctx.step);
-        let total = &p.recon + &p.kl_train * beta;
+        let w = self.cfg.loss.perceptual_weight;
+        let feat = if w > 0.0 {
+            Some(perceptual_term(&self.perceptual, &p.logits, &x)?)
+        } else {
+            None
+        };
+        let total = match &feat {
+            Some(f) => &p.recon + &p.kl_train * beta + f * w,
+            None => &p.recon + &p.kl_train * beta,
+        };
+        let mut terms: Vec<(String, Tensor)> = Vec::new();
+        if let Some(f) = feat {
+            terms.push(("perceptual".into(), f.detach()));
+        }
         let elbo = (&p.recon + &p.kl).detach();
+        terms.extend([
+            ("recon".into(), p.recon.detach()),
+            ("kl".into(), p.kl.detach()),
+            ("neg_elbo".into(), elbo),
+            ("beta".into(), Tensor::from(beta)),
+        ]);
         Ok(Losses {
             total,
-            terms: vec![
-                ("recon".into(), p.recon.detach()),
-                ("kl".into(), p.kl.detach()),
-                ("neg_elbo".into(), elbo),
-                ("beta".into(), Tensor::from(beta)),
-            ],
+            terms,
             samples: x.size()[0] as usize,
         })
     }
@@ -185,6 +203,7 @@ impl Task for VaeTask {
             ("kl".into(), ev.kl),
             ("neg_elbo_se".into(), ev.neg_elbo_se),
             ("active_units".into(), ev.active_units as f64),
+            ("sharpness".into(), ev.sharpness),
         ];
         if let Some(m) = ev.mig {
             values.push(("mig".into(), m));
