@@ -15,6 +15,7 @@
 //! - [`optim`]: AdamW / SGD + momentum, warmup + cosine, gradient clipping
 //! - [`precision`]: an app's forward pass under bf16 autocast
 //! - [`rundir`]: `runs/<app>/<run>/`, atomic writes
+//! - [`stop`]: Ctrl-C / SIGTERM: the first asks a loop to save and stop, a second exits
 //! - [`spiral`]: the example task the kit's own tests train
 //! - [`sweep`]: grids × seeds, local / parallel / Slurm, `collect`
 //! - `testing` (feature `testing`): scaffolding for the apps' integration tests
@@ -36,7 +37,7 @@ pub mod precision;
 pub mod rundir;
 pub mod spiral;
 mod step_values;
-mod stop;
+pub mod stop;
 pub mod sweep;
 #[cfg(feature = "testing")]
 pub mod testing;

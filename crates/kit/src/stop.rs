@@ -15,7 +15,7 @@ static HANDLER: Once = Once::new();
 /// A second press ends the process with 130 through `_exit`: no exit-time destructors run
 /// while libtorch is still working on the main thread (`process::exit` crashed there), and
 /// checkpoints are written to a temporary file and renamed, so the last good one survives.
-pub(crate) fn install_ctrlc() {
+pub fn install_ctrlc() {
     HANDLER.call_once(|| {
         let _ = ctrlc::set_handler(|| {
             let n = PRESSES.fetch_add(1, Ordering::SeqCst) + 1;
@@ -41,6 +41,6 @@ fn exit_now(code: i32, msg: &str) -> ! {
 }
 
 /// Whether a stop was requested since the last call (clears it; the press count stays).
-pub(crate) fn take() -> bool {
+pub fn take() -> bool {
     STOP.swap(false, Ordering::SeqCst)
 }

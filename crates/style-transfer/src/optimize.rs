@@ -3,7 +3,8 @@
 //! Adam on pixels in [0, 1] (clamped after each step), not L-BFGS: tch has no L-BFGS, and Adam
 //! at lr 0.02 lowers the objective steadily here (the losses are printed and logged, so it is
 //! measured, not assumed). Each call writes a fresh folder with the result, a content | style |
-//! result picture, the losses in TensorBoard and `metrics.jsonl`.
+//! result picture, the losses in TensorBoard and `metrics.jsonl`; Ctrl-C (or SIGTERM) stops
+//! after the current step and still writes them.
 
 use crate::config::Config;
 use crate::data;
@@ -49,7 +50,14 @@ pub fn optimize(
     let mut opt = nn::Adam::default().build(&vs, o.lr)?;
     let (mut first, mut last) = ([0.0; 5], [0.0; 5]);
     let t0 = Instant::now();
+    kit::stop::install_ctrlc();
+    let mut done = 0;
     for step in 1..=o.steps {
+        if kit::stop::take() {
+            println!("stopped at step {done} (Ctrl-C or SIGTERM): saving the picture so far");
+            break;
+        }
+        done = step;
         let t = objective.terms(&pixels, &x)?;
         let row = [
             step as f64,
@@ -87,7 +95,7 @@ pub fn optimize(
             );
         }
     }
-    let steps_per_second = o.steps as f64 / t0.elapsed().as_secs_f64();
+    let steps_per_second = done as f64 / t0.elapsed().as_secs_f64();
     let result = kit::images::tensor_to_rgb(&pixels.detach().to_kind(Kind::Float).get(0));
     let grid = kit::images::grid(
         &[
@@ -99,7 +107,7 @@ pub fn optimize(
     );
     logger
         .tb
-        .image("optimize/content | style | result", o.steps as i64, &grid)?;
+        .image("optimize/content | style | result", done as i64, &grid)?;
     kit::images::save(
         &image::DynamicImage::ImageRgb8(result),
         &run.file("result.png"),
@@ -113,7 +121,7 @@ pub fn optimize(
     rows.push(("trained against".into(), scores(&objective, &x, &y)?));
     print_table(&rows, 1, o.size, f64::NAN);
     let json = serde_json::json!({
-        "steps": o.steps, "steps_per_second": steps_per_second,
+        "steps": done, "steps_per_second": steps_per_second,
         "first": first, "last": last,
         "scores": rows.iter().map(|(n, s)| serde_json::json!({"network": n, "scores": s})).collect::<Vec<_>>(),
     });

@@ -253,3 +253,44 @@ fn style_pictures_too_small_are_refused_and_odd_formats_converted() {
     );
     assert!(out.contains("converted to 8-bit RGB"), "{out}");
 }
+
+#[test]
+fn ctrl_c_stops_optimize_and_still_writes_the_picture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = p(&tmp.path().join("runs"));
+    let child = std::process::Command::new(BIN)
+        .args([
+            "optimize",
+            "--config",
+            &smoke(),
+            "--runs",
+            &runs,
+            "--name",
+            "c",
+        ])
+        .args([
+            "--set",
+            "optimize.steps=1000000",
+            "--set",
+            "optimize.log_every=1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = tmp.path().join("runs/style-transfer/c/metrics.jsonl");
+    let t0 = std::time::Instant::now();
+    while std::fs::read_to_string(&log).map_or(0, |s| s.lines().count()) < 3 {
+        assert!(t0.elapsed().as_secs() < 60, "optimize logged nothing");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("stopped at step"), "{text}");
+    let folder = tmp.path().join("runs/style-transfer/c");
+    assert!(folder.join("result.png").is_file() && folder.join("scores.json").is_file());
+}
