@@ -131,7 +131,7 @@ slurm-down:
 
 # Sweeps on a real Slurm: start it, submit a 2 × 2-seed spiral sweep as a job array, wait, collect, check, stop (not part of `just test`: needs root and daemons).
 test-slurm: setup
-    cargo build -p kit --bin spiral
+    cargo build -p kit --example spiral
     tools/slurm/test.sh
 
 # The lecture's loss figures, computed by calling loss-zoo, written to docs/figures/*.png.

@@ -16,7 +16,7 @@ axes:
 metrics: [accuracy]
 slurm: {time: "00:10:00", mem: 1G, cpus_per_task: 1}
 GRID
-out=$(./target/debug/spiral sweep --grid "$tmp/grid.yaml" --seeds 2 --name slurm --runs "$tmp/runs" --slurm)
+out=$(./target/debug/examples/spiral sweep --grid "$tmp/grid.yaml" --seeds 2 --name slurm --runs "$tmp/runs" --slurm)
 echo "$out"
 job=$(echo "$out" | sed -n 's/^submitted job array \([0-9]*\).*/\1/p')
 [ -n "$job" ] || fail "no job id in the output"
@@ -26,7 +26,7 @@ for _ in $(seq 1 120); do
 done
 [ -z "$(squeue -h -j "$job" 2>/dev/null)" ] || fail "job $job still queued after 120 s"
 dir=$tmp/runs/spiral/sweep-slurm
-./target/debug/spiral sweep collect "$dir"
+./target/debug/examples/spiral sweep collect "$dir"
 for h in 16 32; do
     grep -q "^| $h | 2/2 | .* ± " "$dir/table.md" || fail "row $h does not have 2 finished seeds with mean ± std (logs: $dir/logs)"
 done

@@ -3,5 +3,5 @@
 //! come from `kit::cli`.
 
 fn main() -> std::process::ExitCode {
-    kit::cli::run::<detect_focal::app::DetectFocal>()
+    sweep::main::<detect_focal::app::DetectFocal>()
 }

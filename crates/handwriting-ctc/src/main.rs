@@ -1,6 +1,6 @@
 //! handwriting-ctc: read handwritten strings without per-frame labels (CNN + BiGRU + CTC).
-//! The commands come from `kit::cli`.
+//! The commands come from `kit::cli` (+ `sweep`).
 
 fn main() -> std::process::ExitCode {
-    kit::cli::run::<handwriting_ctc::app::HandwritingCtc>()
+    sweep::main::<handwriting_ctc::app::HandwritingCtc>()
 }

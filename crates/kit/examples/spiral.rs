@@ -1,7 +1,7 @@
 //! The kit's example app: spiral classification (an MLP on 2-D points) plugged into the shared
-//! command line exactly as every app is, through `impl App`. It is built as the `spiral`
-//! binary (see Cargo.toml) because the kit's integration tests run it as a real process.
-//! `cargo run -p kit --bin spiral -- train --config configs/spiral/smoke.yaml`
+//! command line exactly as every app is, through `impl App` and `sweep::main`; the kit's
+//! integration tests run it as a process (`kit::testing::example_bin`).
+//! `cargo run -p kit --example spiral -- train --config configs/spiral/smoke.yaml`
 
 use anyhow::Context;
 use kit::app::{App, Info, NoExtra, Opened, Purpose};
@@ -114,5 +114,5 @@ impl App for Spiral {
 }
 
 fn main() -> std::process::ExitCode {
-    kit::cli::run::<Spiral>()
+    sweep::main::<Spiral>()
 }

@@ -1,8 +1,9 @@
 //! The command line every app shares: `train`, `eval`, `predict`, `synth` (+ the app's own
 //! subcommands), parsed and wired here so the flags are the same in every app. An app
-//! implements [`crate::app::App`]; its `main.rs` is `fn main() -> ExitCode { kit::cli::run::<MyApp>() }`.
+//! implements [`crate::app::App`]; its `main.rs` is `fn main() -> ExitCode { sweep::main::<MyApp>() }`
+//! (the `sweep` crate, above kit, adds `sweep` through [`run_with`]; [`run`] is the line without it).
 
-use crate::app::{self, App, AppConfig, Purpose};
+use crate::app::{self, App, AppConfig, NoExtra, Purpose};
 pub use crate::args::{EvalArgs, PredictArgs, RunArgs, Split, SynthArgs, TrainArgs};
 use crate::config;
 use clap::{CommandFactory, FromArgMatches, Subcommand};
@@ -60,13 +61,13 @@ fn reported_split(asked: Split) -> &'static str {
 }
 
 #[derive(clap::Parser)]
-struct Cli<E: Subcommand> {
+struct Cli<E: Subcommand, T: Subcommand> {
     #[command(subcommand)]
-    cmd: Command<E>,
+    cmd: Command<E, T>,
 }
 
 #[derive(Subcommand)]
-enum Command<E: Subcommand> {
+enum Command<E: Subcommand, T: Subcommand> {
     /// Train (or resume) a run.
     Train(TrainArgs),
     /// The field's metrics of a run's checkpoint, appended to RUN/eval.json.
@@ -82,26 +83,36 @@ enum Command<E: Subcommand> {
         #[arg(long)]
         json: bool,
     },
-    /// Train a grid of configs × seeds (here, in parallel, or as a Slurm job array) into one
-    /// table; `sweep collect DIR` rewrites the table.
-    Sweep(crate::sweep::SweepCli),
+    #[command(flatten)]
+    Tool(T),
     #[command(flatten)]
     Extra(E),
 }
 
-/// The whole `main` of an app.
+/// The whole `main` of an app with the shared subcommands and the app's own.
 pub fn run<A: App>() -> std::process::ExitCode {
+    run_with::<A, NoExtra>(|never| match never {})
+}
+
+/// [`run`] with the subcommands `T` of a crate above kit added (the `sweep` crate's `sweep`),
+/// handled by `tool`.
+pub fn run_with<A: App, T: Subcommand>(
+    tool: impl FnOnce(T) -> anyhow::Result<()>,
+) -> std::process::ExitCode {
     main(|| {
-        let matches = Cli::<A::Extra>::command()
+        let matches = Cli::<A::Extra, T>::command()
             .name(A::NAME)
             .about(A::ABOUT)
             .get_matches();
-        let cli = Cli::<A::Extra>::from_arg_matches(&matches)?;
-        dispatch::<A>(cli.cmd)
+        let cli = Cli::<A::Extra, T>::from_arg_matches(&matches)?;
+        match cli.cmd {
+            Command::Tool(t) => tool(t),
+            cmd => dispatch::<A, T>(cmd),
+        }
     })
 }
 
-fn dispatch<A: App>(cmd: Command<A::Extra>) -> anyhow::Result<()> {
+fn dispatch<A: App, T: Subcommand>(cmd: Command<A::Extra, T>) -> anyhow::Result<()> {
     match cmd {
         Command::Train(args) => app::train_app::<A>(&args).map(|_| ()),
         Command::Eval(args) => {
@@ -137,24 +148,6 @@ fn dispatch<A: App>(cmd: Command<A::Extra>) -> anyhow::Result<()> {
             println!("{}", A::synth(&cfg, &args.out, args.n, seed)?);
             Ok(())
         }
-        Command::Sweep(cli) => {
-            let train = |a: &TrainArgs| app::train_app::<A>(a).map(|(o, _, _)| o);
-            let check = |path: &Path, set: &[String]| -> anyhow::Result<(u64, bool)> {
-                let c: A::Config = app::resolve(path, set, None)?;
-                Ok((
-                    c.train().seed,
-                    matches!(c.train().device, crate::device::DeviceSpec::Cuda(_)),
-                ))
-            };
-            crate::sweep::command(
-                A::NAME,
-                cli,
-                &crate::sweep::Hooks {
-                    train: &train,
-                    check: &check,
-                },
-            )
-        }
         Command::Info { json } => {
             let i = A::INFO;
             if json {
@@ -175,6 +168,7 @@ fn dispatch<A: App>(cmd: Command<A::Extra>) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Tool(_) => unreachable!("handled by run_with"),
         Command::Extra(e) => A::extra(e),
     }
 }

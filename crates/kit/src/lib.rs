@@ -17,7 +17,6 @@
 //! - [`rundir`]: `runs/<app>/<run>/`, atomic writes
 //! - [`stop`]: Ctrl-C / SIGTERM: the first asks a loop to save and stop, a second exits
 //! - [`spiral`]: the example task the kit's own tests train
-//! - [`sweep`]: grids × seeds, local / parallel / Slurm, `collect`
 //! - `testing` (feature `testing`): scaffolding for the apps' integration tests
 //! - [`train`]: the loop over a [`train::Task`]
 
@@ -38,7 +37,6 @@ pub mod rundir;
 pub mod spiral;
 mod step_values;
 pub mod stop;
-pub mod sweep;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod train;

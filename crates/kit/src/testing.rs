@@ -205,3 +205,21 @@ pub fn smoke_fit<C: crate::app::AppConfig, T: crate::train::Task>(
     crate::train::fit(task, cfg.train(), &run, &mut log, Default::default()).expect("fit");
     run
 }
+
+/// The path of a cargo example's binary (`target/<profile>/examples/<name>`) from an
+/// integration test, which runs from `target/<profile>/deps/`. `cargo test` builds the examples
+/// of the packages it tests; a narrower build may not have, and the panic says what to run.
+pub fn example_bin(package: &str, name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("."));
+    let bin = profile_dir.join("examples").join(name);
+    assert!(
+        bin.is_file(),
+        "{} is missing: run `cargo build -p {package} --example {name}` (cargo test --workspace builds it)",
+        bin.display()
+    );
+    bin
+}

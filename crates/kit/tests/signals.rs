@@ -14,7 +14,7 @@ fn sigterm_saves_like_ctrl_c() {
     let mut args = train_args("term", &["--set", "train.epochs=100000"]);
     args.push("--runs".into());
     args.push(tmp.path().to_string_lossy().to_string());
-    let child = Command::new(env!("CARGO_BIN_EXE_spiral"))
+    let child = Command::new(kit::testing::example_bin("kit", "spiral"))
         .args(&args)
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -64,7 +64,7 @@ fn kill_9_at_any_moment_leaves_a_loadable_checkpoint_and_resume_continues() {
         };
         args.push("--runs".into());
         args.push(tmp.path().to_string_lossy().to_string());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_spiral"))
+        let mut child = Command::new(kit::testing::example_bin("kit", "spiral"))
             .args(&args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -117,7 +117,7 @@ fn a_second_ctrl_c_always_exits_130_and_never_crashes() {
         );
         args.push("--runs".into());
         args.push(tmp.path().to_string_lossy().to_string());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_spiral"))
+        let mut child = Command::new(kit::testing::example_bin("kit", "spiral"))
             .args(&args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())

@@ -4,10 +4,9 @@
 
 use std::path::Path;
 
-const BIN: &str = env!("CARGO_BIN_EXE_spiral");
-
 fn sweep(args: &[&str]) -> (bool, String) {
-    kit::testing::run_cli(BIN, args)
+    let bin = kit::testing::example_bin("kit", "spiral");
+    kit::testing::run_cli(&bin.to_string_lossy(), args)
 }
 
 fn write_grid(dir: &Path, axes: &str) -> String {
@@ -95,7 +94,7 @@ fn a_grid_with_seeds_becomes_one_table_and_a_stopped_sweep_continues() {
         acc("hidden=32_seed=42") - acc("hidden=16_seed=42"),
         acc("hidden=32_seed=43") - acc("hidden=16_seed=43"),
     ];
-    let (m, sd, p) = kit::sweep::paired_t(&d);
+    let (m, sd, p) = sweep::paired_t(&d);
     let (ok, text) = sweep(&[
         "sweep",
         "collect",

@@ -105,7 +105,7 @@ fn tensorboard_reads_every_kind() {
 fn a_run_logs_its_hparams_against_the_selection_metric_by_name() {
     let tmp = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_spiral"))
+    let out = std::process::Command::new(kit::testing::example_bin("kit", "spiral"))
         .args([
             "train",
             "--name",

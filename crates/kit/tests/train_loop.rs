@@ -201,7 +201,7 @@ fn wrong_config_key_names_file_line_and_key() {
 #[test]
 fn ctrl_c_saves_and_exits_zero() {
     let tmp = tempfile::tempdir().unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_spiral"))
+    let child = std::process::Command::new(kit::testing::example_bin("kit", "spiral"))
         .args(["train", "--config"])
         .arg(repo().join("configs/spiral/smoke.yaml"))
         .args([

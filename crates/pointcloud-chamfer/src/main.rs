@@ -2,5 +2,5 @@
 //! come from `kit::cli`.
 
 fn main() -> std::process::ExitCode {
-    kit::cli::run::<pointcloud_chamfer::app::PointcloudChamfer>()
+    sweep::main::<pointcloud_chamfer::app::PointcloudChamfer>()
 }

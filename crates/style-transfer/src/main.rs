@@ -1,6 +1,6 @@
 //! style-transfer: content + Gram-matrix style losses, per-picture optimisation and a
-//! feed-forward stylizer. The commands come from `kit::cli`.
+//! feed-forward stylizer. The commands come from `kit::cli` (+ `sweep`).
 
 fn main() -> std::process::ExitCode {
-    kit::cli::run::<style_transfer::app::StyleTransfer>()
+    sweep::main::<style_transfer::app::StyleTransfer>()
 }

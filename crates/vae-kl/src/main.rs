@@ -2,5 +2,5 @@
 //! from `kit::cli`.
 
 fn main() -> std::process::ExitCode {
-    kit::cli::run::<vae_kl::app::VaeKl>()
+    sweep::main::<vae_kl::app::VaeKl>()
 }

@@ -22,7 +22,7 @@ pub fn cfg(overrides: &[&str]) -> SpiralConfig {
 
 /// Runs the spiral binary with `args` (and `--runs runs_root` for `train`).
 pub fn spiral(runs_root: &Path, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_spiral"));
+    let mut c = Command::new(kit::testing::example_bin("kit", "spiral"));
     c.args(args).env("RUST_BACKTRACE", "1");
     if args.first() == Some(&"train") {
         c.arg("--runs").arg(runs_root);

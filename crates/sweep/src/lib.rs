@@ -9,6 +9,9 @@
 //! and the run folders themselves (`<axis>=<value>_…_seed=<s>/`, each with `result.json` once
 //! it finished). Every run, local or on Slurm, is `<app> sweep task DIR INDEX`, which trains
 //! (or resumes) that run with the app's own `train`, so a shared file system is all Slurm needs.
+//!
+//! [`main`] is every app's `main`: kit's command line with `sweep` added. The crate sits above
+//! kit (it trains through kit's pipeline), so kit's command line knows nothing of it.
 
 mod chart;
 mod collect;
@@ -25,10 +28,11 @@ pub use paired::paired_t;
 pub use slurm::sbatch;
 use slurm::slurm_settings;
 
-use crate::args::TrainArgs;
-use crate::config;
-use crate::rundir::{utc_stamp, write_atomic};
-use crate::train::Outcome;
+use kit::app::App;
+use kit::args::TrainArgs;
+use kit::config;
+use kit::rundir::{utc_stamp, write_atomic};
+use kit::train::Outcome;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -124,6 +128,35 @@ pub struct Hooks<'a> {
     /// Loads and validates the app's config with these overrides (nothing written); returns
     /// its train.seed and whether its device is CUDA.
     pub check: CheckFn<'a>,
+}
+
+/// The subcommand this crate adds to an app's command line.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum Tool {
+    /// Train a grid of configs × seeds (here, in parallel, or as a Slurm job array) into one
+    /// table; `sweep collect DIR` rewrites the table.
+    Sweep(SweepCli),
+}
+
+/// The whole `main` of an app: kit's shared command line (`train`, `eval`, `predict`, `synth`,
+/// `info`, the app's own subcommands) plus `sweep`.
+pub fn main<A: App>() -> std::process::ExitCode {
+    kit::cli::run_with::<A, Tool>(|Tool::Sweep(cli)| {
+        let train = |a: &TrainArgs| kit::app::train_app::<A>(a).map(|(o, _, _)| o);
+        let check = |path: &Path, set: &[String]| -> anyhow::Result<(u64, bool)> {
+            let c: A::Config = kit::app::resolve(path, set, None)?;
+            let t = kit::app::AppConfig::train(&c);
+            Ok((t.seed, matches!(t.device, kit::device::DeviceSpec::Cuda(_))))
+        };
+        command(
+            A::NAME,
+            cli,
+            &Hooks {
+                train: &train,
+                check: &check,
+            },
+        )
+    })
 }
 
 /// `<app> sweep …`.

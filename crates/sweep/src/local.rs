@@ -2,9 +2,9 @@
 //! that every executor (local or Slurm) calls.
 
 use super::{last_line, read_plan, status, RunSpec, Status};
-use crate::args::TrainArgs;
-use crate::rundir::write_atomic;
-use crate::train::Outcome;
+use kit::args::TrainArgs;
+use kit::rundir::write_atomic;
+use kit::train::Outcome;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::process::Command;

@@ -2,7 +2,7 @@
 
 use super::local::RunResult;
 use super::{last_line, read_plan, status, RunSpec, Status};
-use crate::rundir::write_atomic;
+use kit::rundir::write_atomic;
 use std::path::Path;
 
 /// A sweep's table in both formats.

@@ -101,6 +101,6 @@ pub fn plot(dir: &Path, axis: &str, metric: &str) -> anyhow::Result<PathBuf> {
             .collect()
     };
     let out = dir.join(format!("{}-vs-{}.png", file(metric), file(axis)));
-    crate::images::save(&image::DynamicImage::ImageRgb8(img), &out)?;
+    kit::images::save(&image::DynamicImage::ImageRgb8(img), &out)?;
     Ok(out)
 }
