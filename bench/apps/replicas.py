@@ -361,9 +361,13 @@ def style_transfer():
         return f.bmm(f.transpose(1, 2)) / (c * hh * ww)
 
     with torch.no_grad():
-        style_grams, content = [gram(f) for f in feats(style)], feats(x)[0]
+        style_grams = [gram(f) for f in feats(style)]
 
     def step():
+        # The content target is the batch's own features: computed every step, as a training
+        # loop whose batches change must (the Rust task does the same).
+        with torch.no_grad():
+            content = feats(x)[0]
         y = model(x)
         fy = feats(y)
         content_loss = F.mse_loss(fy[0], content)
