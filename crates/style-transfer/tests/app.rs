@@ -294,3 +294,25 @@ fn ctrl_c_stops_optimize_and_still_writes_the_picture() {
     let folder = tmp.path().join("runs/style-transfer/c");
     assert!(folder.join("result.png").is_file() && folder.join("scores.json").is_file());
 }
+
+#[test]
+fn every_config_and_grid_is_valid() {
+    let n = kit::testing::validate_every_config::<style_transfer::config::Config>("style-transfer");
+    assert_eq!(n, 3, "default, quick, smoke");
+    // The grid's runs validate too (the sweep checks every run's config before writing).
+    let tmp = tempfile::tempdir().unwrap();
+    let grid = kit::testing::repo_root().join("configs/style-transfer/sweeps/style-weight.yaml");
+    let out = run_ok(
+        BIN,
+        &[
+            "sweep",
+            "--grid",
+            &p(&grid),
+            "--runs",
+            &p(tmp.path()),
+            "--slurm",
+            "--no-submit",
+        ],
+    );
+    assert!(out.contains("3 grid points × 3 seeds = 9 runs"), "{out}");
+}
