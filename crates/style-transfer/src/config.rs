@@ -112,6 +112,15 @@ impl AppConfig for Config {
         ensure(d.size >= 32, "data.size", || {
             format!("must be ≥ 32 pixels, got {}", d.size)
         })?;
+        for (key, n) in [
+            ("data.train_size", d.train_size),
+            ("data.val_size", d.val_size),
+            ("data.test_size", d.test_size),
+        ] {
+            ensure(n >= 1, key, || {
+                "must be ≥ 1 (built-in scenes of that split)".into()
+            })?;
+        }
         ensure(d.size % 4 == 0, "data.size", || {
             format!(
                 "must be a multiple of 4 (two stride-2 layers), got {}",

@@ -152,7 +152,7 @@ fn bad_settings_are_refused_before_anything_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
     let config = kit::testing::repo_root().join("configs/style-transfer/smoke.yaml");
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["loss.content_weight=0", "loss.style_weight=0"],
             "loss.style_weight",
@@ -160,6 +160,7 @@ fn bad_settings_are_refused_before_anything_is_written() {
         (&["loss.style_weight=.nan"], "loss.style_weight"),
         (&["loss.tv_weight=-1"], "loss.tv_weight"),
         (&["data.size=30"], "data.size"),
+        (&["data.test_size=0"], "data.test_size"),
         (&["features.kind=vgg19"], "features.weights"),
         (
             &["features.style_layer_weights=[1.0]"],

@@ -15,12 +15,14 @@
 
 mod chart;
 mod collect;
+mod entry;
 mod grid;
 mod local;
 mod paired;
 mod slurm;
 
 pub use collect::{collect, mean_std, Table};
+pub use entry::{main, Tool};
 pub use grid::{expand, Grid, Plan, RunSpec, SlurmConfig};
 use local::run_local;
 pub use local::{run_task, RunResult};
@@ -28,7 +30,6 @@ pub use paired::paired_t;
 pub use slurm::sbatch;
 use slurm::slurm_settings;
 
-use kit::app::App;
 use kit::args::TrainArgs;
 use kit::config;
 use kit::rundir::{utc_stamp, write_atomic};
@@ -128,35 +129,6 @@ pub struct Hooks<'a> {
     /// Loads and validates the app's config with these overrides (nothing written); returns
     /// its train.seed and whether its device is CUDA.
     pub check: CheckFn<'a>,
-}
-
-/// The subcommand this crate adds to an app's command line.
-#[derive(clap::Subcommand, Debug, Clone)]
-pub enum Tool {
-    /// Train a grid of configs × seeds (here, in parallel, or as a Slurm job array) into one
-    /// table; `sweep collect DIR` rewrites the table.
-    Sweep(SweepCli),
-}
-
-/// The whole `main` of an app: kit's shared command line (`train`, `eval`, `predict`, `synth`,
-/// `info`, the app's own subcommands) plus `sweep`.
-pub fn main<A: App>() -> std::process::ExitCode {
-    kit::cli::run_with::<A, Tool>(|Tool::Sweep(cli)| {
-        let train = |a: &TrainArgs| kit::app::train_app::<A>(a).map(|(o, _, _)| o);
-        let check = |path: &Path, set: &[String]| -> anyhow::Result<(u64, bool)> {
-            let c: A::Config = kit::app::resolve(path, set, None)?;
-            let t = kit::app::AppConfig::train(&c);
-            Ok((t.seed, matches!(t.device, kit::device::DeviceSpec::Cuda(_))))
-        };
-        command(
-            A::NAME,
-            cli,
-            &Hooks {
-                train: &train,
-                check: &check,
-            },
-        )
-    })
 }
 
 /// `<app> sweep …`.
