@@ -198,6 +198,7 @@ pub fn load_scene(
         image,
         boxes,
         classes: classes.to_vec(),
+        mask: Vec::new(),
     })
 }
 

@@ -101,20 +101,8 @@ pub struct LossConfig {
     pub neg_iou: f64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct DetectConfig {
-    /// Candidates below this score are dropped before NMS (COCO eval: 0.05).
-    pub score_threshold: f64,
-    /// Candidates kept per image before NMS.
-    pub pre_nms_top_k: usize,
-    /// Class-wise NMS IoU threshold.
-    pub nms_iou: f64,
-    /// Detections kept per image after NMS (COCO: 100).
-    pub max_detections: usize,
-    /// Boxes drawn in pictures and printed by `predict` need at least this score.
-    pub show_threshold: f64,
-}
+/// The post-processing settings (shared with mix-match through the `scenes` crate).
+pub use scenes::boxes::DetectConfig;
 
 impl AppConfig for Config {
     kit::train_section!();

@@ -1,7 +1,7 @@
 //! Datasets of scenes (synthetic, or COCO via `crate::coco`) and the batch
 //! targets of every anchor, computed on the loader's worker threads.
 
-use crate::boxes::{assign, encode, Anchors, Assignment};
+use crate::boxes::{anchor_targets, Anchors};
 pub use crate::coco::{load_scene, write_synthetic, CocoFolder};
 use crate::config::Config;
 pub use crate::synth::hflip;
@@ -121,12 +121,12 @@ pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
     let (w, h) = first.image.dimensions();
     let n = scenes.len();
     let (a_n, k) = (t.anchors.len(), t.classes);
-    let mut cls = vec![0f32; n * a_n * k];
-    let mut valid = vec![true; n * a_n];
-    let mut pos = vec![false; n * a_n];
-    let mut deltas = vec![0f32; n * a_n * 4];
+    let mut cls = Vec::with_capacity(n * a_n * k);
+    let mut valid = Vec::with_capacity(n * a_n);
+    let mut pos = Vec::with_capacity(n * a_n);
+    let mut deltas = Vec::with_capacity(n * a_n * 4);
     let mut pixels: Vec<u8> = Vec::with_capacity(n * (w * h * 3) as usize);
-    for (i, s) in scenes.iter().enumerate() {
+    for s in &scenes {
         if s.image.dimensions() != (w, h) {
             return Err(DataError::Other(format!(
                 "images of sizes {:?} and {:?} in one batch: set data.size",
@@ -140,22 +140,11 @@ pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
             )));
         }
         pixels.extend_from_slice(s.image.as_raw());
-        for (a, m) in assign(&t.anchors.boxes, &s.boxes, t.pos_iou, t.neg_iou)
-            .into_iter()
-            .enumerate()
-        {
-            let j = i * a_n + a;
-            match m {
-                Assignment::Negative => {}
-                Assignment::Ignore => valid[j] = false,
-                Assignment::Positive(g) => {
-                    pos[j] = true;
-                    cls[j * k + s.classes[g]] = 1.0;
-                    deltas[j * 4..j * 4 + 4]
-                        .copy_from_slice(&encode(&t.anchors.boxes[a], &s.boxes[g]));
-                }
-            }
-        }
+        let at = anchor_targets(&t.anchors, &s.boxes, &s.classes, k, t.pos_iou, t.neg_iou);
+        cls.extend(at.cls);
+        valid.extend(at.valid);
+        pos.extend(at.positive);
+        deltas.extend(at.deltas);
     }
     let (n, a_n, k) = (n as i64, a_n as i64, k as i64);
     // Normalised here, so the loader thread makes one libtorch call (a copy); the permuted view

@@ -1,10 +1,12 @@
 //! detect-focal: a RetinaNet-style single-stage detector trained with sigmoid focal loss.
 //! `config` (typed YAML), `scene` (synthetic shape scenes), `data` (datasets and batch targets),
-//! `coco` (COCO JSON read / write), `boxes` (anchors, box coding, matching, NMS), `model` (backbone + FPN + heads),
+//! `coco` (COCO JSON read / write), `boxes` (anchors, box coding, matching, NMS; from the
+//! `scenes` crate), `model` (backbone + FPN + heads),
 //! `train` (the task in kit's loop), `eval` (COCO AP, pictures, the γ table), `predict`.
 
 pub mod app;
-pub mod boxes;
+/// Anchors, box coding, matching and NMS (from the shared `scenes` crate).
+pub use scenes::boxes;
 pub mod coco;
 pub mod config;
 pub mod data;
