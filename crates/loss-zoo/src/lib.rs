@@ -10,6 +10,7 @@
 //! | [`chamfer`] | Chamfer distance between point sets | `pytorch3d.loss.chamfer_distance` |
 //! | [`dice`] | Dice, Dice + CE | MONAI `DiceLoss`, `DiceCELoss` |
 //! | [`kl`] | KL divergence, Gaussian KL | `torch.nn.functional.kl_div`, VAE closed form |
+//! | [`multitask`] | fixed and uncertainty-weighted sums of task losses | Kendall, Gal & Cipolla (2018), eq. 7 |
 //! | [`preference`] | Bradley–Terry, DPO | TRL `RewardTrainer`, `DPOTrainer` (sigmoid) |
 //! | [`sinkhorn`] | entropic EMD between point sets | exact assignment by brute force (tests) |
 //! | [`perceptual`] | feature (content), Gram style, total variation | PyTorch formulas of Johnson et al. / `fast_neural_style` |
@@ -24,6 +25,7 @@ pub mod ctc;
 pub mod dice;
 pub mod focal;
 pub mod kl;
+pub mod multitask;
 pub mod perceptual;
 pub mod preference;
 mod reduction;
