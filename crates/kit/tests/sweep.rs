@@ -227,3 +227,37 @@ fn a_failed_run_is_listed_with_the_last_line_of_its_log() {
         "{text}"
     );
 }
+
+#[test]
+fn a_grid_with_test_reports_the_test_split_at_the_checkpoint_validation_chose() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let r = runs.to_string_lossy().to_string();
+    let grid = write_grid(tmp.path(), "  - model.hidden: [16]");
+    let text = std::fs::read_to_string(&grid).unwrap() + "test: true\n";
+    std::fs::write(&grid, text).unwrap();
+    let (ok, text) = sweep(&[
+        "sweep", "--grid", &grid, "--seeds", "2", "--name", "t", "--runs", &r,
+    ]);
+    assert!(ok, "{text}");
+    let dir = runs.join("spiral/sweep-t");
+    let mut tests = Vec::new();
+    for seed in [42, 43] {
+        let f = dir.join(format!("hidden=16_seed={seed}/result.json"));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        let (val, test) = (
+            v["best"]["accuracy"].as_f64(),
+            v["test"]["accuracy"].as_f64(),
+        );
+        assert!(val.is_some() && test.is_some(), "{v}");
+        tests.push(test.unwrap());
+    }
+    let table = std::fs::read_to_string(dir.join("table.md")).unwrap();
+    let (m, s) = sweep::mean_std(&tests);
+    assert!(
+        table.contains(&format!("| 16 | 2/2 | {m:.4} ± {s:.4} |")),
+        "{table}"
+    );
+    assert!(table.contains("the test split"), "{table}");
+}

@@ -36,7 +36,7 @@ pub fn plot(dir: &Path, axis: &str, metric: &str) -> anyhow::Result<PathBuf> {
         };
         let ys: Vec<f64> = results
             .iter()
-            .filter_map(|r| r.best.get(metric).copied())
+            .filter_map(|r| r.reported().get(metric).copied())
             .collect();
         if ys.is_empty() {
             continue;

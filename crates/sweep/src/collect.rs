@@ -151,12 +151,12 @@ pub fn collect(dir: &Path) -> anyhow::Result<Table> {
         for m in &plan.metrics {
             let v: Vec<f64> = results
                 .iter()
-                .filter_map(|r| r.best.get(m).copied())
+                .filter_map(|r| r.reported().get(m).copied())
                 .collect();
             if let (Some(r), true) = (results.first(), v.len() < results.len()) {
                 anyhow::bail!(
                     "metric `{m}` is not among the run's evaluation metrics ({}): fix `metrics:` in {}",
-                    r.best.keys().cloned().collect::<Vec<_>>().join(", "),
+                    r.reported().keys().cloned().collect::<Vec<_>>().join(", "),
                     dir.join("grid.yaml").display()
                 );
             }
@@ -172,7 +172,12 @@ pub fn collect(dir: &Path) -> anyhow::Result<Table> {
         csv += "\n";
     }
     md += &format!(
-        "\nmean ± sample std over the seeds that finished (best checkpoint's evaluation of each run); config {}{}.\n",
+        "\nmean ± sample std over the seeds that finished ({}); config {}{}.\n",
+        if plan.test {
+            "the test split, at each run's best checkpoint as validation chose it"
+        } else {
+            "validation: the best checkpoint's evaluation of each run"
+        },
         // Relative to where collect runs (the repository root, usually), so tables read the
         // same on every machine.
         std::env::current_dir()
@@ -180,7 +185,11 @@ pub fn collect(dir: &Path) -> anyhow::Result<Table> {
             .and_then(|cwd| plan.config.strip_prefix(cwd).ok().map(Path::to_path_buf))
             .unwrap_or_else(|| plan.config.clone())
             .display(),
-        if plan.set.is_empty() { String::new() } else { format!(" with {}", plan.set.join(" ")) }
+        if plan.set.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", plan.set.join(" "))
+        }
     );
     if !problems.is_empty() {
         md += "\nNot in the table:\n";

@@ -22,6 +22,11 @@ pub struct Grid {
     /// Seeds per grid point (`--seeds` overrides): train.seed = the config's seed + 0..K.
     #[serde(default = "one")]
     pub seeds: usize,
+    /// Also evaluate each finished run's best checkpoint (chosen on validation) on the app's
+    /// test split, and report test in the table: for a comparison a README reports. Leave it
+    /// off for a sweep that chooses a hyper-parameter (that choice is made on validation).
+    #[serde(default)]
+    pub test: bool,
     #[serde(default)]
     pub slurm: SlurmConfig,
 }
@@ -93,6 +98,9 @@ pub struct Plan {
     pub metrics: Vec<String>,
     pub axes: Vec<String>,
     pub seeds: usize,
+    /// The grid's `test` (plans written before it existed read as `false`).
+    #[serde(default)]
+    pub test: bool,
     pub runs: Vec<RunSpec>,
 }
 
@@ -233,6 +241,7 @@ pub fn expand(app: &str, grid: &Grid, seeds: usize, base_seed: u64) -> anyhow::R
         metrics: grid.metrics.clone(),
         axes: all_keys,
         seeds,
+        test: grid.test,
         runs,
     })
 }

@@ -122,8 +122,13 @@ pub struct SweepArgs {
 /// Loads and validates the app's config with overrides: (train.seed, device is CUDA).
 pub type CheckFn<'a> = &'a dyn Fn(&Path, &[String]) -> anyhow::Result<(u64, bool)>;
 
+/// Evaluates a finished run's best checkpoint on the app's test split: its metrics by name.
+pub type TestFn = dyn Fn(&Path) -> anyhow::Result<std::collections::BTreeMap<String, f64>>;
+
 /// What a sweep needs from the app.
 pub struct Hooks<'a> {
+    /// `<app> eval --run RUN` on the test split (grids with `test: true`).
+    pub test: &'a TestFn,
     /// Trains one run: `<app> train` with these arguments.
     pub train: &'a dyn Fn(&TrainArgs) -> anyhow::Result<Outcome>,
     /// Loads and validates the app's config with these overrides (nothing written); returns
@@ -168,7 +173,7 @@ pub fn command(app: &str, cli: SweepCli, hooks: &Hooks) -> anyhow::Result<()> {
             index,
             threads,
             stop_after,
-        }) => run_task(&dir, index, threads, stop_after, hooks.train).map(|_| ()),
+        }) => run_task(&dir, index, threads, stop_after, hooks.train, hooks.test).map(|_| ()),
         None => start(app, &cli.args, hooks),
     }
 }

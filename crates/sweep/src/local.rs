@@ -92,6 +92,16 @@ pub struct RunResult {
     /// `eval/*` values (prefix dropped) at the best checkpoint's evaluation.
     pub best: std::collections::BTreeMap<String, f64>,
     pub minutes: f64,
+    /// The best checkpoint's metrics on the test split (grids with `test: true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<std::collections::BTreeMap<String, f64>>,
+}
+
+impl RunResult {
+    /// What the sweep's table reports: test when it was evaluated, else validation.
+    pub fn reported(&self) -> &std::collections::BTreeMap<String, f64> {
+        self.test.as_ref().unwrap_or(&self.best)
+    }
 }
 
 /// The `eval/*` values logged at `step` in a run's metrics.jsonl.
@@ -126,6 +136,7 @@ pub fn run_task(
     threads: Option<usize>,
     stop_after: Option<u64>,
     train: &dyn Fn(&TrainArgs) -> anyhow::Result<Outcome>,
+    test: &crate::TestFn,
 ) -> anyhow::Result<Option<RunResult>> {
     let plan = read_plan(dir)?;
     let r = plan.runs.get(index).ok_or_else(|| {
@@ -195,11 +206,22 @@ pub fn run_task(
     };
     match outcome {
         Outcome::Finished { state, .. } => {
+            let minutes = t0.elapsed().as_secs_f64() / 60.0;
+            let test = if plan.test {
+                println!(
+                    "{}: evaluating the best checkpoint on the test split",
+                    r.name
+                );
+                Some(test(&run)?)
+            } else {
+                None
+            };
             let result = RunResult {
                 step: state.step,
                 best_step: state.best_step,
                 best: eval_at(&run, state.best_step)?,
-                minutes: t0.elapsed().as_secs_f64() / 60.0,
+                minutes,
+                test,
             };
             write_atomic(
                 &run.join("result.json"),

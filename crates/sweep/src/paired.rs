@@ -120,7 +120,7 @@ pub fn paired(dir: &Path, spec: &str) -> anyhow::Result<String> {
         for m in &plan.metrics {
             let d: Vec<f64> = seeds
                 .iter()
-                .filter_map(|s| Some(runs[s].best.get(m)? - base_runs[s].best.get(m)?))
+                .filter_map(|s| Some(runs[s].reported().get(m)? - base_runs[s].reported().get(m)?))
                 .collect();
             let (mean, std, pv) = paired_t(&d);
             md += &match d.len() {
