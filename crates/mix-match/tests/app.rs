@@ -239,3 +239,42 @@ fn bad_task_settings_fail_before_anything_is_written() {
         assert!(!runs.exists(), "{set}: wrote a run");
     }
 }
+
+/// A sweep over which tasks are on: each point's table row shows only its own tasks' metrics
+/// ("–" for a task it turns off), measured on the test split.
+#[test]
+fn a_sweep_over_tasks_reports_each_point_on_test_with_dashes_for_tasks_that_are_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let grid = tmp.path().join("grid.yaml");
+    std::fs::write(
+        &grid,
+        format!(
+            "config: {}\nset: [train.epochs=1, train.device=cpu]\naxes:\n  - tasks.detect.weight: [1.0, 0]\n    tasks.segment.weight: [0, 1.0]\n    tasks.generate.weight: [0, 0]\n    selection: [ap50, dice]\nmetrics: [ap50, dice]\ntest: true\n",
+            config_path("smoke").display()
+        ),
+    )
+    .unwrap();
+    let runs = tmp.path().join("runs");
+    let out = kit::testing::run_ok(
+        BIN,
+        &[
+            "sweep",
+            "--grid",
+            &grid.to_string_lossy(),
+            "--name",
+            "s",
+            "--runs",
+            &runs.to_string_lossy(),
+        ],
+    );
+    let table = std::fs::read_to_string(runs.join("mix-match/sweep-s/table.md"))
+        .unwrap_or_else(|e| panic!("{e}: {out}"));
+    let rows: Vec<&str> = table.lines().filter(|l| l.contains("| 1/1 |")).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(
+        rows[0].ends_with("| – |") && !rows[0].contains("| – | –"),
+        "{table}"
+    );
+    assert!(rows[1].contains("| 1/1 | – |"), "{table}");
+    assert!(table.contains("the test split"), "{table}");
+}

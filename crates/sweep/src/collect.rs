@@ -88,6 +88,13 @@ pub fn collect(dir: &Path) -> anyhow::Result<Table> {
     }
     csv += "\n";
     let mut problems = Vec::new();
+    let all: Vec<RunResult> = plan
+        .runs
+        .iter()
+        .filter(|r| matches!(status(dir, r), Status::Finished))
+        .map(|r| read_result(dir, r))
+        .collect::<anyhow::Result<_>>()?;
+    let any_run_logs = |m: &str| all.is_empty() || all.iter().any(|r| r.reported().contains_key(m));
     for p in 0..points {
         let runs: Vec<&RunSpec> = plan.runs.iter().filter(|r| r.point == p).collect();
         let mut results = Vec::new();
@@ -153,7 +160,14 @@ pub fn collect(dir: &Path) -> anyhow::Result<Table> {
                 .iter()
                 .filter_map(|r| r.reported().get(m).copied())
                 .collect();
-            if let (Some(r), true) = (results.first(), v.len() < results.len()) {
+            // A metric no run of this point logs is a task the point turns off ("–"); one
+            // that some of its runs log and others do not, or that no run at all logs, is a
+            // mistake in `metrics:`.
+            let nowhere = !any_run_logs(m);
+            if let (Some(r), true) = (
+                results.first(),
+                (!v.is_empty() && v.len() < results.len()) || nowhere,
+            ) {
                 anyhow::bail!(
                     "metric `{m}` is not among the run's evaluation metrics ({}): fix `metrics:` in {}",
                     r.reported().keys().cloned().collect::<Vec<_>>().join(", "),

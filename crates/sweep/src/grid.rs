@@ -17,7 +17,8 @@ pub struct Grid {
     /// in one item move together (paired, same length). The grid is the product of the items.
     pub axes: Vec<serde_norway::Mapping>,
     /// Metrics of the table, as the app logs them (`eval/<name>` in metrics.jsonl), read at
-    /// the best checkpoint's evaluation.
+    /// the best checkpoint's evaluation. A grid point whose runs do not log one (a task it
+    /// turns off) shows "–".
     pub metrics: Vec<String>,
     /// Seeds per grid point (`--seeds` overrides): train.seed = the config's seed + 0..K.
     #[serde(default = "one")]
