@@ -61,6 +61,19 @@ pub fn focal_share() -> anyhow::Result<Figure> {
         let pos = focal_at(&[0.3], g)?[0];
         shares.push(neg / (neg + pos));
     }
+    // The lecture's numbers: 100,000 easy examples at cross-entropy 0.1 (p_t = e^−0.1) and 100
+    // hard ones at 2.3 (p_t = e^−2.3): 10,000 against 230, computed by the loss itself.
+    let (p_easy, p_hard) = ((-0.1f64).exp(), (-2.3f64).exp());
+    let lecture = |g: f64| -> anyhow::Result<(f64, f64)> {
+        Ok((
+            100_000.0 * focal_at(&[p_easy], g)?[0],
+            100.0 * focal_at(&[p_hard], g)?[0],
+        ))
+    };
+    let (easy_ce, hard_ce) = lecture(0.0)?;
+    let (easy_fl, hard_fl) = lecture(2.0)?;
+    // "7 of 100 boxes hold an object": 93 background boxes per 7, 1 : 13.3.
+    let ratio = 93.0 / 7.0;
     let labels: Vec<String> = GAMMAS.iter().map(|g| format!("γ = {g}")).collect();
     let img = bar_chart(
         "share of the loss from 1,000 easy negatives (p_t = 0.99) vs 1 hard positive (p_t = 0.3)",
@@ -72,14 +85,40 @@ pub fn focal_share() -> anyhow::Result<Figure> {
         name: "focal-easy-negatives",
         image: img,
         caption: format!(
-            "at 1:1000 imbalance easy negatives carry {:.0}% of the cross-entropy but {:.2}% of the γ = 2 focal loss",
+            "at 1:1000 imbalance easy negatives carry {:.0}% of the cross-entropy but {:.2}% of \
+             the γ = 2 focal loss. The lecture's numbers: 100,000 easy × {:.1} = {:.0} against \
+             100 hard × {:.1} = {:.0}, so easy examples carry {:.1}% of the cross-entropy; under \
+             γ = 2 they carry {:.0} against {:.0}, {:.1}%. 7 of 100 boxes with an object is 1 : \
+             {:.1}",
             100.0 * shares[0],
-            100.0 * shares[3]
+            100.0 * shares[3],
+            easy_ce / 100_000.0,
+            easy_ce,
+            hard_ce / 100.0,
+            hard_ce,
+            100.0 * easy_ce / (easy_ce + hard_ce),
+            easy_fl,
+            hard_fl,
+            100.0 * easy_fl / (easy_fl + hard_fl),
+            ratio
         ),
         numbers: GAMMAS
             .iter()
             .zip(&shares)
             .map(|(g, s)| (format!("easy_share_g{g}"), *s))
+            .chain([
+                ("lecture_easy_ce".into(), easy_ce),
+                ("lecture_hard_ce".into(), hard_ce),
+                (
+                    "lecture_easy_share_ce".into(),
+                    easy_ce / (easy_ce + hard_ce),
+                ),
+                (
+                    "lecture_easy_share_g2".into(),
+                    easy_fl / (easy_fl + hard_fl),
+                ),
+                ("lecture_negatives_per_positive".into(), ratio),
+            ])
             .collect(),
     })
 }

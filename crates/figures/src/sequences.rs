@@ -57,11 +57,11 @@ pub fn ctc_lattice() -> anyhow::Result<Figure> {
     for (i, &c) in path.iter().enumerate() {
         let _ = one_hot.get(i as i64).get(0).get(c).fill_(1.0);
     }
-    let decoded = greedy_decode(&(one_hot * 10.0).log_softmax(2, Kind::Double), None, 0)?;
-    let text: String = decoded[0]
-        .iter()
-        .map(|&c| char::from(b'0' + (c - 1) as u8))
-        .collect();
+    let text = collapse(&path)?;
+    // Where the blank is needed: two equal symbols in a row survive only with a blank between
+    // them ("2 2 _ 2" -> "22"); without one, repeats merge ("2 2 2" -> "2").
+    let with_blank = collapse(&[3, 3, 0, 3])?;
+    let without = collapse(&[3, 3, 3])?;
     let img = heatmap(
         "CTC: which symbol each frame emits, over all alignments of \"2025\"",
         "frame",
@@ -74,8 +74,11 @@ pub fn ctc_lattice() -> anyhow::Result<Figure> {
         image: img,
         caption: format!(
             "probability that frame t emits each symbol, summed over every alignment of \"2025\" \
-             to 12 frames (total mass {:.2e} under uniform outputs; a blank must separate the two \
-             2s); the best path \"2 2 2 2 2 0 0 0 2 2 2 2 5 5 5 5\" collapses to \"{text}\"",
+             to 12 frames (total mass {:.2e} under uniform outputs); the path \"2 2 2 2 2 0 0 0 \
+             2 2 2 2 5 5 5 5\" collapses to \"{text}\" (merge repeats, drop blanks: the two 2s of \
+             2025 are not adjacent, so no blank is needed between them). A blank is needed only \
+             between equal symbols: \"2 2 _ 2\" collapses to \"{with_blank}\", \"2 2 2\" to \
+             \"{without}\"",
             (-base).exp()
         ),
         numbers: vec![
@@ -91,8 +94,34 @@ pub fn ctc_lattice() -> anyhow::Result<Figure> {
                 "decoded_is_2025".into(),
                 f64::from(u8::from(text == "2025")),
             ),
+            (
+                "blank_keeps_22".into(),
+                f64::from(u8::from(with_blank == "22")),
+            ),
+            (
+                "no_blank_merges_to_2".into(),
+                f64::from(u8::from(without == "2")),
+            ),
         ],
     })
+}
+
+/// A path of classes (0 = blank, digit d = d + 1) through loss-zoo's greedy CTC decoder,
+/// as text.
+fn collapse(path: &[i64]) -> anyhow::Result<String> {
+    let classes = 11i64;
+    let one_hot = Tensor::zeros(
+        [path.len() as i64, 1, classes],
+        (Kind::Double, tch::Device::Cpu),
+    );
+    for (i, &c) in path.iter().enumerate() {
+        let _ = one_hot.get(i as i64).get(0).get(c).fill_(1.0);
+    }
+    let decoded = greedy_decode(&(one_hot * 10.0).log_softmax(2, Kind::Double), None, 0)?;
+    Ok(decoded[0]
+        .iter()
+        .map(|&c| char::from(b'0' + (c - 1) as u8))
+        .collect())
 }
 
 /// Two point sets of different sizes (5 and 8 points) with each point's nearest neighbour in

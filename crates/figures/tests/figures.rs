@@ -53,6 +53,30 @@ fn every_figure_renders_and_its_numbers_match_the_hand_values() {
         1e-9,
         "γ=2 share",
     );
+    // The lecture's 100,000 × 0.1 = 10,000 against 100 × 2.3 = 230 (97.8% easy), and the same
+    // examples under γ = 2: (1 − e^−0.1)² · 0.1 each against (1 − e^−2.3)² · 2.3.
+    close(share.number("lecture_easy_ce"), 10_000.0, 1e-6, "10,000");
+    close(share.number("lecture_hard_ce"), 230.0, 1e-6, "230");
+    close(
+        share.number("lecture_easy_share_ce"),
+        10_000.0 / 10_230.0,
+        1e-9,
+        "97.8%",
+    );
+    let e = 100_000.0 * (1.0 - (-0.1f64).exp()).powi(2) * 0.1;
+    let h = 100.0 * (1.0 - (-2.3f64).exp()).powi(2) * 2.3;
+    close(
+        share.number("lecture_easy_share_g2"),
+        e / (e + h),
+        1e-9,
+        "γ=2 lecture share",
+    );
+    close(
+        share.number("lecture_negatives_per_positive"),
+        93.0 / 7.0,
+        1e-12,
+        "1:13",
+    );
     // ArcFace: cos(θ + 0.5) rises again past θ = π − 0.5 (cos(3.5) > cos(3.3)).
     let rise = get("margins")
         .number("arcface_theta3.0_minus_theta2.8")
@@ -63,6 +87,8 @@ fn every_figure_renders_and_its_numbers_match_the_hand_values() {
     close(ctc.number("min_frame_mass"), 1.0, 1e-4, "frame mass min");
     close(ctc.number("max_frame_mass"), 1.0, 1e-4, "frame mass max");
     close(ctc.number("decoded_is_2025"), 1.0, 0.0, "2025");
+    close(ctc.number("blank_keeps_22"), 1.0, 0.0, "2 2 _ 2");
+    close(ctc.number("no_blank_merges_to_2"), 1.0, 0.0, "2 2 2");
     // Chamfer: the chunked implementation equals brute force on the plotted sets.
     let ch = get("chamfer-links");
     close(
