@@ -51,13 +51,48 @@ pub fn main<A: App>() -> std::process::ExitCode {
     })
 }
 
-/// The numbers of an app's `eval` report (its top-level numeric fields), by name.
+/// The numbers of an app's `eval` report by name: its numeric fields, those of nested objects
+/// under their own name too (face-verify's `verification.auc` as `auc`, the name training
+/// logs), the shallowest first.
 fn numbers(report: &serde_json::Value) -> anyhow::Result<BTreeMap<String, f64>> {
-    let obj = report
-        .as_object()
-        .ok_or_else(|| anyhow::anyhow!("the app's eval report is not a JSON object: {report}"))?;
-    Ok(obj
-        .iter()
-        .filter_map(|(k, v)| v.as_f64().map(|x| (k.clone(), x)))
-        .collect())
+    anyhow::ensure!(
+        report.is_object(),
+        "the app's eval report is not a JSON object: {report}"
+    );
+    let mut out = BTreeMap::new();
+    let mut level = vec![report];
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for v in level {
+            for (k, x) in v.as_object().into_iter().flatten() {
+                match x {
+                    serde_json::Value::Object(_) => next.push(x),
+                    _ => {
+                        if let Some(f) = x.as_f64() {
+                            out.entry(k.clone()).or_insert(f);
+                        }
+                    }
+                }
+            }
+        }
+        level = next;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_of_nested_reports_under_their_own_names_shallowest_first() {
+        let r = serde_json::json!({
+            "auc": 0.5,
+            "verification": {"auc": 0.9, "eer": 0.1, "deep": {"tar": 0.7}},
+            "name": "x",
+            "per_class": [1.0, 2.0]
+        });
+        let n = super::numbers(&r).unwrap();
+        let got: Vec<(&str, f64)> = n.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(got, [("auc", 0.5), ("eer", 0.1), ("tar", 0.7)]);
+        assert!(super::numbers(&serde_json::json!(3.0)).is_err());
+    }
 }
