@@ -154,6 +154,26 @@ impl App for FaceVerify {
                 p.far, p.tar, p.threshold, p.false_accepts
             );
         }
+        let e = &ev.euclidean;
+        println!(
+            "\nthe same pairs scored two ways (the lecture: \"cosine similarity won't work well due \
+             to magnitude\" — here is what magnitude does):"
+        );
+        println!("| score | AUC | EER | TAR@FAR=1e-2 | TAR@FAR=1e-3 |");
+        println!("|---|---|---|---|---|");
+        for (name, s) in [
+            ("cosine of the features", v),
+            ("−Euclidean distance, unnormalised features", e),
+        ] {
+            println!(
+                "| {name} | {:.4} | {:.4} | {:.4} | {:.4} |",
+                s.auc, s.eer, s.tar_at_far_1e2, s.tar_at_far_1e3
+            );
+        }
+        let norms = o.run.file(&format!("norms-{}.png", o.checkpoint));
+        let img = crate::eval::norms_picture(&ev.norms, &format!("{:?}", o.config.head.kind))?;
+        kit::images::save(&image::DynamicImage::ImageRgb8(img), &norms)?;
+        println!("feature norms per person: {}", norms.display());
         predict::save_threshold(&o.run, &o.checkpoint, v.threshold, v.auc)?;
         let roc = o.run.file(&format!("roc-{}.png", o.checkpoint));
         let img = crate::eval::roc_picture(&ev.scores, &ev.labels)?;
@@ -163,6 +183,7 @@ impl App for FaceVerify {
             "verification": v,
             "closed_set_accuracy": ev.closed_set_accuracy,
             "all_pairs": all,
+            "euclidean_unnormalised": e,
         }))
     }
 

@@ -3,7 +3,7 @@
 
 use image::RgbImage;
 use metrics::{best_threshold_accuracy, eer, roc_auc, roc_curve, tar_at_far};
-use plot::{line_chart, Chart, PlotError, Series};
+use plot::{line_chart, scatter, Chart, PlotError, Series};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -96,6 +96,24 @@ pub fn roc_picture(scores: &[f64], labels: &[bool]) -> Result<RgbImage, PlotErro
         }
     }
     line_chart(&chart)
+}
+
+/// ‖f‖ of every face's unnormalised feature against its person (the first 30 people): how
+/// much the magnitude varies within and between people, which a Euclidean distance sees and a
+/// cosine does not.
+pub fn norms_picture(norms: &[(u64, f64)], head: &str) -> Result<RgbImage, PlotError> {
+    let points: Vec<(f64, f64)> = norms
+        .iter()
+        .filter(|(p, _)| *p < 30)
+        .map(|&(p, n)| (p as f64, n))
+        .collect();
+    let chart = Chart::new(
+        &format!("feature norm ‖f‖ per person ({head} head, unseen people)"),
+        "person",
+        "‖f‖",
+    )
+    .series(Series::new("one face", points));
+    scatter(&chart)
 }
 
 #[cfg(test)]

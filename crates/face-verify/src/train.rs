@@ -36,6 +36,11 @@ pub struct Evaluation {
     pub labels: Vec<bool>,
     /// TAR at FAR = 1e-2, 1e-3, 1e-4 over all pairs among the distinct faces of the pairs.
     pub all_pairs: metrics::AllPairs,
+    /// The same pairs scored by −‖a − b‖ between the *unnormalised* features (what a
+    /// softmax-trained network's magnitudes do to a distance), beside the cosine above.
+    pub euclidean: Verification,
+    /// ‖f‖ of each distinct face's unnormalised feature, and its person (as `distinct_faces`).
+    pub norms: Vec<(u64, f64)>,
 }
 
 impl FaceTask {
@@ -83,15 +88,21 @@ impl FaceTask {
         l2_normalize(&self.backbone.forward_t(&x.to_device(self.device), false))
     }
 
-    /// Embeddings of many faces, in batches.
+    /// L2-normalised embeddings of many faces, in batches.
     pub fn embed_refs(&self, refs: &[&FaceRef], d: &DataConfig) -> Result<Tensor, DataError> {
+        Ok(l2_normalize(&self.features_refs(refs, d)?))
+    }
+
+    /// The backbone's unnormalised features of many faces, in batches.
+    pub fn features_refs(&self, refs: &[&FaceRef], d: &DataConfig) -> Result<Tensor, DataError> {
         let mut out = Vec::new();
         for chunk in refs.chunks(self.cfg.train.batch_size.max(1)) {
             let xs: Result<Vec<Tensor>, DataError> = chunk
                 .iter()
                 .map(|r| data::load_face(r, d, self.cfg.train.seed).map(|i| data::to_tensor(&i)))
                 .collect();
-            out.push(self.embed(&Tensor::stack(&xs?, 0)).to_device(Device::Cpu));
+            let x = Tensor::stack(&xs?, 0).to_device(self.device);
+            out.push(self.backbone.forward_t(&x, false).to_device(Device::Cpu));
         }
         Ok(Tensor::cat(&out, 0))
     }
@@ -127,10 +138,17 @@ impl FaceTask {
     pub fn evaluate_all(&self) -> anyhow::Result<(Evaluation, Tensor)> {
         let a: Vec<&FaceRef> = self.pairs.iter().map(|p| &p.0).collect();
         let b: Vec<&FaceRef> = self.pairs.iter().map(|p| &p.1).collect();
-        let (ea, eb) = (
-            self.embed_refs(&a, &self.cfg.data)?,
-            self.embed_refs(&b, &self.cfg.data)?,
+        let (fa, fb) = (
+            self.features_refs(&a, &self.cfg.data)?,
+            self.features_refs(&b, &self.cfg.data)?,
         );
+        let (ea, eb) = (l2_normalize(&fa), l2_normalize(&fb));
+        let distance: Vec<f64> = Vec::try_from(
+            (&fa - &fb)
+                .norm_scalaropt_dim(2.0, [1i64].as_slice(), false)
+                .neg()
+                .to_kind(Kind::Double),
+        )?;
         let sims: Vec<f64> = Vec::try_from(
             (&ea * &eb)
                 .sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
@@ -139,8 +157,14 @@ impl FaceTask {
         let labels: Vec<bool> = self.pairs.iter().map(|p| p.2).collect();
         // All pairs among the distinct faces, from one embedding matrix.
         let (rows, ids) = self.distinct_faces();
-        let e = Tensor::cat(&[&ea, &eb], 0)
-            .index_select(0, &Tensor::from_slice(&rows).to_device(ea.device()));
+        let rows_t = Tensor::from_slice(&rows).to_device(ea.device());
+        let e = Tensor::cat(&[&ea, &eb], 0).index_select(0, &rows_t);
+        let norms: Vec<f64> = Vec::try_from(
+            Tensor::cat(&[&fa, &fb], 0)
+                .index_select(0, &rows_t)
+                .norm_scalaropt_dim(2.0, [1i64].as_slice(), false)
+                .to_kind(Kind::Double),
+        )?;
         let sim: Vec<f64> = Vec::try_from(e.matmul(&e.tr()).to_kind(Kind::Double).flatten(0, -1))?;
         let all_pairs = metrics::all_pairs_tar(&sim, &ids, &[1e-2, 1e-3, 1e-4]);
         let (mut right, mut total) = (0i64, 0i64);
@@ -165,6 +189,8 @@ impl FaceTask {
             } else {
                 right as f64 / total as f64
             },
+            euclidean: verify(&distance, &labels),
+            norms: ids.iter().copied().zip(norms).collect(),
             scores: sims,
             labels,
             all_pairs,

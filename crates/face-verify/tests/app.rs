@@ -139,7 +139,22 @@ fn smoke_train_lowers_loss_then_eval_predict_embed() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("AUC"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("AUC"));
+    // Cosine and the Euclidean distance of unnormalised features, both measured.
+    assert!(
+        stdout.contains("| cosine of the features |")
+            && stdout.contains("| −Euclidean distance, unnormalised features |"),
+        "{stdout}"
+    );
+    assert!(run.file("norms-last.png").is_file());
+    let all: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.file("eval.json")).unwrap()).unwrap();
+    let report = &all[all.as_array().map_or(0, |a| a.len().saturating_sub(1))];
+    let auc = report
+        .pointer("/report/euclidean_unnormalised/auc")
+        .and_then(|v| v.as_f64());
+    assert!(auc.is_some_and(|a| (0.0..=1.0).contains(&a)), "{report}");
     let a = ds.join("train/00000/0000.png");
     let b = ds.join("train/00000/0001.png");
     // A threshold belongs to its checkpoint: eval of `last` must not feed predict with `best`.
