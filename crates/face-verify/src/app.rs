@@ -182,12 +182,18 @@ impl App for FaceVerify {
         let img = crate::eval::roc_picture(&ev.scores, &ev.labels)?;
         kit::images::save(&image::DynamicImage::ImageRgb8(img), &roc)?;
         println!("ROC curve: {}", roc.display());
-        Ok(serde_json::json!({
-            "verification": v,
-            "closed_set_accuracy": ev.closed_set_accuracy,
-            "all_pairs": all,
-            "euclidean_unnormalised": e,
-        }))
+        // The cosine verification's fields at the top (auc, eer, …: the names training logs,
+        // so a sweep's test table finds them), the rest under their own keys.
+        let mut report = serde_json::to_value(v)?;
+        if let Some(o) = report.as_object_mut() {
+            o.insert(
+                "closed_set_accuracy".into(),
+                serde_json::json!(ev.closed_set_accuracy),
+            );
+            o.insert("all_pairs".into(), serde_json::to_value(all)?);
+            o.insert("euclidean_unnormalised".into(), serde_json::to_value(e)?);
+        }
+        Ok(report)
     }
 
     fn predict(o: &Opened<Self>, inputs: &[PathBuf], _out: &Path) -> anyhow::Result<()> {

@@ -88,7 +88,10 @@ mod tests {
         l.backward();
         // ∂L/∂sᵢ = 1 − e^{−sᵢ}·Lᵢ: 1 − 2 = −1, and 1 − 8/4 = −1; ∂L/∂Lᵢ = e^{−sᵢ}: 1, ¼.
         let g: Vec<f64> = Vec::try_from(s.grad()).unwrap();
-        assert!((g[0] + 1.0).abs() < 1e-12 && (g[1] + 1.0).abs() < 1e-12, "{g:?}");
+        assert!(
+            (g[0] + 1.0).abs() < 1e-12 && (g[1] + 1.0).abs() < 1e-12,
+            "{g:?}"
+        );
         assert!((l1.grad().double_value(&[]) - 1.0).abs() < 1e-12);
         assert!((l2.grad().double_value(&[]) - 0.25).abs() < 1e-12);
         // At sᵢ = log Lᵢ the gradient vanishes: the learned σᵢ² tracks each task's loss.

@@ -51,31 +51,39 @@ pub fn main<A: App>() -> std::process::ExitCode {
     })
 }
 
-/// The numbers of an app's `eval` report by name: its numeric fields, those of nested objects
-/// under their own name too (face-verify's `verification.auc` as `auc`, the name training
-/// logs), the shallowest first.
+/// The numbers of an app's `eval` report by name: top-level numbers under their own name,
+/// nested ones under their dotted path (`euclidean_unnormalised.auc`) and also under their
+/// own name when no other number of the report has it.
 fn numbers(report: &serde_json::Value) -> anyhow::Result<BTreeMap<String, f64>> {
     anyhow::ensure!(
         report.is_object(),
         "the app's eval report is not a JSON object: {report}"
     );
-    let mut out = BTreeMap::new();
-    let mut level = vec![report];
-    while !level.is_empty() {
-        let mut next = Vec::new();
-        for v in level {
-            for (k, x) in v.as_object().into_iter().flatten() {
-                match x {
-                    serde_json::Value::Object(_) => next.push(x),
-                    _ => {
-                        if let Some(f) = x.as_f64() {
-                            out.entry(k.clone()).or_insert(f);
-                        }
+    fn walk(v: &serde_json::Value, path: &str, out: &mut Vec<(String, String, f64)>) {
+        for (k, x) in v.as_object().into_iter().flatten() {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            match x {
+                serde_json::Value::Object(_) => walk(x, &p, out),
+                _ => {
+                    if let Some(f) = x.as_f64() {
+                        out.push((p, k.clone(), f));
                     }
                 }
             }
         }
-        level = next;
+    }
+    let mut all = Vec::new();
+    walk(report, "", &mut all);
+    let mut out = BTreeMap::new();
+    for (path, leaf, v) in &all {
+        out.insert(path.clone(), *v);
+        if all.iter().filter(|(_, l, _)| l == leaf).count() == 1 {
+            out.insert(leaf.clone(), *v);
+        }
     }
     Ok(out)
 }
@@ -83,16 +91,26 @@ fn numbers(report: &serde_json::Value) -> anyhow::Result<BTreeMap<String, f64>> 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn numbers_of_nested_reports_under_their_own_names_shallowest_first() {
+    fn numbers_by_name_and_path_ambiguous_leaves_only_by_path() {
         let r = serde_json::json!({
             "auc": 0.5,
-            "verification": {"auc": 0.9, "eer": 0.1, "deep": {"tar": 0.7}},
+            "euclidean": {"auc": 0.9, "eer": 0.1, "deep": {"tar": 0.7}},
             "name": "x",
             "per_class": [1.0, 2.0]
         });
         let n = super::numbers(&r).unwrap();
         let got: Vec<(&str, f64)> = n.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        assert_eq!(got, [("auc", 0.5), ("eer", 0.1), ("tar", 0.7)]);
+        assert_eq!(
+            got,
+            [
+                ("auc", 0.5),
+                ("eer", 0.1),
+                ("euclidean.auc", 0.9),
+                ("euclidean.deep.tar", 0.7),
+                ("euclidean.eer", 0.1),
+                ("tar", 0.7)
+            ]
+        );
         assert!(super::numbers(&serde_json::json!(3.0)).is_err());
     }
 }
