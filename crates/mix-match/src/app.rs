@@ -2,19 +2,20 @@
 //! build and use this app's task.
 
 use crate::config::Config;
-use crate::data::{self, Synthetic};
+use crate::data::{self, Source, Synthetic};
 use crate::predict;
 use crate::synth::CLASSES;
 use crate::train::MixTask;
 use kit::app::{App, Info, NoExtra, Opened, Purpose};
 use kit::cli::Split;
+use kit::data::Either;
 use std::path::{Path, PathBuf};
 
 pub struct MixMatch;
 
 /// An empty dataset: `predict` needs the model, not data.
-fn empty(cfg: &Config) -> Synthetic {
-    Synthetic::new(0, 0, cfg.scene_spec(), false)
+fn empty(cfg: &Config) -> Source {
+    Either::Builtin(Synthetic::new(0, 0, cfg.scene_spec(), false))
 }
 
 impl App for MixMatch {
@@ -34,7 +35,7 @@ impl App for MixMatch {
     type Extra = NoExtra;
 
     fn train_task(cfg: &Config, device: tch::Device) -> anyhow::Result<MixTask> {
-        let (tr, val) = data::sources(cfg);
+        let (tr, val) = data::sources(cfg)?;
         Ok(MixTask::new(cfg, device, tr, val))
     }
 
@@ -46,20 +47,17 @@ impl App for MixMatch {
     ) -> anyhow::Result<MixTask> {
         let eval = match purpose {
             Purpose::Eval {
-                data: Some(dir), ..
-            } => anyhow::bail!(
-                "mix-match evaluates on its own seeded test scenes; --data {} is not read \
-                 (a folder format is not supported yet)",
-                dir.display()
-            ),
+                data: Some(dir),
+                split,
+            } => data::eval_folder(cfg, dir, split)?,
             Purpose::Eval {
                 data: None,
                 split: Split::Test,
-            } => data::test_source(cfg),
+            } => data::test_source(cfg)?,
             Purpose::Eval {
                 data: None,
                 split: Split::Val,
-            } => data::sources(cfg).1,
+            } => data::sources(cfg)?.1,
             Purpose::Predict => empty(cfg),
         };
         Ok(MixTask::new(cfg, device, empty(cfg), eval))

@@ -25,6 +25,9 @@ pub struct Config {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
+    /// `synthetic`, or a folder with train/, val/ and test/ in the format `synth` writes
+    /// (images/, masks/, boxes.jsonl in each).
+    pub source: String,
     /// Synthetic scenes per epoch, in the validation set and in the test set (disjoint seeds).
     pub train_size: usize,
     pub val_size: usize,
@@ -267,6 +270,13 @@ impl AppConfig for Config {
                 )
             }),
         }
+    }
+}
+
+impl DataConfig {
+    /// The folder of a real dataset, if `source` is not `synthetic`.
+    pub fn folder(&self) -> Option<std::path::PathBuf> {
+        (self.source != "synthetic").then(|| std::path::PathBuf::from(&self.source))
     }
 }
 

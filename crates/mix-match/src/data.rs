@@ -1,10 +1,12 @@
-//! The datasets (seeded synthetic scenes: train, val and test streams) and the batches every
-//! head trains on: normalised images, anchor targets, object masks and the [0, 1] pictures.
+//! The datasets (seeded synthetic scenes: train, val and test streams; or a folder of
+//! images/, masks/ and boxes.jsonl) and the batches every head trains on: normalised images,
+//! anchor targets, object masks and the [0, 1] pictures.
 
 use crate::config::Config;
-use crate::synth::{flip_for, hflip, render, Scene, SceneSpec};
-use kit::data::{DataError, Dataset};
+use crate::synth::{flip_for, hflip, render, Scene, SceneSpec, CLASSES};
+use kit::data::{DataError, Dataset, Either};
 use scenes::boxes::{anchor_targets, Anchors};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tch::Tensor;
 
@@ -47,24 +49,192 @@ impl Dataset for Synthetic {
     }
 }
 
-/// The training and validation scenes (what `train` fits and selects on).
-pub fn sources(cfg: &Config) -> (Synthetic, Synthetic) {
-    let (d, seed) = (&cfg.data, cfg.train.seed);
-    (
-        Synthetic::new(seed, d.train_size, cfg.scene_spec(), d.hflip),
-        Synthetic::new(
-            kit::data::val_seed(seed),
-            d.val_size,
-            cfg.scene_spec(),
-            false,
-        ),
-    )
+/// One scene of a folder: its image, mask and boxes.
+#[derive(Debug, Clone)]
+struct Entry {
+    image: PathBuf,
+    mask: PathBuf,
+    boxes: Vec<scenes::boxes::Xyxy>,
+    classes: Vec<usize>,
 }
 
-/// The test scenes, read by `eval` only: a stream of their own seed.
-pub fn test_source(cfg: &Config) -> Synthetic {
-    let seed = kit::data::test_seed(cfg.train.seed);
-    Synthetic::new(seed, cfg.data.test_size, cfg.scene_spec(), false)
+/// A split folder: `images/<name>.png`, `masks/<name>.png` (0 background, > 0 object) and
+/// `boxes.jsonl` (one line per image: `{"image", "boxes_xyxy", "classes"}`, class names
+/// among the generator's). Read when an item is asked for; every image must be `size`×`size`.
+pub struct Folder {
+    pub dir: PathBuf,
+    entries: Vec<Entry>,
+    size: u32,
+    hflip: bool,
+    seed: u64,
+}
+
+impl Folder {
+    pub fn open(dir: &Path, size: u32, hflip: bool, seed: u64) -> Result<Self, DataError> {
+        let list = dir.join("boxes.jsonl");
+        let text = std::fs::read_to_string(&list).map_err(|source| DataError::Io {
+            path: list.clone(),
+            source,
+        })?;
+        let bad = |line: usize, message: String| DataError::Invalid {
+            path: list.clone(),
+            message: format!("line {line}: {message}"),
+        };
+        let mut entries = Vec::new();
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let v: serde_json::Value =
+                serde_json::from_str(line).map_err(|e| bad(i + 1, e.to_string()))?;
+            let name = v["image"]
+                .as_str()
+                .ok_or_else(|| bad(i + 1, "no \"image\" name".into()))?;
+            let boxes: Vec<scenes::boxes::Xyxy> = serde_json::from_value(v["boxes_xyxy"].clone())
+                .map_err(|e| {
+                bad(
+                    i + 1,
+                    format!("\"boxes_xyxy\" is not a list of [x1, y1, x2, y2]: {e}"),
+                )
+            })?;
+            let names: Vec<String> = serde_json::from_value(v["classes"].clone())
+                .map_err(|e| bad(i + 1, format!("\"classes\" is not a list of names: {e}")))?;
+            if names.len() != boxes.len() {
+                return Err(bad(
+                    i + 1,
+                    format!("{} boxes but {} classes", boxes.len(), names.len()),
+                ));
+            }
+            let classes = names
+                .iter()
+                .map(|n| {
+                    CLASSES
+                        .iter()
+                        .position(|c| c == n)
+                        .ok_or_else(|| bad(i + 1, format!("class {n:?} is not one of {CLASSES:?}")))
+                })
+                .collect::<Result<_, _>>()?;
+            let (image, mask) = (dir.join("images").join(name), dir.join("masks").join(name));
+            if !mask.is_file() {
+                return Err(DataError::Invalid {
+                    path: mask,
+                    message: format!("missing: the mask of {}", image.display()),
+                });
+            }
+            entries.push(Entry {
+                image,
+                mask,
+                boxes,
+                classes,
+            });
+        }
+        if entries.is_empty() {
+            return Err(DataError::Invalid {
+                path: list,
+                message: "lists no scene".into(),
+            });
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            entries,
+            size,
+            hflip,
+            seed,
+        })
+    }
+}
+
+impl Dataset for Folder {
+    type Item = Scene;
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+    fn get(&self, index: usize, epoch: u64) -> Result<Scene, DataError> {
+        let e = self
+            .entries
+            .get(index)
+            .ok_or_else(|| DataError::Other(format!("scene {index} of {}", self.entries.len())))?;
+        let image = kit::images::load(&e.image)?.to_rgb8();
+        let mask = kit::images::load(&e.mask)?.to_luma8();
+        for (path, dims) in [(&e.image, image.dimensions()), (&e.mask, mask.dimensions())] {
+            if dims != (self.size, self.size) {
+                return Err(DataError::Invalid {
+                    path: path.clone(),
+                    message: format!("is {}×{}, but data.size is {}", dims.0, dims.1, self.size),
+                });
+            }
+        }
+        let s = Scene {
+            image,
+            boxes: e.boxes.clone(),
+            classes: e.classes.clone(),
+            mask: mask.as_raw().iter().map(|&m| u8::from(m > 0)).collect(),
+        };
+        Ok(if self.hflip && flip_for(self.seed, epoch, index) {
+            hflip(s)
+        } else {
+            s
+        })
+    }
+}
+
+/// Scenes from the generator or from a folder.
+pub type Source = Either<Synthetic, Folder>;
+
+/// The training and validation scenes (what `train` fits and selects on).
+pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
+    let (d, seed) = (&cfg.data, cfg.train.seed);
+    Ok(match d.folder() {
+        None => (
+            Either::Builtin(Synthetic::new(
+                seed,
+                d.train_size,
+                cfg.scene_spec(),
+                d.hflip,
+            )),
+            Either::Builtin(Synthetic::new(
+                kit::data::val_seed(seed),
+                d.val_size,
+                cfg.scene_spec(),
+                false,
+            )),
+        ),
+        Some(root) => (
+            Either::Folder(Folder::open(&root.join("train"), d.size, d.hflip, seed)?),
+            Either::Folder(Folder::open(&root.join("val"), d.size, false, seed)?),
+        ),
+    })
+}
+
+/// The test scenes, read by `eval` only: a stream of their own seed, or the folder's `test/`.
+pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
+    let d = &cfg.data;
+    Ok(match d.folder() {
+        None => Either::Builtin(Synthetic::new(
+            kit::data::test_seed(cfg.train.seed),
+            d.test_size,
+            cfg.scene_spec(),
+            false,
+        )),
+        Some(root) => Either::Folder(Folder::open(
+            &kit::cli::held_out_split(&root, kit::cli::Split::Test),
+            d.size,
+            false,
+            cfg.train.seed,
+        )?),
+    })
+}
+
+/// The scenes of `eval --data DIR` (its `test/`, or `val/` with `--split val`, else DIR).
+pub fn eval_folder(cfg: &Config, dir: &Path, split: kit::cli::Split) -> Result<Source, DataError> {
+    let dir = kit::cli::held_out_split(dir, split);
+    Ok(Either::Folder(Folder::open(
+        &dir,
+        cfg.data.size,
+        false,
+        cfg.train.seed,
+    )?))
 }
 
 /// A batch of scenes and what each head is trained towards.

@@ -4,7 +4,7 @@
 //! task's metric with pictures for TensorBoard.
 
 use crate::config::{Config, DetectLoss, SegmentLoss, Weighting, Which};
-use crate::data::{self, Batch, Synthetic, Targets};
+use crate::data::{self, Batch, Source, Targets};
 use crate::eval::{panel, Collector, Panel, Report};
 use crate::model::{Features, MixNet};
 use crate::synth::CLASSES;
@@ -28,8 +28,8 @@ pub struct MixTask {
     pub anchors: Arc<Anchors>,
     /// sᵢ = log σᵢ² per active task (uncertainty weighting only).
     pub log_vars: Option<Tensor>,
-    train: Loader<Synthetic, Batch>,
-    val: Loader<Synthetic, Batch>,
+    train: Loader<Source, Batch>,
+    val: Loader<Source, Batch>,
     device: Device,
 }
 
@@ -54,7 +54,7 @@ pub struct Outputs {
 }
 
 impl MixTask {
-    pub fn new(cfg: &Config, device: Device, train: Synthetic, val: Synthetic) -> Self {
+    pub fn new(cfg: &Config, device: Device, train: Source, val: Source) -> Self {
         let vs = nn::VarStore::new(device);
         let net = MixNet::new(&vs.root(), cfg, CLASSES.len() as i64);
         let active = cfg.tasks.active().len() as i64;
@@ -365,7 +365,7 @@ impl MixTask {
 
 impl Task for MixTask {
     type Batch = Batch;
-    type Data = Synthetic;
+    type Data = Source;
     kit::task_parts!(vs, train);
     fn train_step(&mut self, b: Batch, _ctx: &mut StepContext) -> anyhow::Result<Losses> {
         let out = self.forward(&b.images, None, true);

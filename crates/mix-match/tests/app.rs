@@ -29,7 +29,7 @@ fn every_config_validates() {
 #[test]
 fn heads_have_the_shapes_of_their_targets_and_off_heads_are_not_built() {
     let cfg = smoke();
-    let (tr, val) = sources(&cfg);
+    let (tr, val) = sources(&cfg).unwrap();
     let task = MixTask::new(&cfg, Device::Cpu, tr, val);
     let x = Tensor::zeros([2, 3, 32, 32], (Kind::Float, Device::Cpu));
     let o = tch::no_grad(|| task.forward(&x, None, false));
@@ -49,7 +49,7 @@ fn heads_have_the_shapes_of_their_targets_and_off_heads_are_not_built() {
     only.tasks.detect.weight = 0.0;
     only.tasks.generate.weight = 0.0;
     assert_eq!(only.tasks.active(), [Which::Segment]);
-    let (tr, val) = sources(&only);
+    let (tr, val) = sources(&only).unwrap();
     let t = MixTask::new(&only, Device::Cpu, tr, val);
     assert!(t.net.detect.is_none() && t.net.generate.is_none() && t.net.segment.is_some());
     assert!(t
@@ -86,7 +86,7 @@ fn smoke_train_lowers_every_task_loss_then_evals_and_predicts_from_the_run_alone
     let mut cfg = smoke();
     cfg.train.epochs = 6;
     tch::manual_seed(0);
-    let (tr, val) = sources(&cfg);
+    let (tr, val) = sources(&cfg).unwrap();
     let mut task = MixTask::new(&cfg, Device::Cpu, tr, val);
     let (before, each_before) = batch_loss(&task, &cfg);
     let run = kit::testing::smoke_fit(tmp.path(), "mix-match", &cfg, &mut task);
@@ -153,7 +153,7 @@ fn generation_alone_beats_the_constant_decoder() {
     cfg.train.epochs = 16;
     cfg.train.lr = 0.005;
     kit::device::seed_torch(cfg.train.seed); // as `train` seeds it
-    let (tr, val) = sources(&cfg);
+    let (tr, val) = sources(&cfg).unwrap();
     let mut task = MixTask::new(&cfg, Device::Cpu, tr, val);
     let first = task.validate(None, 0).unwrap().neg_elbo.unwrap();
     kit::testing::smoke_fit(tmp.path(), "mix-match", &cfg, &mut task);
@@ -177,7 +177,7 @@ fn uncertainty_weighting_learns_one_log_variance_per_active_task() {
     cfg.selection = "dice".into();
     cfg.train.epochs = 4;
     tch::manual_seed(0);
-    let (tr, val) = sources(&cfg);
+    let (tr, val) = sources(&cfg).unwrap();
     let mut task = MixTask::new(&cfg, Device::Cpu, tr, val);
     let (before, _) = batch_loss(&task, &cfg);
     let run = kit::testing::smoke_fit(tmp.path(), "mix-match", &cfg, &mut task);
@@ -199,8 +199,8 @@ fn uncertainty_weighting_learns_one_log_variance_per_active_task() {
     let mut reload = MixTask::new(
         &cfg,
         Device::Cpu,
-        data::test_source(&cfg),
-        data::test_source(&cfg),
+        data::test_source(&cfg).unwrap(),
+        data::test_source(&cfg).unwrap(),
     );
     ck.load_model(&mut reload.vs).unwrap();
     let s2: Vec<f64> = Vec::try_from(reload.log_vars.as_ref().unwrap().detach()).unwrap();
@@ -277,4 +277,69 @@ fn a_sweep_over_tasks_reports_each_point_on_test_with_dashes_for_tasks_that_are_
     );
     assert!(rows[1].contains("| 1/1 | – |"), "{table}");
     assert!(table.contains("the test split"), "{table}");
+}
+
+#[test]
+fn synth_output_trains_and_the_run_folder_alone_predicts_and_evaluates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = kit::testing::self_contained_split(
+        BIN,
+        tmp.path(),
+        &config_path("smoke"),
+        24,
+        &["train.epochs=1"],
+        &["images/00000.png"],
+        "test",
+    );
+    assert!(out.predict.contains("object pixels"), "{}", out.predict);
+    assert!(
+        out.eval.contains("| detect + segment + generate"),
+        "{}",
+        out.eval
+    );
+}
+
+#[test]
+fn a_bad_folder_names_the_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = smoke();
+    mix_match::synth::write(tmp.path(), 1, 3, &cfg.scene_spec()).unwrap();
+    let list = tmp.path().join("boxes.jsonl");
+    let text = std::fs::read_to_string(&list).unwrap();
+    let second = text.lines().nth(1).unwrap().to_string();
+    let broken = text.replacen(
+        &second,
+        &second.replace("\"classes\":[\"", "\"classes\":[\"hexagon"),
+        1,
+    );
+    assert_ne!(broken, text, "the fixture changed nothing");
+    std::fs::write(&list, broken).unwrap();
+    let msg = data::Folder::open(tmp.path(), 32, false, 0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("boxes.jsonl") && msg.contains("line 2") && msg.contains("hexagon"),
+        "{msg}"
+    );
+    std::fs::write(&list, &text).unwrap();
+    std::fs::remove_file(tmp.path().join("masks/00002.png")).unwrap();
+    let msg = data::Folder::open(tmp.path(), 32, false, 0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("masks/00002.png") && msg.contains("images/00002.png"),
+        "{msg}"
+    );
+    // A picture of the wrong size is named when it is read.
+    std::fs::write(&list, &text).unwrap();
+    mix_match::synth::write(tmp.path(), 1, 3, &cfg.scene_spec()).unwrap();
+    let f = data::Folder::open(tmp.path(), 64, false, 0).unwrap();
+    use kit::data::Dataset;
+    let msg = f.get(0, 0).err().unwrap().to_string();
+    assert!(
+        msg.contains("images/00000.png") && msg.contains("32×32"),
+        "{msg}"
+    );
 }
