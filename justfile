@@ -71,6 +71,12 @@ train app config="" *args="": setup
     cargo build -p {{app}} --bin {{app}}
     ./target/debug/{{app}} train --config {{ if config == "" { "configs/" + app + "/default.yaml" } else { config } }} {{args}}
 
+# A new app crate from the template, registered in the workspace: `just new-app my-app --loss focal` (focal | dice | ctc | arcface | chamfer | kl | bt).
+new-app name *args="": setup
+    cargo build -p new-app --bin new-app
+    ./target/debug/new-app {{name}} {{args}}
+    cargo fmt -p {{name}}
+
 # Evaluate a run: `just eval face-verify runs/face-verify/<run>`.
 eval app run *args="": setup
     cargo build -p {{app}} --bin {{app}}
