@@ -260,4 +260,10 @@ fn a_grid_with_test_reports_the_test_split_at_the_checkpoint_validation_chose() 
         "{table}"
     );
     assert!(table.contains("the test split"), "{table}");
+    // The training loss against the step, mean over the two seeds; an unknown tag is named.
+    let d = dir.to_string_lossy().to_string();
+    let (ok, text) = sweep(&["sweep", "collect", &d, "--curves", "train/loss"]);
+    assert!(ok && dir.join("train_loss-curves.png").is_file(), "{text}");
+    let (ok, text) = sweep(&["sweep", "collect", &d, "--curves", "train/nothing"]);
+    assert!(!ok && text.contains("train/nothing"), "{text}");
 }

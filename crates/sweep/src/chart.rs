@@ -104,3 +104,66 @@ pub fn plot(dir: &Path, axis: &str, metric: &str) -> anyhow::Result<PathBuf> {
     kit::images::save(&image::DynamicImage::ImageRgb8(img), &out)?;
     Ok(out)
 }
+
+/// A key as a legend shows it: without its first segment (`tasks.detect.weight` ->
+/// `detect.weight`, `loss.gamma` -> `gamma`).
+fn legend_key(k: &str) -> &str {
+    k.split_once('.').map_or(k, |(_, rest)| rest)
+}
+
+/// `sweep collect DIR --curves TAG`: the logged scalar `TAG` (e.g. `train/detect_loss`)
+/// against the step, one line per grid point that logs it, the mean over its finished seeds
+/// at the steps they all logged; writes `DIR/<tag>-curves.png` (`/` becomes `_`).
+pub fn curves(dir: &Path, tag: &str) -> anyhow::Result<PathBuf> {
+    let plan = read_plan(dir)?;
+    let points = plan.runs.iter().map(|r| r.point).max().map_or(0, |p| p + 1);
+    let mut chart =
+        Chart::new(&format!("{tag} (mean over seeds)"), "step", tag).legend(Corner::UpperRight);
+    let mut lines = 0;
+    for p in 0..points {
+        let runs: Vec<&super::RunSpec> = plan
+            .runs
+            .iter()
+            .filter(|r| r.point == p && super::status(dir, r) == super::Status::Finished)
+            .collect();
+        let mut per_step: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
+        for r in &runs {
+            let path = dir.join(&r.name).join("metrics.jsonl");
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            for line in text.lines() {
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                    continue;
+                };
+                if let (Some(s), Some(x)) = (v["step"].as_u64(), v[tag].as_f64()) {
+                    per_step.entry(s).or_default().push(x);
+                }
+            }
+        }
+        let pts: Vec<(f64, f64)> = per_step
+            .into_iter()
+            .filter(|(_, v)| v.len() == runs.len())
+            .map(|(s, v)| (s as f64, mean_std(&v).0))
+            .collect();
+        if pts.is_empty() {
+            continue;
+        }
+        let name = runs[0]
+            .values
+            .iter()
+            .map(|(k, v)| format!("{}={v}", legend_key(k)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        chart = chart.series(Series::new(name, pts));
+        lines += 1;
+    }
+    anyhow::ensure!(
+        lines > 0,
+        "--curves {tag}: no finished run of {} logged it (see a run's metrics.jsonl for the tags)",
+        dir.display()
+    );
+    let out = dir.join(format!("{}-curves.png", tag.replace('/', "_")));
+    let img = line_chart(&chart)?;
+    kit::images::save(&image::DynamicImage::ImageRgb8(img), &out)?;
+    Ok(out)
+}

@@ -64,6 +64,10 @@ pub enum SweepAction {
         /// Appended to table.md.
         #[arg(long, value_name = "AXIS=VALUE")]
         baseline: Option<String>,
+        /// Also draw a logged scalar against the step, one line per grid point (mean over
+        /// seeds): e.g. `--curves train/detect_loss`; DIR/<tag>-curves.png (repeatable).
+        #[arg(long, value_name = "TAG")]
+        curves: Vec<String>,
     },
     /// Train (or resume, or skip if finished) run INDEX of a sweep: what each local process
     /// and each Slurm array task runs.
@@ -144,6 +148,7 @@ pub fn command(app: &str, cli: SweepCli, hooks: &Hooks) -> anyhow::Result<()> {
             plot,
             metric,
             baseline,
+            curves,
         }) => {
             let t = collect(&dir)?;
             println!("{}", t.markdown);
@@ -165,6 +170,9 @@ pub fn command(app: &str, cli: SweepCli, hooks: &Hooks) -> anyhow::Result<()> {
                 for m in metrics {
                     println!("written: {}", chart::plot(&dir, &axis, &m)?.display());
                 }
+            }
+            for tag in curves {
+                println!("written: {}", chart::curves(&dir, &tag)?.display());
             }
             Ok(())
         }
