@@ -4,4 +4,5 @@
 //! detect-focal trains on the boxes; mix-match also on the masks and the pictures themselves.
 
 pub mod boxes;
+pub mod postprocess;
 pub mod render;
