@@ -7,7 +7,7 @@ torch_version := "2.13.0"
 default:
     @just --list
 
-# Install what the build needs into .venv/ (libtorch via the pinned PyTorch wheel, TensorBoard). Idempotent.
+# Install what the build needs into .venv/ (libtorch via the pinned PyTorch wheel, TensorBoard, nibabel for the NIfTI tests). Idempotent.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -40,6 +40,8 @@ setup:
         ln -sfn "$(realpath --relative-to=.venv "$site")" .venv/libtorch
     fi
     $py -c "import tensorboard" 2>/dev/null || pip_install tensorboard
+    # nibabel: the NIfTI reference segment-dice's tests read and write volumes with.
+    $py -c "import nibabel" 2>/dev/null || pip_install nibabel==5.4.2
     echo "setup ok: libtorch at .venv/libtorch -> $(readlink .venv/libtorch)"
 
 # Build every crate (debug profile with optimised dependencies).

@@ -5,6 +5,7 @@ mod detection;
 pub mod pointcloud;
 mod text;
 mod verification;
+pub mod volume;
 
 pub use detection::{coco_evaluate, iou_xywh, pr_curve, CocoSummary, Detection, GroundTruth};
 pub use text::{cer, levenshtein, wer};

@@ -2,36 +2,25 @@
 //! build and use this app's task.
 
 use crate::config::Config;
-use crate::data::{self, Folder, Source, Synthetic};
+use crate::data::{self, Source, Synthetic};
 use crate::predict;
 use crate::train::SegTask;
 use anyhow::Context;
 use kit::app::{App, Info, NoExtra, Opened, Purpose};
 use kit::cli::Split;
-use kit::data::Either;
 use std::path::{Path, PathBuf};
 
 pub struct SegmentDice;
 
 /// An empty dataset: `predict` needs the model, not data.
 fn empty(cfg: &Config) -> Source {
-    Either::Builtin(Synthetic {
+    Source::Synthetic(Synthetic {
         seed: 0,
         len: 0,
         size: cfg.data.size,
         hflip: false,
         tumours: cfg.data.tumours(),
     })
-}
-
-/// The evaluation set of `eval --data DIR`: `DIR/test` (or `DIR/val` with `--split val`) when
-/// it exists, else `DIR` itself (a folder with images/ and masks/); no `train/` needed.
-fn eval_folder(cfg: &Config, dir: &Path, split: Split) -> anyhow::Result<Source> {
-    let split = kit::cli::held_out_split(dir, split);
-    let mut f = Folder::open(&split, false, cfg.train.seed)?;
-    f.size = Some(cfg.data.size);
-    f.classes = Some(cfg.model.classes);
-    Ok(Either::Folder(f))
 }
 
 impl App for SegmentDice {
@@ -51,12 +40,12 @@ impl App for SegmentDice {
 
     fn train_task(cfg: &Config, device: tch::Device) -> anyhow::Result<SegTask> {
         let (tr, val) = data::sources(cfg).context("loading the dataset")?;
-        if let (Either::Folder(t), Either::Folder(v)) = (&tr, &val) {
+        if !matches!(tr, Source::Synthetic(_)) {
             println!(
-                "data.source is a folder ({} training, {} validation slices): data.train_size and \
-                 val_size apply only to synthetic slices",
-                t.pairs.len(),
-                v.pairs.len()
+                "data.source is a folder ({} for training, {} for validation): data.train_size \
+                 and val_size apply only to synthetic slices",
+                tr.describe(),
+                val.describe()
             );
         }
         Ok(SegTask::new(cfg, device, tr, val))
@@ -72,7 +61,7 @@ impl App for SegmentDice {
             Purpose::Eval {
                 data: Some(dir),
                 split,
-            } => eval_folder(cfg, dir, split)?,
+            } => data::eval_folder(cfg, dir, split)?,
             Purpose::Eval {
                 data: None,
                 split: Split::Test,
@@ -102,11 +91,44 @@ impl App for SegmentDice {
             "({} tumour slices, {} empty slices, checkpoint {})",
             r.tumour_slices, r.empty_slices, o.checkpoint
         );
+        if let Some(v) = &r.volumes {
+            println!("\n| volume | 3-D Dice | HD95 mm | truth mL | predicted mL |\n|---|---|---|---|---|");
+            for s in &v.per_volume {
+                println!(
+                    "| {} | {:.4} | {:.2} | {:.2} | {:.2} |",
+                    s.name, s.dice, s.hd95_mm, s.truth_ml, s.predicted_ml
+                );
+            }
+            println!(
+                "| mean of {} volumes | {:.4} | {:.2} | | |",
+                v.volumes, v.dice_3d, v.hd95_mm
+            );
+        }
         Ok(serde_json::to_value(r)?)
     }
 
     fn predict(o: &Opened<Self>, inputs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
         for input in inputs {
+            if crate::volumes::is_nifti(input) {
+                let p = predict::predict_volume(&o.task, &o.config, input, out)?;
+                let score = p
+                    .score
+                    .map(|s| {
+                        format!(
+                            ", 3-D Dice vs labels {:.3}, HD95 {:.1} mm",
+                            s.dice, s.hd95_mm
+                        )
+                    })
+                    .unwrap_or_default();
+                println!(
+                    "{}: foreground {:.2} mL{score}\n  labels  {}\n  overlay {}",
+                    input.display(),
+                    p.foreground_ml,
+                    p.labels.display(),
+                    p.overlay_png.display()
+                );
+                continue;
+            }
             let p = predict::predict(&o.task, input, out)?;
             let dice = p
                 .dice

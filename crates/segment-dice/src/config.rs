@@ -4,6 +4,7 @@ use kit::app::AppConfig;
 use kit::config::{ensure, InvalidValue};
 use kit::train::TrainConfig;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -34,6 +35,55 @@ pub struct DataConfig {
     /// Share of synthetic slices without tumour; `null`: a third.
     #[serde(default)]
     pub empty_share: Option<f64>,
+    /// How NIfTI volumes (a `source` folder of `.nii` / `.nii.gz`) become slices.
+    #[serde(default)]
+    pub volumes: VolumeOptions,
+}
+
+/// Intensity normalisation per volume and channel (MONAI's transforms).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalise {
+    /// `NormalizeIntensity(nonzero=True, channel_wise=True)`: z-score over the non-zero voxels
+    /// (the brain), zeros stay 0.
+    ZscoreNonzero,
+    /// `ScaleIntensityRangePercentiles(0.5, 99.5, 0, 1, clip=True)`.
+    Percentile,
+    /// Raw intensities.
+    None,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct VolumeOptions {
+    /// Slices are taken across this axis: 0 (x, sagittal), 1 (y, coronal), 2 (z, axial).
+    pub axis: usize,
+    /// Modalities (indices into a 4-D image's 4th axis) used as input channels; `null`: all.
+    pub channels: Option<Vec<usize>>,
+    /// Label value → class (BraTS whole tumour: `{1: 1, 2: 1, 4: 1}`); `null`: the values are
+    /// the classes. A value the map does not name is an error, 0 is background unless mapped.
+    pub labels: Option<BTreeMap<u32, u8>>,
+    /// Train on slices with foreground only (evaluation always sees every slice).
+    pub skip_empty: bool,
+    pub normalise: Normalise,
+    /// When the folder is one collection (no train/ val/ test/), the shares of volumes held
+    /// out for validation and for test (a fixed split by name, the same for every seed).
+    pub val_fraction: f64,
+    pub test_fraction: f64,
+}
+
+impl Default for VolumeOptions {
+    fn default() -> Self {
+        Self {
+            axis: 2,
+            channels: None,
+            labels: None,
+            skip_empty: true,
+            normalise: Normalise::ZscoreNonzero,
+            val_fraction: 0.2,
+            test_fraction: 0.2,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -45,6 +95,13 @@ pub struct ModelConfig {
     pub depth: usize,
     /// Output classes, background included (2: background / tumour).
     pub classes: i64,
+    /// Input channels: 1 for slices and synthetic data, the number of modalities for volumes.
+    #[serde(default = "one")]
+    pub in_channels: i64,
+}
+
+fn one() -> i64 {
+    1
 }
 
 /// Which loss trains the network.
@@ -96,6 +153,45 @@ impl AppConfig for Config {
         })?;
         if d.folder().is_none() {
             ensure(d.val_size >= 1, "data.val_size", || "must be ≥ 1".into())?;
+        }
+        let v = &d.volumes;
+        ensure(v.axis <= 2, "data.volumes.axis", || {
+            format!("must be 0, 1 or 2 (x, y, z), got {}", v.axis)
+        })?;
+        ensure(m.in_channels >= 1, "model.in_channels", || {
+            format!("must be ≥ 1, got {}", m.in_channels)
+        })?;
+        if let Some(c) = &v.channels {
+            ensure(
+                c.len() as i64 == m.in_channels,
+                "data.volumes.channels",
+                || {
+                    format!(
+                        "names {} modalities but model.in_channels = {}: set them equal",
+                        c.len(),
+                        m.in_channels
+                    )
+                },
+            )?;
+        }
+        if let Some(map) = &v.labels {
+            let bad = map.iter().find(|(_, &c)| c as i64 >= m.classes);
+            ensure(bad.is_none(), "data.volumes.labels", || {
+                let (value, class) = bad.unwrap_or((&0, &0));
+                format!(
+                    "maps label {value} to class {class}, but model.classes = {} allows 0..={}",
+                    m.classes,
+                    m.classes - 1
+                )
+            })?;
+        }
+        for (key, f) in [
+            ("data.volumes.val_fraction", v.val_fraction),
+            ("data.volumes.test_fraction", v.test_fraction),
+        ] {
+            ensure((0.0..0.5).contains(&f), key, || {
+                format!("must lie in [0, 0.5), got {f}")
+            })?;
         }
         if let Some(f) = d.tumour_fraction {
             ensure(f > 0.0 && f <= 0.05, "data.tumour_fraction", || {

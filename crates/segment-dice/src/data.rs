@@ -1,15 +1,60 @@
-//! Slices and their masks as datasets: the synthetic generator (`synth`), and the real on-disk
-//! format `images/<id>.png` (grayscale) + `masks/<id>.png` (0 = background, k = class k).
+//! Slices and their masks as datasets: the synthetic generator (`synth`), the on-disk slice
+//! format `images/<id>.png` (grayscale) + `masks/<id>.png` (0 = background, k = class k), and
+//! NIfTI volumes (`volumes`: the Decathlon / BraTS layouts).
 
 use image::GrayImage;
-use kit::data::{rng_for, DataError, Dataset, Either};
+use kit::data::{rng_for, DataError, Dataset};
 use rand::Rng;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tch::Tensor;
 
 use crate::config::Config;
+pub use crate::png::{read_pair, Folder};
 pub use crate::synth::Slice;
 use crate::synth::{render_with, Tumours};
+use crate::volumes::{self, Volumes};
+
+/// One example as the network sees it: `channels` planes of `size × size` intensities
+/// (0..1 for PNG and synthetic slices, normalised units for volumes) and its classes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    pub size: u32,
+    pub channels: usize,
+    pub image: Vec<f32>,
+    pub mask: Vec<u8>,
+}
+
+impl From<Slice> for Example {
+    fn from(s: Slice) -> Self {
+        Self {
+            size: s.size,
+            channels: 1,
+            image: s.image.iter().map(|&v| v as f32 / 255.0).collect(),
+            mask: s.mask,
+        }
+    }
+}
+
+impl Example {
+    /// The first channel as 8-bit gray for pictures (min–max scaled).
+    pub fn gray(&self) -> Vec<u8> {
+        gray(&self.image[..(self.size * self.size) as usize])
+    }
+}
+
+/// Min–max scales intensities to 0..=255 for display.
+pub fn gray(values: &[f32]) -> Vec<u8> {
+    let (lo, hi) = values
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let range = if hi > lo { hi - lo } else { 1.0 };
+    values
+        .iter()
+        .map(|&v| ((v - lo) / range * 255.0).round() as u8)
+        .collect()
+}
 
 /// Slices rendered on the fly.
 pub struct Synthetic {
@@ -20,173 +65,86 @@ pub struct Synthetic {
     pub tumours: Tumours,
 }
 
-/// Slices read from `images/` + `masks/` of a folder.
-pub struct Folder {
-    pub pairs: Vec<(PathBuf, PathBuf)>,
-    pub hflip: bool,
-    pub seed: u64,
-    /// Side every slice must have (`data.size`), checked per file.
-    pub size: Option<u32>,
-    /// Mask values must lie in 0..classes (`model.classes`), checked per file.
-    pub classes: Option<i64>,
-}
-
-impl Folder {
-    /// Lists `dir/images/*.png` and pairs each with `dir/masks/<same name>`.
-    pub fn open(dir: &Path, hflip: bool, seed: u64) -> Result<Self, DataError> {
-        let images = dir.join("images");
-        let entries = std::fs::read_dir(&images).map_err(|source| DataError::Io {
-            path: images.clone(),
-            source,
-        })?;
-        let mut pairs = Vec::new();
-        for e in entries {
-            let path = e
-                .map_err(|source| DataError::Io {
-                    path: images.clone(),
-                    source,
-                })?
-                .path();
-            if path
-                .extension()
-                .and_then(|x| x.to_str())
-                .is_some_and(|x| x.eq_ignore_ascii_case("png"))
-            {
-                let mask = dir.join("masks").join(path.file_name().unwrap_or_default());
-                if !mask.is_file() {
-                    return Err(DataError::Invalid {
-                        path: mask,
-                        message: format!("missing mask for image {}", path.display()),
-                    });
-                }
-                pairs.push((path, mask));
-            }
-        }
-        pairs.sort();
-        if pairs.is_empty() {
-            return Err(DataError::Invalid {
-                path: images,
-                message: "no .png images found".into(),
-            });
-        }
-        Ok(Self {
-            pairs,
-            hflip,
-            seed,
-            size: None,
-            classes: None,
-        })
-    }
-}
-
-/// Reads one image/mask pair; a size mismatch names both files.
-pub fn read_pair(image: &Path, mask: &Path) -> Result<Slice, DataError> {
-    let img = kit::images::load(image)?.to_luma8();
-    let m = kit::images::load(mask)?.to_luma8();
-    if img.width() != img.height() {
-        let (w, h) = img.dimensions();
-        return Err(DataError::Invalid {
-            path: image.to_path_buf(),
-            message: format!(
-                "the slice is {w}×{h} (width × height), not square: crop or pad it to a square \
-                 (this app trains on square slices)"
-            ),
-        });
-    }
-    if img.dimensions() != m.dimensions() {
-        return Err(DataError::Invalid {
-            path: mask.to_path_buf(),
-            message: format!(
-                "mask is {:?} but image {} is {:?} (both must be the same size)",
-                m.dimensions(),
-                image.display(),
-                img.dimensions()
-            ),
-        });
-    }
-    let mut mask = m.into_raw();
-    // Binary masks saved as 0/255 (what most mask tools, and our own predict, write) mean
-    // background / tumour.
-    if mask.contains(&255) && mask.iter().all(|&v| v == 0 || v == 255) {
-        mask.iter_mut().for_each(|v| *v = u8::from(*v == 255));
-    }
-    Ok(Slice {
-        size: img.width(),
-        image: img.into_raw(),
-        mask,
-    })
-}
-
-impl Folder {
-    /// Reads pair `index` and checks it against `data.size` and `model.classes`, naming the file.
-    fn read_checked(&self, index: usize) -> Result<Slice, DataError> {
-        let (image, mask) = &self.pairs[index];
-        let s = read_pair(image, mask)?;
-        if let Some(size) = self.size.filter(|&n| n != s.size) {
-            return Err(DataError::Invalid {
-                path: image.clone(),
-                message: format!(
-                    "slice is {0}×{0} but data.size = {size}: every slice of a dataset must have \
-                     the size the config names (resize the dataset, or set data.size)",
-                    s.size
-                ),
-            });
-        }
-        let top = s.mask.iter().copied().max().unwrap_or(0) as i64;
-        if let Some(classes) = self.classes.filter(|&c| top >= c) {
-            return Err(DataError::Invalid {
-                path: mask.clone(),
-                message: format!(
-                    "mask value {top} but model.classes = {classes} allows 0..={}: masks hold \
-                     class indices (or 0/255 for a binary mask)",
-                    classes - 1
-                ),
-            });
-        }
-        Ok(s)
-    }
-}
-
-fn maybe_flip(mut s: Slice, flip: bool) -> Slice {
-    if flip {
+/// Flips an example left–right when the seeded coin for (`index`, `epoch`) says so.
+fn maybe_flip(mut s: Example, hflip: bool, seed: u64, index: usize, epoch: u64) -> Example {
+    if hflip && rng_for(seed, 0xF11, epoch * 1_000_003 + index as u64).random_bool(0.5) {
         let n = s.size as usize;
-        for row in 0..n {
-            s.image[row * n..(row + 1) * n].reverse();
-            s.mask[row * n..(row + 1) * n].reverse();
-        }
+        s.image.chunks_mut(n).for_each(<[f32]>::reverse);
+        s.mask.chunks_mut(n).for_each(<[u8]>::reverse);
     }
     s
 }
 
 impl Dataset for Synthetic {
-    type Item = Slice;
+    type Item = Example;
     fn len(&self) -> usize {
         self.len
     }
-    fn get(&self, index: usize, epoch: u64) -> Result<Slice, DataError> {
-        let flip = self.hflip
-            && rng_for(self.seed, 0xF11, epoch * 1_000_003 + index as u64).random_bool(0.5);
-        Ok(maybe_flip(
-            render_with(self.seed, index as u64, self.size, self.tumours),
-            flip,
-        ))
+    fn get(&self, index: usize, epoch: u64) -> Result<Example, DataError> {
+        let s = render_with(self.seed, index as u64, self.size, self.tumours);
+        Ok(maybe_flip(s.into(), self.hflip, self.seed, index, epoch))
     }
 }
 
 impl Dataset for Folder {
-    type Item = Slice;
+    type Item = Example;
     fn len(&self) -> usize {
         self.pairs.len()
     }
-    fn get(&self, index: usize, epoch: u64) -> Result<Slice, DataError> {
-        let flip = self.hflip
-            && rng_for(self.seed, 0xF11, epoch * 1_000_003 + index as u64).random_bool(0.5);
-        Ok(maybe_flip(self.read_checked(index)?, flip))
+    fn get(&self, index: usize, epoch: u64) -> Result<Example, DataError> {
+        let s = self.read_checked(index)?;
+        Ok(maybe_flip(s.into(), self.hflip, self.seed, index, epoch))
     }
 }
 
-/// Stacks slices into `(images (N, 1, H, W) in 0..1, masks (N, 1, H, W) int64)`.
-pub fn collate(items: Vec<Slice>) -> Result<(Tensor, Tensor), DataError> {
+impl Dataset for Volumes {
+    type Item = Example;
+    fn len(&self) -> usize {
+        self.examples.len()
+    }
+    fn get(&self, index: usize, epoch: u64) -> Result<Example, DataError> {
+        let e = self.examples[index].clone();
+        Ok(maybe_flip(e, self.hflip, self.seed, index, epoch))
+    }
+}
+
+/// Training, validation or test examples: synthetic, PNG slices, or NIfTI volumes.
+pub enum Source {
+    Synthetic(Synthetic),
+    Slices(Folder),
+    Volumes(Volumes),
+}
+
+impl Dataset for Source {
+    type Item = Example;
+    fn len(&self) -> usize {
+        match self {
+            Self::Synthetic(d) => d.len(),
+            Self::Slices(d) => d.len(),
+            Self::Volumes(d) => d.len(),
+        }
+    }
+    fn get(&self, index: usize, epoch: u64) -> Result<Example, DataError> {
+        match self {
+            Self::Synthetic(d) => d.get(index, epoch),
+            Self::Slices(d) => d.get(index, epoch),
+            Self::Volumes(d) => d.get(index, epoch),
+        }
+    }
+}
+
+impl Source {
+    /// What the set holds, for the log: "300 slices" or "4 volumes (620 slices)".
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Volumes(v) => format!("{} volumes ({} slices)", v.volumes.len(), self.len()),
+            _ => format!("{} slices", self.len()),
+        }
+    }
+}
+
+/// Stacks examples into `(images (N, C, H, W), masks (N, 1, H, W) int64)`.
+pub fn collate(items: Vec<Example>) -> Result<(Tensor, Tensor), DataError> {
     let first = items
         .first()
         .ok_or_else(|| DataError::Other("empty batch".into()))?
@@ -196,12 +154,17 @@ pub fn collate(items: Vec<Slice>) -> Result<(Tensor, Tensor), DataError> {
             "slices of different sizes in one batch: resize the dataset to one size".into(),
         ));
     }
+    let channels = items[0].channels as i64;
+    if items.iter().any(|s| s.channels as i64 != channels) {
+        return Err(DataError::Other(
+            "examples with different channel counts in one batch".into(),
+        ));
+    }
     let n = items.len() as i64;
-    let img: Vec<u8> = items.iter().flat_map(|s| s.image.iter().copied()).collect();
+    let img: Vec<f32> = items.iter().flat_map(|s| s.image.iter().copied()).collect();
     let msk: Vec<u8> = items.iter().flat_map(|s| s.mask.iter().copied()).collect();
     // Converted here, so the loader thread makes one libtorch call per tensor (a copy).
-    let x = Tensor::from_slice(&kit::images::normalise_planar(&img, 1, &[0.0], &[1.0]))
-        .view([n, 1, first, first]);
+    let x = Tensor::from_slice(&img).view([n, channels, first, first]);
     let msk: Vec<i64> = msk.into_iter().map(i64::from).collect();
     let y = Tensor::from_slice(&msk).view([n, 1, first, first]);
     Ok((x, y))
@@ -245,31 +208,97 @@ pub fn write_synthetic(
 
 pub use kit::data::val_seed;
 
-/// Training or validation slices, synthetic or from a folder.
-pub type Source = Either<Synthetic, Folder>;
+/// Opens the volumes of one split of a NIfTI folder: `root/<split>/` when the folder has
+/// split subfolders, else the fixed share of `root`'s one collection (`data.volumes`).
+fn volume_split(
+    cfg: &Config,
+    root: &Path,
+    which: usize,
+    training: bool,
+) -> Result<Source, DataError> {
+    const SPLITS: [&str; 3] = ["train", "val", "test"];
+    let v = &cfg.data.volumes;
+    let cases = if root.join("train").is_dir() {
+        let dir = match which {
+            2 => kit::cli::held_out_split(root, kit::cli::Split::Test),
+            _ => root.join(SPLITS[which]),
+        };
+        volumes::list_cases(&dir)?
+    } else {
+        let splits = volumes::split(volumes::list_cases(root)?, v.val_fraction, v.test_fraction);
+        let cases = splits.into_iter().nth(which).unwrap_or_default();
+        if cases.is_empty() {
+            return Err(DataError::Invalid {
+                path: root.to_path_buf(),
+                message: format!(
+                    "the {} split has no volumes: raise data.volumes.{}_fraction or add volumes",
+                    SPLITS[which], SPLITS[which]
+                ),
+            });
+        }
+        cases
+    };
+    volumes_of(cfg, &cases, training).map(Source::Volumes)
+}
+
+/// Opens `cases` with the config's volume options (evaluation keeps every slice).
+pub fn volumes_of(
+    cfg: &Config,
+    cases: &[volumes::Case],
+    training: bool,
+) -> Result<Volumes, DataError> {
+    Volumes::open(
+        cases,
+        &volumes::Open {
+            opts: &cfg.data.volumes,
+            size: cfg.data.size,
+            in_channels: cfg.model.in_channels,
+            classes: cfg.model.classes,
+            training,
+            hflip: cfg.data.hflip,
+            seed: cfg.train.seed,
+        },
+    )
+}
+
+/// A PNG slice folder checked against the config.
+fn slice_folder(cfg: &Config, dir: &Path, hflip: bool) -> Result<Source, DataError> {
+    let mut f = Folder::open(dir, hflip, cfg.train.seed)?;
+    f.size = Some(cfg.data.size);
+    f.classes = Some(cfg.model.classes);
+    Ok(Source::Slices(f))
+}
+
+/// The evaluation set of `eval --data DIR`: `DIR/test` (or `DIR/val`) when it exists, else
+/// `DIR` itself; PNG slices or every volume found there.
+pub fn eval_folder(cfg: &Config, dir: &Path, split: kit::cli::Split) -> Result<Source, DataError> {
+    let dir = kit::cli::held_out_split(dir, split);
+    if volumes::is_volume_folder(&dir) {
+        volumes_of(cfg, &volumes::list_cases(&dir)?, false).map(Source::Volumes)
+    } else {
+        slice_folder(cfg, &dir, false)
+    }
+}
 
 /// The test set, read by `eval` only (training selects on validation): synthetic slices of
-/// their own seed (`val_size` of them), or a folder's `test/` — without one, `val/`, said so.
+/// their own seed (`val_size` of them), a folder's `test/` — without one, `val/`, said so —
+/// or a volume collection's test share.
 pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
     let d = &cfg.data;
     Ok(match d.folder() {
-        None => Either::Builtin(Synthetic {
+        None => Source::Synthetic(Synthetic {
             seed: kit::data::test_seed(cfg.train.seed),
             len: d.val_size,
             size: d.size,
             hflip: false,
             tumours: d.tumours(),
         }),
-        Some(root) => {
-            let mut f = Folder::open(
-                &kit::cli::held_out_split(&root, kit::cli::Split::Test),
-                false,
-                cfg.train.seed,
-            )?;
-            f.size = Some(d.size);
-            f.classes = Some(cfg.model.classes);
-            Either::Folder(f)
-        }
+        Some(root) if volumes::is_volume_folder(&root) => volume_split(cfg, &root, 2, false)?,
+        Some(root) => slice_folder(
+            cfg,
+            &kit::cli::held_out_split(&root, kit::cli::Split::Test),
+            false,
+        )?,
     })
 }
 
@@ -279,14 +308,14 @@ pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
     let seed = cfg.train.seed;
     Ok(match d.folder() {
         None => (
-            Either::Builtin(Synthetic {
+            Source::Synthetic(Synthetic {
                 seed,
                 len: d.train_size,
                 size: d.size,
                 hflip: d.hflip,
                 tumours: d.tumours(),
             }),
-            Either::Builtin(Synthetic {
+            Source::Synthetic(Synthetic {
                 seed: val_seed(seed),
                 len: d.val_size,
                 size: d.size,
@@ -294,14 +323,13 @@ pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
                 tumours: d.tumours(),
             }),
         ),
-        Some(root) => {
-            let open = |split: &str, hflip: bool| -> Result<Source, DataError> {
-                let mut f = Folder::open(&root.join(split), hflip, seed)?;
-                f.size = Some(d.size);
-                f.classes = Some(cfg.model.classes);
-                Ok(Either::Folder(f))
-            };
-            (open("train", d.hflip)?, open("val", false)?)
-        }
+        Some(root) if volumes::is_volume_folder(&root) => (
+            volume_split(cfg, &root, 0, true)?,
+            volume_split(cfg, &root, 1, false)?,
+        ),
+        Some(root) => (
+            slice_folder(cfg, &root.join("train"), d.hflip)?,
+            slice_folder(cfg, &root.join("val"), false)?,
+        ),
     })
 }

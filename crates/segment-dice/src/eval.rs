@@ -2,7 +2,9 @@
 //! false-positive rate on slices without, pixel accuracy (to show why it misleads), and the
 //! 95th-percentile Hausdorff distance (MONAI's definition) where both masks are non-empty.
 
+use crate::volumes::{assemble, Volumes};
 use image::{Rgb, RgbImage};
+use metrics::volume::{hd95_3d, Grid};
 use metrics::{dice, iou};
 use serde::Serialize;
 
@@ -33,6 +35,90 @@ pub struct Report {
     pub missed_rate: f64,
     pub tumour_slices: usize,
     pub empty_slices: usize,
+    /// Per-volume scores, for NIfTI volumes (what MONAI reports for BraTS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<VolumeReport>,
+}
+
+/// One volume's foreground (class > 0) scored in 3-D.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VolumeScore {
+    pub name: String,
+    /// NaN when the volume has no foreground (MONAI `DiceMetric(ignore_empty=True)`).
+    pub dice: f64,
+    /// NaN when the prediction or the truth is empty.
+    pub hd95_mm: f64,
+    pub truth_ml: f64,
+    pub predicted_ml: f64,
+}
+
+/// The means over volumes (NaN entries left out) and every volume's row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VolumeReport {
+    pub dice_3d: f64,
+    pub hd95_mm: f64,
+    pub volumes: usize,
+    pub per_volume: Vec<VolumeScore>,
+}
+
+/// Scores one volume: 3-D Dice and HD95 (mm, with the header's voxel size), and the two
+/// foreground volumes in millilitres.
+pub fn score_volume(name: &str, pred: &[bool], truth: &[bool], grid: Grid) -> VolumeScore {
+    let ml = |m: &[bool]| {
+        m.iter().filter(|&&v| v).count() as f64 * grid.spacing.iter().product::<f64>() / 1000.0
+    };
+    VolumeScore {
+        name: name.to_string(),
+        dice: if truth.iter().any(|&t| t) {
+            dice(pred, truth)
+        } else {
+            f64::NAN
+        },
+        hd95_mm: hd95_3d(pred, truth, grid),
+        truth_ml: ml(truth),
+        predicted_ml: ml(pred),
+    }
+}
+
+/// Scores every volume of a set from its slices' predictions (in the set's order).
+pub fn score_volumes(set: &Volumes, slice_preds: &[Vec<bool>]) -> VolumeReport {
+    let rows = set
+        .volumes
+        .iter()
+        .map(|v| {
+            let size = set.examples.get(v.first).map_or(0, |e| e.size as usize);
+            let slices: Vec<&[bool]> = slice_preds[v.first..v.first + v.slices]
+                .iter()
+                .map(Vec::as_slice)
+                .collect();
+            let pred = assemble(&slices, v.dims, set.axis, size);
+            let grid = Grid {
+                dims: v.dims,
+                spacing: v.spacing,
+            };
+            score_volume(&v.name, &pred, &v.truth, grid)
+        })
+        .collect();
+    VolumeReport::new(rows)
+}
+
+impl VolumeReport {
+    pub fn new(per_volume: Vec<VolumeScore>) -> Self {
+        let mean = |f: fn(&VolumeScore) -> f64| {
+            let v: Vec<f64> = per_volume.iter().map(f).filter(|v| !v.is_nan()).collect();
+            if v.is_empty() {
+                f64::NAN
+            } else {
+                v.iter().sum::<f64>() / v.len() as f64
+            }
+        };
+        Self {
+            dice_3d: mean(|s| s.dice),
+            hd95_mm: mean(|s| s.hd95_mm),
+            volumes: per_volume.len(),
+            per_volume,
+        }
+    }
 }
 
 impl Scores {
@@ -83,24 +169,33 @@ impl Scores {
             },
             tumour_slices: self.dice.len(),
             empty_slices: self.empty_slices,
+            volumes: None,
         }
     }
 }
 
 impl Report {
     pub fn metrics(&self) -> Vec<(String, f64)> {
-        vec![
-            ("dice".into(), self.dice),
-            ("iou".into(), self.iou),
-            ("fp_rate".into(), self.fp_rate),
-            ("pixel_accuracy".into(), self.pixel_accuracy),
-            ("hd95".into(), self.hd95),
-            ("missed_rate".into(), self.missed_rate),
-            (
-                "all_background_pixel_accuracy".into(),
-                self.all_background_pixel_accuracy,
-            ),
-        ]
+        let volumes = self.volumes.iter().flat_map(|v| {
+            [
+                ("dice_3d".to_string(), v.dice_3d),
+                ("hd95_mm".to_string(), v.hd95_mm),
+            ]
+        });
+        volumes
+            .chain([
+                ("dice".into(), self.dice),
+                ("iou".into(), self.iou),
+                ("fp_rate".into(), self.fp_rate),
+                ("pixel_accuracy".into(), self.pixel_accuracy),
+                ("hd95".into(), self.hd95),
+                ("missed_rate".into(), self.missed_rate),
+                (
+                    "all_background_pixel_accuracy".into(),
+                    self.all_background_pixel_accuracy,
+                ),
+            ])
+            .collect()
     }
 }
 

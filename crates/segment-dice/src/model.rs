@@ -32,7 +32,7 @@ impl UNet {
     pub fn new(p: &nn::Path, cfg: &ModelConfig) -> Self {
         let w = |level: usize| cfg.width << level;
         let mut down = Vec::new();
-        let mut cin = 1;
+        let mut cin = cfg.in_channels;
         for l in 0..cfg.depth {
             down.push(block(&(p / format!("down{l}")), cin, w(l)));
             cin = w(l);

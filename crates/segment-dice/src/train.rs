@@ -3,7 +3,7 @@
 
 use crate::config::{Config, LossKind};
 use crate::data::{self, Source};
-use crate::eval::{overlay, Report, Scores};
+use crate::eval::{overlay, score_volumes, Report, Scores};
 use crate::model::UNet;
 use kit::data::Loader;
 use kit::logging::Logger;
@@ -111,7 +111,7 @@ impl SegTask {
         Ok(())
     }
 
-    /// Tumour probability maps (N, H, W) for images (N, 1, H, W).
+    /// Tumour probability maps (N, H, W) for images (N, C, H, W).
     pub fn tumour_probability(&self, images: &Tensor) -> Tensor {
         let logits = self.net.forward_t(&images.to_device(self.device), false);
         logits
@@ -120,11 +120,23 @@ impl SegTask {
             .sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
     }
 
+    /// The most likely class of every pixel (N, H, W), for label volumes.
+    pub fn classes(&self, images: &Tensor) -> Tensor {
+        self.net
+            .forward_t(&images.to_device(self.device), false)
+            .argmax(1, false)
+    }
+
     /// Scores the validation set; with a logger, also logs overlays and histograms.
     pub fn validate(&self, logger: Option<&mut Logger>, step: u64) -> anyhow::Result<Report> {
         let mut scores = Scores::default();
         let (mut pos, mut neg) = (Vec::new(), Vec::new());
         let mut pictures = Vec::new();
+        let volumes = match self.val.dataset().as_ref() {
+            Source::Volumes(v) => Some(v),
+            _ => None,
+        };
+        let mut slice_preds: Vec<Vec<bool>> = Vec::new();
         for batch in self.val.epoch(0, 0) {
             let (x, y) = batch?;
             self.check_size(&x)?;
@@ -133,10 +145,11 @@ impl SegTask {
             let p: Vec<f32> = Vec::try_from(prob.flatten(0, -1))?;
             let t: Vec<i64> = Vec::try_from(y.flatten(0, -1))?;
             let img: Vec<f32> = Vec::try_from(x.flatten(0, -1))?;
+            let channels = x.size()[1] as usize;
             for ((ps, ts), is) in p
                 .chunks(size * size)
                 .zip(t.chunks(size * size))
-                .zip(img.chunks(size * size))
+                .zip(img.chunks(channels * size * size))
             {
                 let pred: Vec<bool> = ps.iter().map(|&v| v > 0.5).collect();
                 let truth: Vec<bool> = ts.iter().map(|&v| v > 0).collect();
@@ -150,13 +163,19 @@ impl SegTask {
                         }
                     }
                     if pictures.len() < 8 {
-                        let gray: Vec<u8> = is.iter().map(|v| (v * 255.0) as u8).collect();
+                        let gray = data::gray(&is[..size * size]);
                         pictures.push(overlay(&gray, Some(&truth), &pred, size as u32));
                     }
                 }
+                if volumes.is_some() {
+                    slice_preds.push(pred);
+                }
             }
         }
-        let report = scores.report();
+        let mut report = scores.report();
+        if let Some(v) = volumes {
+            report.volumes = Some(score_volumes(v, &slice_preds));
+        }
         if let Some(log) = logger {
             log.pictures_and_histograms(
                 step,
@@ -193,7 +212,13 @@ impl Task for SegTask {
         let report = self.validate(Some(logger), step)?;
         Ok(Metrics {
             values: report.metrics(),
-            selection: "dice".into(),
+            // Per volume for NIfTI data (what MONAI selects on), per slice otherwise.
+            selection: if report.volumes.is_some() {
+                "dice_3d"
+            } else {
+                "dice"
+            }
+            .into(),
             higher_is_better: true,
         })
     }

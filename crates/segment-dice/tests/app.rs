@@ -91,7 +91,12 @@ fn smoke_train_lowers_loss_then_predicts() {
     tch::manual_seed(0);
     let (tr, val) = sources(&cfg).unwrap();
     let mut task = SegTask::new(&cfg, Device::Cpu, tr, val);
-    let (x, y) = data::collate((0..8).map(|i| render(cfg.train.seed, i, 64)).collect()).unwrap();
+    let (x, y) = data::collate(
+        (0..8)
+            .map(|i| render(cfg.train.seed, i, 64).into())
+            .collect(),
+    )
+    .unwrap();
     let loss_on = |t: &SegTask| {
         tch::no_grad(|| {
             t.loss(&t.net.forward_t(&x, false), &y)
