@@ -148,6 +148,11 @@ test-slurm: setup
     cargo build -p kit --example spiral
     tools/slurm/test.sh
 
+# Re-write the format fixtures with each format's reference library (Pillow, trimesh, pycocotools); the tests read the committed files.
+format-fixtures: setup
+    .venv/bin/python -m pip install --quiet Pillow==13.0.0 trimesh==5.2.0 pycocotools==2.0.11
+    .venv/bin/python tools/format_fixtures.py
+
 # The lecture's loss figures, computed by calling loss-zoo, written to docs/figures/*.png.
 figures: setup
     cargo build -p figures

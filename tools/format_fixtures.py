@@ -1,0 +1,144 @@
+"""Fixtures written by each format's own reference library, with what that library reads back,
+for the Rust tests to compare against (run on demand: `just format-fixtures`; the files are
+committed, so the tests need none of these libraries).
+
+- Pillow: a 16-bit greyscale PNG, a palette PNG, a greyscale-with-alpha PNG, a CMYK JPEG
+  and an RGBA PNG -> crates/kit/tests/fixtures/images/ + expected.json (raw values as Pillow
+  decodes them, and Pillow's convert("RGB")).
+- trimesh: one mesh as OFF, OBJ (with normals and texture coordinates), ASCII PLY and binary
+  PLY -> crates/pointcloud-chamfer/tests/fixtures/meshes/ + expected.json (surface area,
+  bounds, area-weighted centroid).
+- pycocotools: seeded boxes and scored detections over 3 classes and 12 images, and COCOeval's
+  AP@[.5:.95], AP50, AP75 and per-class AP -> crates/metrics/tests/fixtures/coco_eval.json.
+"""
+import contextlib
+import io
+import json
+import pathlib
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def images():
+    from PIL import Image
+
+    out = ROOT / "crates/kit/tests/fixtures/images"
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    h, w = 4, 5
+    expected = {}
+
+    def record(name, img):
+        expected[name] = {
+            "mode": img.mode,
+            "raw": np.asarray(img).astype(np.int64).tolist(),
+            "rgb": np.asarray(img.convert("RGB")).astype(np.int64).tolist(),
+        }
+
+    g16 = rng.integers(0, 65536, (h, w)).astype(np.uint16)
+    img = Image.fromarray(g16)  # I;16
+    img.save(out / "gray16.png")
+    record("gray16.png", Image.open(out / "gray16.png"))
+
+    pal = Image.fromarray(rng.integers(0, 6, (h, w)).astype(np.uint8), mode="P")
+    pal.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30, 200, 100, 50, 0, 0, 0])
+    pal.save(out / "palette.png")
+    record("palette.png", Image.open(out / "palette.png"))
+
+    la = Image.fromarray(rng.integers(0, 256, (h, w, 2)).astype(np.uint8), mode="LA")
+    la.save(out / "gray_alpha.png")
+    record("gray_alpha.png", Image.open(out / "gray_alpha.png"))
+
+    # Flat 4 × 4 blocks (JPEG's 8 × 8 DCT keeps them nearly exact at quality 100).
+    cmyk = np.repeat(np.repeat(rng.integers(0, 256, (2, 2, 4)), 8, 0), 8, 1).astype(np.uint8)
+    Image.fromarray(cmyk, mode="CMYK").save(out / "cmyk.jpg", quality=100)
+    record("cmyk.jpg", Image.open(out / "cmyk.jpg"))
+
+    rgba = Image.fromarray(rng.integers(0, 256, (h, w, 4)).astype(np.uint8), mode="RGBA")
+    rgba.save(out / "rgba.png")
+    record("rgba.png", Image.open(out / "rgba.png"))
+
+    (out / "expected.json").write_text(json.dumps(expected))
+
+
+def meshes():
+    import trimesh
+
+    out = ROOT / "crates/pointcloud-chamfer/tests/fixtures/meshes"
+    out.mkdir(parents=True, exist_ok=True)
+    # An off-centre capsule, stretched and turned: curved, not axis-aligned, 150–250 faces.
+    m = trimesh.creation.capsule(height=1.0, radius=0.4, count=[10, 10])
+    m.apply_transform(trimesh.transformations.rotation_matrix(0.7, [1, 2, 3]))
+    m.apply_scale([1.0, 1.5, 0.8])
+    m.apply_translation([0.3, -0.2, 0.1])
+    m.export(out / "capsule.off")
+    m.export(out / "capsule.obj", include_normals=True, include_texture=False)
+    m.export(out / "capsule_ascii.ply", encoding="ascii")
+    m.export(out / "capsule_binary.ply", encoding="binary")
+    expected = {}
+    for name in ["capsule.off", "capsule.obj", "capsule_ascii.ply", "capsule_binary.ply"]:
+        r = trimesh.load(out / name, force="mesh", process=False)
+        expected[name] = {
+            "faces": int(len(r.faces)),
+            "area": float(r.area),
+            "bounds": r.bounds.tolist(),
+            "centroid": r.triangles_center.T.dot(r.area_faces / r.area).tolist(),
+        }
+    (out / "expected.json").write_text(json.dumps(expected, indent=1))
+
+
+def coco():
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    rng = np.random.default_rng(7)
+    images = [{"id": i + 1, "file_name": f"{i}.png", "width": 100, "height": 100} for i in range(12)]
+    cats = [{"id": c + 1, "name": f"c{c}"} for c in range(3)]
+    anns, dets = [], []
+    for img in images:
+        for _ in range(rng.integers(0, 5)):
+            x, y = rng.uniform(0, 70, 2)
+            bw, bh = rng.uniform(5, 30, 2)
+            c = int(rng.integers(1, 4))
+            anns.append({"id": len(anns) + 1, "image_id": img["id"], "category_id": c,
+                         "bbox": [x, y, bw, bh], "area": bw * bh, "iscrowd": 0})
+            # A detection near it (its class, sometimes another), and clutter.
+            for _ in range(rng.integers(0, 3)):
+                jitter = rng.normal(0, 3, 4)
+                cls = c if rng.random() < 0.8 else int(rng.integers(1, 4))
+                dets.append({"image_id": img["id"], "category_id": cls,
+                             "bbox": [x + jitter[0], y + jitter[1], max(bw + jitter[2], 1.0), max(bh + jitter[3], 1.0)],
+                             "score": float(rng.uniform(0.05, 1.0))})
+        for _ in range(rng.integers(0, 3)):
+            x, y = rng.uniform(0, 80, 2)
+            dets.append({"image_id": img["id"], "category_id": int(rng.integers(1, 4)),
+                         "bbox": [x, y, *rng.uniform(5, 20, 2)], "score": float(rng.uniform(0.0, 0.6))})
+    gt = COCO()
+    gt.dataset = {"images": images, "categories": cats, "annotations": anns}
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt.createIndex()
+        dt = gt.loadRes(dets)
+        ev = COCOeval(gt, dt, "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    prec = ev.eval["precision"][:, :, :, 0, 2]  # T × R × K, area all, maxDets 100
+    per_class = []
+    for k in range(len(cats)):
+        p = prec[:, :, k]
+        per_class.append(float(p[p > -1].mean()) if (p > -1).any() else None)
+    out = ROOT / "crates/metrics/tests/fixtures"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "coco_eval.json").write_text(json.dumps({
+        "images": images, "categories": cats, "annotations": anns, "detections": dets,
+        "pycocotools": {"ap": ev.stats[0], "ap50": ev.stats[1], "ap75": ev.stats[2], "per_class": per_class},
+    }))
+
+
+if __name__ == "__main__":
+    images()
+    meshes()
+    coco()
+    print("wrote the image, mesh and COCO fixtures")
