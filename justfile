@@ -73,6 +73,16 @@ train app config="" *args="": setup
     cargo build -p {{app}} --bin {{app}}
     ./target/debug/{{app}} train --config {{ if config == "" { "configs/" + app + "/default.yaml" } else { config } }} {{args}}
 
+# Data-parallel training on N local processes (PyTorch's c10d, Gloo): `just train-dist segment-dice 2 [config] [--set ...]`; train.batch_size is per rank.
+train-dist app n config="" *args="": setup
+    cargo build -p {{app}} --bin {{app}}
+    tools/train-dist.sh ./target/debug/{{app}} {{n}} --config {{ if config == "" { "configs/" + app + "/default.yaml" } else { config } }} {{args}}
+
+# Print an sbatch script that trains APP on N Slurm tasks (srun; one rank per task).
+train-dist-slurm app n config="" *args="": setup
+    @cargo build -q -p {{app}} --bin {{app}}
+    @tools/train-dist.sh --slurm ./target/debug/{{app}} {{n}} --config {{ if config == "" { "configs/" + app + "/default.yaml" } else { config } }} {{args}}
+
 # A new app crate from the template, registered in the workspace: `just new-app my-app --loss focal` (focal | dice | ctc | arcface | chamfer | kl | bt).
 new-app name *args="": setup
     cargo build -p new-app --bin new-app

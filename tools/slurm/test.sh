@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `just test-slurm`: a real Slurm (tools/slurm/up.sh), a 2-point × 2-seed spiral sweep
-# submitted as a job array, waited for, collected, checked; the daemons stopped at the end.
+# submitted as a job array, waited for, collected, checked; then a 2-task data-parallel training
+# job (srun); the daemons stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 fail() { echo "test-slurm: FAILED: $*" >&2; exit 1; }
@@ -32,4 +33,22 @@ for h in 16 32; do
 done
 ls "$dir"/logs/0.log "$dir"/logs/3.log >/dev/null || fail "array task logs missing"
 echo "test-slurm: ok (job $job: 4 array tasks, table $dir/table.md)"
+
+# A 2-task data-parallel job: srun starts both ranks, which find each other through
+# SLURM_PROCID / SLURM_NTASKS / SLURM_NODELIST (the script `just train-dist-slurm` prints).
+tools/train-dist.sh --slurm ./target/debug/examples/spiral 2 --config "$PWD/configs/spiral/smoke.yaml" \
+    --runs "$tmp/druns" --name dist --set train.epochs=2 --set train.device=cpu --set train.workers=1 \
+    | sed 's/--cpus-per-task=2/--cpus-per-task=1/' > "$tmp/dist.sbatch"
+djob=$(sbatch --parsable --output="$tmp/dist-%j.out" "$tmp/dist.sbatch") || fail "sbatch of the distributed job failed"
+for _ in $(seq 1 120); do
+    [ -z "$(squeue -h -j "$djob" 2>/dev/null)" ] && break
+    sleep 1
+done
+[ -z "$(squeue -h -j "$djob" 2>/dev/null)" ] || fail "distributed job $djob still queued after 120 s"
+out=$tmp/dist-$djob.out
+grep -q "data parallel: rank 1 of 2" "$out" || fail "rank 1 did not join (see $out)"
+grep -q "finished at step" "$out" || fail "the distributed run did not finish (see $out)"
+[ -f "$tmp/druns/spiral/dist/checkpoints/last.safetensors" ] || fail "no checkpoint from rank 0"
+[ "$(ls "$tmp/druns/spiral")" = "dist" ] || fail "a rank other than 0 wrote a run folder"
+echo "test-slurm: ok (job $djob: 2 srun tasks trained one model)"
 rm -rf "$tmp"

@@ -140,6 +140,8 @@ pub struct Loader<D: Dataset, B> {
     pub drop_last: bool,
     pub seed: u64,
     pub workers: usize,
+    /// `(rank, world)`: this rank's share of a distributed run's training order.
+    pub shard: Option<(usize, usize)>,
 }
 
 impl<D: Dataset, B: Send + 'static> Loader<D, B> {
@@ -152,6 +154,7 @@ impl<D: Dataset, B: Send + 'static> Loader<D, B> {
             drop_last: false,
             seed: 0,
             workers: 2,
+            shard: None,
         }
     }
 
@@ -167,6 +170,9 @@ impl<D: Dataset, B: Send + 'static> Loader<D, B> {
         l.drop_last = true;
         l.seed = cfg.seed;
         l.workers = cfg.workers;
+        if cfg.distributed == crate::train_config::DistMode::Auto {
+            l.shard = crate::distributed::shard();
+        }
         l
     }
 
@@ -186,9 +192,12 @@ impl<D: Dataset, B: Send + 'static> Loader<D, B> {
         &self.dataset
     }
 
-    /// Number of batches one epoch yields.
+    /// Number of batches one epoch yields (on this rank, in a distributed run).
     pub fn batches_per_epoch(&self) -> usize {
-        let n = self.dataset.len();
+        let n = match self.shard {
+            Some((_, world)) => self.dataset.len() / (world * self.batch_size) * self.batch_size,
+            None => self.dataset.len(),
+        };
         if self.drop_last {
             n / self.batch_size
         } else {
@@ -196,13 +205,27 @@ impl<D: Dataset, B: Send + 'static> Loader<D, B> {
         }
     }
 
-    /// Sample order of `epoch`: a seeded permutation (or 0..n without shuffling).
+    /// Sample order of `epoch`: a seeded permutation (or 0..n without shuffling); in a
+    /// distributed run, this rank's shard of it, the same count on every rank, so at each
+    /// step the ranks' batches together are the batch of one process with world × the batch
+    /// size (the same examples, hence the same averaged gradient).
     pub fn order(&self, epoch: u64) -> Vec<usize> {
         let mut idx: Vec<usize> = (0..self.dataset.len()).collect();
         if self.shuffle {
             idx.shuffle(&mut rng_for(self.seed, 1, epoch));
         }
-        idx
+        match self.shard {
+            Some((rank, world)) => {
+                // Rank r takes, within each global batch of world × batch samples, its
+                // batch-sized slice; an incomplete global batch is dropped (as drop_last).
+                let batch = self.batch_size;
+                let global = batch * world;
+                (0..(idx.len() / global) * batch)
+                    .map(|k| idx[(k / batch) * global + rank * batch + k % batch])
+                    .collect()
+            }
+            None => idx,
+        }
     }
 
     /// Batches of `epoch`, starting at batch `skip` (to resume mid-epoch).

@@ -27,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod distributed;
 pub mod images;
 pub mod layers;
 pub mod logging;

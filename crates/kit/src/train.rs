@@ -9,7 +9,7 @@ use crate::optim::{lr_at, Optimizer};
 use crate::rundir::{RunDir, TrainState};
 use crate::step_values::StepValues;
 pub use crate::step_values::{host_reads, Losses};
-pub use crate::train_config::{InitFrom, SelectionTies, TrainConfig};
+pub use crate::train_config::{DistMode, InitFrom, SelectionTies, TrainConfig};
 pub use crate::train_error::TrainError;
 use std::time::Instant;
 use tch::nn::VarStore;
@@ -165,6 +165,13 @@ pub fn fit<T: Task>(
             }
         );
     }
+    // Data parallel: every rank starts from rank 0's weights (a resumed run's included).
+    let dist = crate::distributed::group();
+    let main = crate::distributed::is_main();
+    if let Some(g) = dist {
+        g.broadcast_variables(task.var_store())
+            .map_err(|e| TrainError::Task(e.into()))?;
+    }
     let per_epoch = task.batches_per_epoch() as u64;
     if per_epoch == 0 {
         return Err(TrainError::NoBatch {
@@ -206,6 +213,11 @@ pub fn fit<T: Task>(
             let losses = task.train_step(batch, &mut ctx)?;
             optim.zero_grad();
             losses.total.backward();
+            if let Some(g) = dist {
+                // The clipping norm below is then the averaged gradient's, as with DDP.
+                g.average_gradients(task.var_store())
+                    .map_err(|e| TrainError::Task(e.into()))?;
+            }
             let grad_norm = optim.clip_grad_norm(cfg.grad_clip);
             optim.step(lr);
             pending.push(state.step, &losses, &grad_norm);
@@ -228,8 +240,14 @@ pub fn fit<T: Task>(
             };
             let (eval_due, checkpoint_due) = (due(cfg.eval_every), due(cfg.checkpoint_every));
             let log_due = step % cfg.log_every.max(1) == 0;
-            let stop_requested =
+            let mut stop_requested =
                 crate::stop::take() || opts.stop_after.is_some_and(|k| state.step >= k);
+            if let Some(g) = dist {
+                // A stop on any rank stops them all at the same step.
+                stop_requested = g
+                    .any(stop_requested)
+                    .map_err(|e| TrainError::Task(e.into()))?;
+            }
             // One host read for every step since the last one, and always before anything is
             // saved: a non-finite loss or gradient stops training with the checkpoints untouched.
             if log_due || eval_due || checkpoint_due || done || stop_requested {
@@ -257,7 +275,9 @@ pub fn fit<T: Task>(
                 state.epoch,
                 &format!("loss {shown} lr {lr:.2e}"),
             );
-            if eval_due || done {
+            // Rank 0 alone evaluates and writes the run folder; the others wait in the next
+            // collective.
+            if (eval_due || done) && main {
                 let m = evaluate(task, logger, &mut state, &progress, cfg.selection_ties)?;
                 if state.best_step == state.step {
                     ensure_finite(task.var_store(), None, state.step)?;
@@ -265,11 +285,13 @@ pub fn fit<T: Task>(
                 }
                 last_metrics = Some(m);
             }
-            if checkpoint_due || done {
+            if (checkpoint_due || done) && main {
                 save_last(task, &optim, &state)?;
             }
             if stop_requested && !done {
-                save_last(task, &optim, &state)?;
+                if main {
+                    save_last(task, &optim, &state)?;
+                }
                 progress.finish();
                 progress.println(&format!(
                     "stopped at step {}: checkpoint saved to {}; resume with --resume {}",
@@ -285,7 +307,7 @@ pub fn fit<T: Task>(
         }
     }
     progress.finish();
-    if state.best_metric.is_none() {
+    if state.best_metric.is_none() && main {
         progress.println(
             "warning: the selection metric was never finite, so no best.safetensors was written \
              (use --checkpoint last with eval and predict)",

@@ -54,6 +54,22 @@ pub struct TrainConfig {
     /// Warm start a new run from another run's weights (not used on --resume).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init_from: Option<InitFrom>,
+    /// `auto`: data parallel when the environment names a world size > 1 (torchrun's or
+    /// Slurm srun's variables, as `just train-dist` sets them); `off`: one process always.
+    /// `batch_size` is then per rank: the global batch is batch_size × world size.
+    pub distributed: DistMode,
+    /// Seconds a collective waits for the other ranks before failing (a rank that dies
+    /// usually fails the others sooner: its connections close).
+    pub dist_timeout_s: u64,
+}
+
+/// `train.distributed`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DistMode {
+    #[default]
+    Auto,
+    Off,
 }
 
 /// `train.selection_ties`.
@@ -114,6 +130,8 @@ impl Default for TrainConfig {
             precision: Default::default(),
             selection_ties: SelectionTies::Latest,
             init_from: None,
+            distributed: DistMode::Auto,
+            dist_timeout_s: 1800,
         }
     }
 }
@@ -122,6 +140,9 @@ impl TrainConfig {
     /// Checks every key of the `train:` section before anything is written.
     pub fn validate(&self) -> Result<(), InvalidValue> {
         let finite_ge0 = |v: f64| v.is_finite() && v >= 0.0;
+        ensure(self.dist_timeout_s >= 1, "train.dist_timeout_s", || {
+            "must be ≥ 1 (seconds a collective waits for the other ranks)".into()
+        })?;
         ensure(self.epochs >= 1, "train.epochs", || {
             format!("must be ≥ 1, got {}", self.epochs)
         })?;

@@ -1,0 +1,542 @@
+//! Data-parallel training on PyTorch's own c10d (`csrc/dist.cpp`: a TCPStore rendezvous and a
+//! Gloo process group), as `DistributedDataParallel` does it: parameters and buffers broadcast
+//! from rank 0 before the first step, gradients averaged in flat buckets after backward, each
+//! rank a disjoint shard of every epoch's seeded order, rank 0 alone writing the run folder.
+//! The ranks find each other through torchrun's variables or Slurm srun's.
+
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::sync::OnceLock;
+use std::time::Duration;
+use tch::{nn::VarStore, Tensor};
+
+/// Why a distributed run could not start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum DistError {
+    #[error("distributed launch: {0}")]
+    Env(String),
+    #[error("rank {rank} of {world}: {message}")]
+    Collective {
+        rank: usize,
+        world: usize,
+        message: String,
+    },
+}
+
+extern "C" {
+    fn kit_dist_new(
+        addr: *const c_char,
+        port: c_int,
+        bind: *const c_char,
+        rank: c_int,
+        size: c_int,
+        timeout_ms: c_int,
+        err: *mut c_char,
+        errlen: c_int,
+    ) -> *mut c_void;
+    fn kit_dist_allreduce_sum(
+        h: *mut c_void,
+        t: *mut c_void,
+        err: *mut c_char,
+        errlen: c_int,
+    ) -> c_int;
+    fn kit_dist_broadcast(
+        h: *mut c_void,
+        t: *mut c_void,
+        root: c_int,
+        err: *mut c_char,
+        errlen: c_int,
+    ) -> c_int;
+    fn kit_dist_store_set(
+        h: *mut c_void,
+        key: *const c_char,
+        value: *const c_char,
+        err: *mut c_char,
+        errlen: c_int,
+    ) -> c_int;
+    fn kit_dist_store_get(
+        h: *mut c_void,
+        key: *const c_char,
+        out: *mut c_char,
+        outlen: c_int,
+        err: *mut c_char,
+        errlen: c_int,
+    ) -> c_int;
+}
+
+/// Where this process sits in a distributed run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub rank: usize,
+    pub world: usize,
+    pub local_rank: usize,
+    /// Ranks on this node (they share its cores and GPUs).
+    pub local_world: usize,
+    pub master_addr: String,
+    pub master_port: u16,
+}
+
+/// The first host of a Slurm node list: `node[03-05,9]` → `node03`, `a,b` → `a`.
+pub fn first_host(list: &str) -> String {
+    let first_item = {
+        let mut depth = 0;
+        let end = list
+            .char_indices()
+            .find(|&(_, c)| {
+                match c {
+                    '[' => depth += 1,
+                    ']' => depth -= 1,
+                    _ => {}
+                }
+                c == ',' && depth == 0
+            })
+            .map_or(list.len(), |(i, _)| i);
+        &list[..end]
+    };
+    match first_item.split_once('[') {
+        Some((prefix, rest)) => {
+            let first = rest.split([',', '-', ']']).next().unwrap_or_default();
+            format!("{prefix}{first}")
+        }
+        None => first_item.to_string(),
+    }
+}
+
+impl Placement {
+    /// torchrun's variables (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`, `LOCAL_WORLD_SIZE`,
+    /// `MASTER_ADDR`, `MASTER_PORT`), else Slurm srun's (`SLURM_PROCID`, `SLURM_NTASKS`,
+    /// `SLURM_LOCALID`, `SLURM_NTASKS_PER_NODE`, the first host of `SLURM_NODELIST`; port
+    /// `MASTER_PORT` or 29500). `None` for a world of one.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, DistError> {
+        let num = |key: &str| -> Result<Option<usize>, DistError> {
+            get(key)
+                .map(|v| {
+                    v.trim()
+                        .parse::<usize>()
+                        .map_err(|_| DistError::Env(format!("{key}={v} is not a whole number")))
+                })
+                .transpose()
+        };
+        let (rank, world, local_rank, local_world, addr) = if let Some(world) = num("WORLD_SIZE")? {
+            let rank = num("RANK")?.ok_or_else(|| {
+                DistError::Env("WORLD_SIZE is set but RANK is not (torchrun sets both)".into())
+            })?;
+            let local_rank = num("LOCAL_RANK")?.unwrap_or(rank);
+            let local_world = num("LOCAL_WORLD_SIZE")?.unwrap_or(world);
+            (rank, world, local_rank, local_world, get("MASTER_ADDR"))
+        } else if let Some(world) = num("SLURM_NTASKS")? {
+            let rank = num("SLURM_PROCID")?.unwrap_or(0);
+            let local_rank = num("SLURM_LOCALID")?.unwrap_or(0);
+            // SLURM_NTASKS_PER_NODE may read "2(x3)": the count before the parenthesis.
+            let local_world = get("SLURM_NTASKS_PER_NODE")
+                .and_then(|v| v.split('(').next().and_then(|n| n.trim().parse().ok()))
+                .unwrap_or(world);
+            let addr = get("MASTER_ADDR").or_else(|| {
+                get("SLURM_NODELIST")
+                    .or_else(|| get("SLURM_JOB_NODELIST"))
+                    .map(|l| first_host(&l))
+            });
+            (rank, world, local_rank, local_world, addr)
+        } else {
+            return Ok(None);
+        };
+        if world <= 1 {
+            return Ok(None);
+        }
+        if rank >= world {
+            return Err(DistError::Env(format!(
+                "rank {rank} is outside a world of {world}"
+            )));
+        }
+        let master_addr = addr.ok_or_else(|| {
+            DistError::Env(format!(
+                "a world of {world} needs MASTER_ADDR (the host of rank 0; torchrun and \
+                 `just train-dist` set it)"
+            ))
+        })?;
+        let master_port = match get("MASTER_PORT") {
+            Some(p) => p
+                .trim()
+                .parse::<u16>()
+                .map_err(|_| DistError::Env(format!("MASTER_PORT={p} is not a port number")))?,
+            None => 29500,
+        };
+        Ok(Some(Self {
+            rank,
+            world,
+            local_rank,
+            local_world: local_world.max(1),
+            master_addr,
+            master_port,
+        }))
+    }
+}
+
+/// This process's group (one per process).
+pub struct Group {
+    handle: *mut c_void,
+    pub placement: Placement,
+    /// `host pid` of every rank, to name the one that is gone when a collective fails.
+    peers: Vec<String>,
+}
+
+// The handle is only used from the training thread; c10d's backend is thread-safe anyway.
+unsafe impl Send for Group {}
+unsafe impl Sync for Group {}
+
+static GROUP: OnceLock<Group> = OnceLock::new();
+
+const ERR: usize = 1024;
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Joins the group described by `p` (once per process); later calls return the same group.
+pub fn init(p: Placement, timeout: Duration) -> Result<&'static Group, DistError> {
+    if let Some(g) = GROUP.get() {
+        return Ok(g);
+    }
+    let env = |m: String| DistError::Env(m);
+    let addr = CString::new(p.master_addr.clone()).map_err(|e| env(e.to_string()))?;
+    // Gloo listens on the address that reaches rank 0: loopback for a local run.
+    let local = matches!(p.master_addr.as_str(), "127.0.0.1" | "localhost" | "::1");
+    let bind = CString::new(if local {
+        "127.0.0.1".to_string()
+    } else {
+        hostname()
+    })
+    .map_err(|e| env(e.to_string()))?;
+    let mut err = vec![0 as c_char; ERR];
+    let ms = timeout.as_millis().min(i32::MAX as u128) as c_int;
+    // SAFETY: valid C strings and an error buffer of ERR bytes.
+    let handle = unsafe {
+        kit_dist_new(
+            addr.as_ptr(),
+            p.master_port as c_int,
+            bind.as_ptr(),
+            p.rank as c_int,
+            p.world as c_int,
+            ms,
+            err.as_mut_ptr(),
+            ERR as c_int,
+        )
+    };
+    if handle.is_null() {
+        return Err(env(format!(
+            "rank {} of {} could not join rank 0 at {}:{}: {} (is the port in use, or rank 0 \
+             not started? set MASTER_PORT to a free port)",
+            p.rank,
+            p.world,
+            p.master_addr,
+            p.master_port,
+            text(&err)
+        )));
+    }
+    let mut g = Group {
+        handle,
+        placement: p,
+        peers: Vec::new(),
+    };
+    let me = format!("{} {}", hostname(), std::process::id());
+    g.store_set(&format!("kit/peer/{}", g.placement.rank), &me)?;
+    for r in 0..g.placement.world {
+        let v = g.store_get(&format!("kit/peer/{r}"))?;
+        g.peers.push(v);
+    }
+    Ok(GROUP.get_or_init(|| g))
+}
+
+/// The group, when this process is one rank of several.
+pub fn group() -> Option<&'static Group> {
+    GROUP.get()
+}
+
+/// Whether this process writes the run folder: rank 0, or the only process.
+pub fn is_main() -> bool {
+    group().is_none_or(|g| g.placement.rank == 0)
+}
+
+/// `(rank, world)` for the training sampler's shard.
+pub fn shard() -> Option<(usize, usize)> {
+    group().map(|g| (g.placement.rank, g.placement.world))
+}
+
+fn text(buf: &[c_char]) -> String {
+    let bytes: Vec<u8> = buf
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).to_string()
+}
+
+impl Group {
+    fn fail(&self, what: &str, err: &[c_char]) -> DistError {
+        let me = &self.placement;
+        // Peers on this host whose process is gone.
+        let host = hostname();
+        let gone: Vec<String> = self
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|(r, _)| *r != me.rank)
+            .filter_map(|(r, p)| {
+                let (h, pid) = p.split_once(' ')?;
+                let pid: i32 = pid.parse().ok()?;
+                // SAFETY: signal 0 only checks that the process exists; a zombie (exited,
+                // not yet reaped by its parent) counts as gone.
+                let exists = unsafe { libc::kill(pid, 0) } == 0;
+                let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .ok()
+                    .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('Z')))
+                    .unwrap_or(false);
+                let alive = exists && !zombie;
+                (h == host && !alive).then(|| format!("rank {r} (pid {pid})"))
+            })
+            .collect();
+        let lost = if gone.is_empty() {
+            "a peer stopped answering".to_string()
+        } else {
+            format!("lost {}", gone.join(", "))
+        };
+        DistError::Collective {
+            rank: me.rank,
+            world: me.world,
+            message: format!(
+                "{what} failed: {lost} ({}); every rank stops, the run folder keeps its last \
+                 checkpoint",
+                text(err)
+            ),
+        }
+    }
+
+    fn store_set(&self, key: &str, value: &str) -> Result<(), DistError> {
+        let (k, v) = (
+            CString::new(key).map_err(|e| DistError::Env(e.to_string()))?,
+            CString::new(value).map_err(|e| DistError::Env(e.to_string()))?,
+        );
+        let mut err = vec![0 as c_char; ERR];
+        // SAFETY: a live handle, C strings, an error buffer of ERR bytes.
+        let rc = unsafe {
+            kit_dist_store_set(
+                self.handle,
+                k.as_ptr(),
+                v.as_ptr(),
+                err.as_mut_ptr(),
+                ERR as c_int,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(self.fail("the rendezvous", &err))
+        }
+    }
+
+    fn store_get(&self, key: &str) -> Result<String, DistError> {
+        let k = CString::new(key).map_err(|e| DistError::Env(e.to_string()))?;
+        let (mut out, mut err) = (vec![0 as c_char; 256], vec![0 as c_char; ERR]);
+        // SAFETY: a live handle, a C string, buffers of the lengths passed.
+        let rc = unsafe {
+            kit_dist_store_get(
+                self.handle,
+                k.as_ptr(),
+                out.as_mut_ptr(),
+                256,
+                err.as_mut_ptr(),
+                ERR as c_int,
+            )
+        };
+        if rc == 0 {
+            Ok(text(&out))
+        } else {
+            Err(self.fail("the rendezvous", &err))
+        }
+    }
+
+    /// Sums `t` over the ranks, in place (a contiguous tensor).
+    pub fn all_reduce_sum(&self, t: &mut Tensor) -> Result<(), DistError> {
+        let mut err = vec![0 as c_char; ERR];
+        // SAFETY: a live handle and tensor; the call writes only into `t` and `err`.
+        let rc = unsafe {
+            kit_dist_allreduce_sum(
+                self.handle,
+                t.as_mut_ptr().cast(),
+                err.as_mut_ptr(),
+                ERR as c_int,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(self.fail("all-reduce", &err))
+        }
+    }
+
+    /// Copies rank `root`'s `t` into every rank's `t`.
+    pub fn broadcast(&self, t: &mut Tensor, root: usize) -> Result<(), DistError> {
+        let mut err = vec![0 as c_char; ERR];
+        // SAFETY: as above.
+        let rc = unsafe {
+            kit_dist_broadcast(
+                self.handle,
+                t.as_mut_ptr().cast(),
+                root as c_int,
+                err.as_mut_ptr(),
+                ERR as c_int,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(self.fail("broadcast", &err))
+        }
+    }
+
+    /// Whether `flag` is true on any rank (every rank gets the same answer).
+    pub fn any(&self, flag: bool) -> Result<bool, DistError> {
+        let mut t = Tensor::from_slice(&[f32::from(u8::from(flag))]);
+        self.all_reduce_sum(&mut t)?;
+        Ok(t.double_value(&[0]) > 0.0)
+    }
+
+    /// Every variable (parameters and buffers, in name order) set to rank 0's values.
+    pub fn broadcast_variables(&self, vs: &VarStore) -> Result<(), DistError> {
+        let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let tensors: Vec<Tensor> = vars.into_iter().map(|(_, t)| t).collect();
+        self.bucketed(&tensors, |g, flat| g.broadcast(flat, 0), false)
+    }
+
+    /// Gradients of the trainable variables averaged over the ranks, in flat buckets of at
+    /// most 25 MB (DistributedDataParallel's default bucket size).
+    pub fn average_gradients(&self, vs: &VarStore) -> Result<(), DistError> {
+        let mut vars: Vec<(String, Tensor)> = vs
+            .variables()
+            .into_iter()
+            .filter(|(_, t)| t.requires_grad())
+            .collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let grads: Vec<Tensor> = vars
+            .iter()
+            .map(|(_, t)| t.grad())
+            .filter(Tensor::defined)
+            .collect();
+        self.bucketed(&grads, |g, flat| g.all_reduce_sum(flat), true)
+    }
+
+    /// Runs `op` on flat copies of `tensors` (grouped by dtype and device into buckets of
+    /// ≤ 25 MB) and writes the results back; `mean` divides by the world size first.
+    fn bucketed(
+        &self,
+        tensors: &[Tensor],
+        op: impl Fn(&Self, &mut Tensor) -> Result<(), DistError>,
+        mean: bool,
+    ) -> Result<(), DistError> {
+        const BUCKET: i64 = 25 << 20;
+        let mut i = 0;
+        while i < tensors.len() {
+            let (kind, device) = (tensors[i].kind(), tensors[i].device());
+            let mut j = i;
+            let mut bytes = 0;
+            while j < tensors.len()
+                && tensors[j].kind() == kind
+                && tensors[j].device() == device
+                && (j == i || bytes + tensors[j].numel() as i64 * 4 <= BUCKET)
+            {
+                bytes += tensors[j].numel() as i64 * 4;
+                j += 1;
+            }
+            let group = &tensors[i..j];
+            tch::no_grad(|| -> Result<(), DistError> {
+                let flats: Vec<Tensor> = group.iter().map(|t| t.reshape([-1])).collect();
+                let mut flat = Tensor::cat(&flats, 0);
+                op(self, &mut flat)?;
+                if mean {
+                    let _ = flat.g_div_scalar_(self.placement.world as f64);
+                }
+                let mut offset = 0;
+                for t in group {
+                    let n = t.numel() as i64;
+                    let mut dst = t.shallow_clone();
+                    dst.copy_(&flat.narrow(0, offset, n).view_as(t));
+                    offset += n;
+                }
+                Ok(())
+            })?;
+            i = j;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn placement_from_torchrun_and_slurm_variables() {
+        assert_eq!(Placement::from_env(env(&[])).unwrap(), None);
+        assert_eq!(
+            Placement::from_env(env(&[("WORLD_SIZE", "1"), ("RANK", "0")])).unwrap(),
+            None
+        );
+        let p = Placement::from_env(env(&[
+            ("WORLD_SIZE", "4"),
+            ("RANK", "3"),
+            ("LOCAL_RANK", "1"),
+            ("LOCAL_WORLD_SIZE", "2"),
+            ("MASTER_ADDR", "10.0.0.1"),
+            ("MASTER_PORT", "29600"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!((p.rank, p.world, p.local_rank, p.local_world), (3, 4, 1, 2));
+        assert_eq!((p.master_addr.as_str(), p.master_port), ("10.0.0.1", 29600));
+        let s = Placement::from_env(env(&[
+            ("SLURM_NTASKS", "6"),
+            ("SLURM_PROCID", "4"),
+            ("SLURM_LOCALID", "1"),
+            ("SLURM_NTASKS_PER_NODE", "3(x2)"),
+            ("SLURM_NODELIST", "gpu[07-08]"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!((s.rank, s.world, s.local_rank, s.local_world), (4, 6, 1, 3));
+        assert_eq!((s.master_addr.as_str(), s.master_port), ("gpu07", 29500));
+    }
+
+    #[test]
+    fn launch_mistakes_are_one_clear_sentence() {
+        let e = Placement::from_env(env(&[("WORLD_SIZE", "2"), ("RANK", "0")])).unwrap_err();
+        assert!(e.to_string().contains("needs MASTER_ADDR"), "{e}");
+        let e = Placement::from_env(env(&[("WORLD_SIZE", "2")])).unwrap_err();
+        assert!(e.to_string().contains("RANK is not"), "{e}");
+        let e = Placement::from_env(env(&[
+            ("WORLD_SIZE", "2"),
+            ("RANK", "0"),
+            ("MASTER_ADDR", "x"),
+            ("MASTER_PORT", "http"),
+        ]))
+        .unwrap_err();
+        assert!(e.to_string().contains("MASTER_PORT=http"), "{e}");
+    }
+
+    #[test]
+    fn first_host_of_slurm_node_lists() {
+        assert_eq!(first_host("node[03-05,9]"), "node03");
+        assert_eq!(first_host("a,b[1-2]"), "a");
+        assert_eq!(first_host("gpu12"), "gpu12");
+    }
+}
