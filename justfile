@@ -172,7 +172,7 @@ figures: setup
 bench: setup
     cargo bench -p loss-zoo
 
-# Training throughput of the apps against PyTorch eager replicas (bench/apps), A/B/A/B on this machine.
+# Training throughput of the apps against PyTorch replicas (bench/apps): as commonly written, with the Rust run's optimisations, and under torch.compile; the CPU model and flags beside the table.
 bench-apps *apps: setup
     cargo build --workspace --bins
     .venv/bin/python bench/apps/bench_apps.py {{apps}}

@@ -1,8 +1,12 @@
 """`just bench-apps`: each app's real training step (target/debug/<app> train at default.yaml, its
-data loader included) against a PyTorch eager replica of the same model (replicas.py), run
-A/B/A/B back to back with the same threads, steady-state steps only. Prints samples/s, the
-ratio, peak RSS, and the share of the Rust step spent waiting for data; refuses a replica whose
-trainable-parameter count differs from the Rust checkpoint's.
+data loader included) against PyTorch replicas of the same model (replicas.py), run back to
+back with the same threads, steady-state steps only: the replica as commonly written (NCHW,
+float32, Chamfer by one cdist), the replica with the Rust run's own optimisations (its memory
+format, precision and loss algorithm, read from the run's config: the headline ratio), and that
+replica under torch.compile (inductor, timed after compiling; the compile time apart). Prints
+the CPU model and flags, samples/s, the ratios, peak RSS, and the share of the Rust step spent
+waiting for data; refuses a replica whose trainable-parameter count differs from the Rust
+checkpoint's.
 Usage: python bench_apps.py [APP ...] [--steps N] [--warmup K] [--rounds R] [--threads T] [--set K=V]
 """
 import argparse, json, math, os, shutil, statistics, struct, subprocess, sys, tempfile, time
@@ -52,6 +56,32 @@ def cpu_model():
         return "unknown"
 
 
+def cpu_flags():
+    """The instruction-set flags that decide fp32 / bf16 speed here (AVX2, AVX-512, AVX-512 BF16, AMX)."""
+    try:
+        flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split(":", 1)[1].split()
+    except (OSError, StopIteration):
+        return "unknown"
+    want = ["avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"]
+    return ", ".join(f"{f} {'yes' if f in flags else 'no'}" for f in want)
+
+
+def run_settings(run):
+    """train.channels_last and train.precision of a Rust run, from its resolved config.yaml."""
+    got = {"channels_last": False, "precision": "fp32"}
+    section = None
+    for line in open(os.path.join(run, "config.yaml")):
+        if line and not line.startswith(" ") and line.rstrip().endswith(":"):
+            section = line.strip()[:-1]
+        elif section == "train" and ":" in line:
+            k, v = (x.strip() for x in line.split(":", 1))
+            if k == "channels_last":
+                got[k] = v == "true"
+            elif k == "precision":
+                got[k] = v
+    return got
+
+
 def steps(app, a):
     return a.steps * INFO[app]["bench_steps_scale"]
 
@@ -81,9 +111,9 @@ def trainable_params(ckpt):
     return sum(math.prod(v["shape"]) for k, v in header.items() if k.startswith("optim/m/"))
 
 
-def timed(cmd):
+def timed(cmd, env=None):
     """Runs cmd; returns (stdout, peak RSS of the process in MB)."""
-    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     out = p.stdout.read()
     _, status, usage = os.wait4(p.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
@@ -103,18 +133,40 @@ def rust(app, a, tmp, extra):
     run = os.path.join(tmp, app, name)
     rows = [json.loads(l) for l in open(os.path.join(run, "metrics.jsonl"))]
     rows = [r for r in rows if "train/samples_per_sec" in r and r["step"] > a.warmup]
-    sps = statistics.mean(r["train/samples_per_sec"] for r in rows)
+    # Windows of equal sample counts: total samples / total time is their harmonic mean (as the
+    # replica's batch × steps / total time).
+    sps = statistics.harmonic_mean([r["train/samples_per_sec"] for r in rows])
     wait = statistics.mean(r.get("train/data_wait_share", float("nan")) for r in rows)
     params = trainable_params(os.path.join(run, "checkpoints", "last.safetensors"))
+    settings = run_settings(run)
     shutil.rmtree(run)
-    return sps, rss, wait, params
+    return sps, rss, wait, params, settings
 
 
-def torch_eager(app, a):
-    out, rss = timed([sys.executable, os.path.join(ROOT, "bench/apps/replicas.py"), app,
-                      "--steps", str(steps(app, a)), "--warmup", str(a.warmup), "--threads", str(a.threads)])
+def replica_flags(app, same):
+    """The replica's options: none ("as commonly written": NCHW, float32, one cdist), or the Rust
+    run's own (`same`: its memory format, precision and loss algorithm)."""
+    if same is None:
+        return []
+    flags = ["--channels-last"] if same["channels_last"] else []
+    flags += ["--bf16"] if same["precision"] == "bf16" else []
+    flags += ["--chamfer", "chunked"] if app == "pointcloud-chamfer" else []
+    return flags
+
+
+def torch_run(app, a, flags, compile_=False):
+    cmd = [sys.executable, os.path.join(ROOT, "bench/apps/replicas.py"), app,
+           "--steps", str(steps(app, a)), "--warmup", str(a.warmup), "--threads", str(a.threads)] + flags
+    env = None
+    if compile_:
+        cmd.append("--compile")
+        # A cold inductor cache of its own, so the compile time is the first-run cost.
+        env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=tempfile.mkdtemp(prefix="inductor-"))
+    out, rss = timed(cmd, env)
+    if env:
+        shutil.rmtree(env["TORCHINDUCTOR_CACHE_DIR"], ignore_errors=True)
     r = json.loads(out.strip().splitlines()[-1])
-    return r["samples_per_sec"], rss, r["params"]
+    return r["samples_per_sec"], rss, r["params"], r.get("compile_seconds")
 
 
 def main():
@@ -126,6 +178,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--set", action="append", default=[],
                     help="a config override for the Rust runs (repeatable), e.g. train.channels_last=false")
+    ap.add_argument("--no-compile", action="store_true", help="skip the torch.compile column")
     ap.add_argument("--bin-dir", default=os.path.join(ROOT, "target/debug"),
                     help="where the app binaries are (e.g. an older build, to compare)")
     a = ap.parse_args()
@@ -139,30 +192,39 @@ def main():
     if missing:
         sys.exit(f"no app binary with a PyTorch replica for {', '.join(missing)} (have: {', '.join(apps)})")
     scaled = ", ".join(f"{k} ×{v['bench_steps_scale']}" for k, v in INFO.items() if v["bench_steps_scale"] != 1)
-    print(f"CPU: {cpu_model()}; {os.cpu_count()} CPUs, {a.threads} threads each side, {a.rounds} × (Rust, PyTorch) per app, "
-          f"{a.steps} timed steps after {a.warmup} ({scaled})",
-          flush=True)
+    print(f"CPU: {cpu_model()} ({cpu_flags()}); {os.cpu_count()} CPUs, {a.threads} threads each side, "
+          f"{a.rounds} × (Rust, PyTorch common, PyTorch same) per app{'' if a.no_compile else ' + one torch.compile run'}, "
+          f"{a.steps} timed steps after {a.warmup} ({scaled})", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for app in a.apps:
-            rs, ps = [], []
+            rs, common, same = [], [], []
             extra = prepare(app, a, tmp)
             for _ in range(a.rounds):
                 rs.append(rust(app, a, tmp, extra))
-                ps.append(torch_eager(app, a))
-            if rs[0][3] != ps[0][2]:
-                sys.exit(f"{app}: the replica has {ps[0][2]} trainable parameters, the Rust model {rs[0][3]}: "
+                common.append(torch_run(app, a, replica_flags(app, None)))
+                same.append(torch_run(app, a, replica_flags(app, rs[-1][4])))
+            if rs[0][3] != common[0][2]:
+                sys.exit(f"{app}: the replica has {common[0][2]} trainable parameters, the Rust model {rs[0][3]}: "
                          "they are no longer the same model; update bench/apps/replicas.py")
-            r = statistics.median(x[0] for x in rs)
-            p = statistics.median(x[0] for x in ps)
-            rows.append((app, r, p, max(x[1] for x in rs), max(x[1] for x in ps),
-                         statistics.mean(x[2] for x in rs), rs[0][3]))
-            print(f"  {app}: Rust {[round(x[0], 1) for x in rs]} samples/s, PyTorch {[round(x[0], 1) for x in ps]}",
-                  flush=True)
-    print("\n| app | parameters | Rust samples/s | PyTorch eager samples/s | Rust / PyTorch | Rust peak RSS | PyTorch peak RSS | Rust data wait |")
-    print("|---|---|---|---|---|---|---|---|")
-    for app, r, p, rr, pr, w, n in rows:
-        print(f"| {app} | {n:,} | {r:.1f} | {p:.1f} | {r / p:.2f} | {rr:.0f} MB | {pr:.0f} MB | {100 * w:.1f}% |")
+            compiled = None if a.no_compile else torch_run(app, a, replica_flags(app, rs[0][4]), compile_=True)
+            med = lambda xs: statistics.median(x[0] for x in xs)
+            rows.append((app, rs[0][3], rs[0][4], med(rs), med(common), med(same), compiled,
+                         max(x[1] for x in rs), max(x[1] for x in same), statistics.mean(x[2] for x in rs)))
+            print(f"  {app}: Rust {[round(x[0], 1) for x in rs]} samples/s, PyTorch common {[round(x[0], 1) for x in common]}, "
+                  f"same {[round(x[0], 1) for x in same]}"
+                  + ("" if compiled is None else f", compiled {compiled[0]:.1f} (compile {compiled[3]:.0f} s)"), flush=True)
+    print("\n| app | parameters | Rust optimisations | Rust samples/s | PyTorch as commonly written | PyTorch, same optimisations | "
+          "torch.compile, same | **Rust / same** | Rust / common | Rust / compiled | compile time | Rust peak RSS | PyTorch (same) peak RSS | Rust data wait |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for app, n, st, r, c, sm, comp, rr, pr, w in rows:
+        opts = ", ".join(x for x in ["channels-last" if st["channels_last"] else "",
+                                     "bf16" if st["precision"] == "bf16" else "",
+                                     "chunked Chamfer" if app == "pointcloud-chamfer" else ""] if x) or "—"
+        comp_cells = ("– | – | –" if comp is None else f"{comp[0]:.1f} | {r / comp[0]:.2f} | {comp[3]:.0f} s")
+        cs, ratio_c = comp_cells.split(" | ")[0], comp_cells.split(" | ")[1:]
+        print(f"| {app} | {n:,} | {opts} | {r:.1f} | {c:.1f} | {sm:.1f} | {cs} | **{r / sm:.2f}** | {r / c:.2f} | "
+              f"{' | '.join(ratio_c)} | {rr:.0f} MB | {pr:.0f} MB | {100 * w:.1f}% |")
 
 
 if __name__ == "__main__":

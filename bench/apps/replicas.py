@@ -3,9 +3,10 @@ apps). Each model is written from the Rust model it replicates (crates/<app>/src
 the default.yaml sizes; `bench_apps.py` checks that its trainable-parameter count equals the Rust
 checkpoint's, so the two stay the same model. The batch is a fixed tensor of the app's shapes
 (the data pipeline is not replicated: the Rust side includes its loader, this side does not).
-Usage: python replicas.py APP --steps N --warmup K --threads T   (prints one JSON line)
+Usage: python replicas.py APP --steps N --warmup K --threads T [--channels-last] [--bf16]
+       [--chamfer full|chunked] [--compile]   (prints one JSON line)
 """
-import argparse, json, math, resource, time
+import argparse, contextlib, json, math, resource, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -276,7 +277,23 @@ def pointcloud_chamfer():
         # Chamfer as an eager user writes it without pytorch3d: squared cdist, nearest both ways.
         d = torch.cdist(model(x), truth) ** 2
         return (d.min(2).values.mean(1) + d.min(1).values.mean(1)).mean()
-    return model, step, 32, 5.0, 1e-4
+
+    def step_chunked():
+        # loss-zoo's algorithm: nearest neighbours in blocks of 1,024 points without gradient,
+        # then the chosen pairs' distances recomputed with gradient, each direction.
+        p = model(x)
+        return (one_direction(p, truth) + one_direction(truth, p)).mean()
+    return model, (step_chunked if OPTIONS["chamfer"] == "chunked" else step), 32, 5.0, 1e-4
+
+
+def one_direction(a, b, chunk=1024):
+    """Mean over a's points of the squared distance to the nearest point of b (N,)."""
+    with torch.no_grad():
+        b_sq = (b ** 2).sum(-1)
+        idx = torch.cat([((ac ** 2).sum(-1, keepdim=True) + b_sq[:, None, :] - 2 * ac @ b.transpose(1, 2)).argmin(-1)
+                         for ac in a.split(chunk, 1)], 1)
+    nearest = b.gather(1, idx[..., None].expand(-1, -1, a.shape[2]))
+    return ((a - nearest) ** 2).sum(-1).mean(1)
 
 
 # ---- rlhf-reward: byte GRU trunk -> scalar head at the last real token, Bradley-Terry -------
@@ -377,6 +394,9 @@ def style_transfer():
     return model, step, 4, 10.0, 0.0
 
 
+# Set by main(): `chamfer` "full" (one cdist, as commonly written) or "chunked" (loss-zoo's).
+OPTIONS = {"chamfer": "full"}
+
 APPS = {"face-verify": face_verify, "segment-dice": segment_dice, "handwriting-ctc": handwriting_ctc,
         "detect-focal": detect_focal, "vae-kl": vae_kl, "pointcloud-chamfer": pointcloud_chamfer,
         "rlhf-reward": rlhf_reward, "style-transfer": style_transfer}
@@ -388,27 +408,42 @@ def main():
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--channels-last", action="store_true", help="model in channels-last memory (as train.channels_last)")
+    ap.add_argument("--bf16", action="store_true", help="forward under CPU bf16 autocast (as train.precision: bf16)")
+    ap.add_argument("--chamfer", choices=["full", "chunked"], default="full")
+    ap.add_argument("--compile", action="store_true", help="torch.compile (inductor, default mode) the loss step")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    OPTIONS["chamfer"] = a.chamfer
     model, loss_fn, batch, clip, wd = APPS[a.app]()
     model.train()
+    if a.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if a.compile:
+        loss_fn = torch.compile(loss_fn)
+    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.bf16 else contextlib.nullcontext
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}], lr=1e-3)
     params = sum(p.numel() for p in model.parameters())
     times = []
+    compile_seconds = None
     for i in range(a.warmup + a.steps):
         t0 = time.perf_counter()
         opt.zero_grad()
-        loss = loss_fn()
+        with autocast():
+            loss = loss_fn()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
         loss.item()  # the Rust loop reads the loss every step too
+        if i == 0 and a.compile:
+            compile_seconds = time.perf_counter() - t0  # the first step compiles forward and backward
         if i >= a.warmup:
             times.append(time.perf_counter() - t0)
     print(json.dumps({"app": a.app, "params": params, "samples_per_sec": batch * len(times) / sum(times),
+                      "compile_seconds": compile_seconds,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
