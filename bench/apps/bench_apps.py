@@ -151,6 +151,8 @@ def replica_flags(app, same):
     flags = ["--channels-last"] if same["channels_last"] else []
     flags += ["--bf16"] if same["precision"] == "bf16" else []
     flags += ["--chamfer", "chunked"] if app == "pointcloud-chamfer" else []
+    # detect-focal's loader hands over HWC pixels as an NCHW view (channels-last input).
+    flags += ["--input-channels-last"] if app == "detect-focal" else []
     return flags
 
 
@@ -220,7 +222,8 @@ def main():
     for app, n, st, r, c, sm, comp, rr, pr, w in rows:
         opts = ", ".join(x for x in ["channels-last" if st["channels_last"] else "",
                                      "bf16" if st["precision"] == "bf16" else "",
-                                     "chunked Chamfer" if app == "pointcloud-chamfer" else ""] if x) or "—"
+                                     "chunked Chamfer" if app == "pointcloud-chamfer" else "",
+                                     "channels-last input" if app == "detect-focal" else ""] if x) or "—"
         comp_cells = ("– | – | –" if comp is None else f"{comp[0]:.1f} | {r / comp[0]:.2f} | {comp[3]:.0f} s")
         cs, ratio_c = comp_cells.split(" | ")[0], comp_cells.split(" | ")[1:]
         print(f"| {app} | {n:,} | {opts} | {r:.1f} | {c:.1f} | {sm:.1f} | {cs} | **{r / sm:.2f}** | {r / c:.2f} | "

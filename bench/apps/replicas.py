@@ -207,6 +207,9 @@ def detect_focal():
     model = RetinaNet()
     g = torch.Generator().manual_seed(0)
     x = torch.randn(16, 3, 128, 128)
+    if OPTIONS["input_channels_last"]:
+        # The app's batch is HWC pixels viewed as NCHW: channels-last strides, NCHW weights.
+        x = x.contiguous(memory_format=torch.channels_last)
     anchors = 9 * (16 * 16 + 8 * 8 + 4 * 4)
     positive = torch.rand(16, anchors, generator=g) < 0.01
     valid = torch.rand(16, anchors, generator=g) > 0.02
@@ -394,8 +397,9 @@ def style_transfer():
     return model, step, 4, 10.0, 0.0
 
 
-# Set by main(): `chamfer` "full" (one cdist, as commonly written) or "chunked" (loss-zoo's).
-OPTIONS = {"chamfer": "full"}
+# Set by main(): `chamfer` "full" (one cdist, as commonly written) or "chunked" (loss-zoo's);
+# `input_channels_last`: the batch in channels-last memory (detect-focal's loader makes it so).
+OPTIONS = {"chamfer": "full", "input_channels_last": False}
 
 APPS = {"face-verify": face_verify, "segment-dice": segment_dice, "handwriting-ctc": handwriting_ctc,
         "detect-focal": detect_focal, "vae-kl": vae_kl, "pointcloud-chamfer": pointcloud_chamfer,
@@ -411,11 +415,13 @@ def main():
     ap.add_argument("--channels-last", action="store_true", help="model in channels-last memory (as train.channels_last)")
     ap.add_argument("--bf16", action="store_true", help="forward under CPU bf16 autocast (as train.precision: bf16)")
     ap.add_argument("--chamfer", choices=["full", "chunked"], default="full")
+    ap.add_argument("--input-channels-last", action="store_true", help="the batch in channels-last memory")
     ap.add_argument("--compile", action="store_true", help="torch.compile (inductor, default mode) the loss step")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     OPTIONS["chamfer"] = a.chamfer
+    OPTIONS["input_channels_last"] = a.input_channels_last
     model, loss_fn, batch, clip, wd = APPS[a.app]()
     model.train()
     if a.channels_last:

@@ -190,6 +190,21 @@ impl App for FaceVerify {
                 "closed_set_accuracy".into(),
                 serde_json::json!(ev.closed_set_accuracy),
             );
+            // …and under the names training logs them with, so a test table reads like the
+            // validation one.
+            for (k, x) in [
+                ("tar_at_far_1e-2", v.tar_at_far_1e2),
+                ("tar_at_far_1e-3", v.tar_at_far_1e3),
+                ("accuracy_10fold", v.fold_accuracy),
+            ] {
+                o.insert(k.into(), serde_json::json!(x));
+            }
+            for p in &all.points {
+                o.insert(
+                    format!("all_pairs_tar_at_far_{:.0e}", p.far),
+                    serde_json::json!(p.tar),
+                );
+            }
             o.insert("all_pairs".into(), serde_json::to_value(all)?);
             o.insert("euclidean_unnormalised".into(), serde_json::to_value(e)?);
         }
