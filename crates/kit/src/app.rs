@@ -141,7 +141,16 @@ where
         }
         .into());
     }
-    let yaml = config::to_yaml(&config)?;
+    let mut yaml = config::to_yaml(&config)?;
+    if let Some(g) = dist {
+        // The run's config says how it was trained: batch_size is per rank.
+        yaml += &format!(
+            "# data parallel: {} ranks × train.batch_size {} = global batch {}\n",
+            g.placement.world,
+            t.batch_size,
+            t.batch_size * g.placement.world
+        );
+    }
     if let Some(g) = dist {
         let p = &g.placement;
         let n = task.train_loader().dataset().len();

@@ -275,10 +275,37 @@ fn text(buf: &[c_char]) -> String {
 impl Group {
     fn fail(&self, what: &str, err: &[c_char]) -> DistError {
         let me = &self.placement;
-        // Peers on this host whose process is gone.
+        // Peers on this host whose process is gone. A killed peer's sockets close while it is
+        // still exiting, so look for up to 3 s before calling no one.
         let host = hostname();
-        let gone: Vec<String> = self
-            .peers
+        let mut gone = self.gone_peers(&host);
+        for _ in 0..30 {
+            if !gone.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            gone = self.gone_peers(&host);
+        }
+        let lost = if gone.is_empty() {
+            "a peer stopped answering".to_string()
+        } else {
+            format!("lost {}", gone.join(", "))
+        };
+        DistError::Collective {
+            rank: me.rank,
+            world: me.world,
+            message: format!(
+                "{what} failed: {lost} ({}); every rank stops, the run folder keeps its last \
+                 checkpoint",
+                text(err)
+            ),
+        }
+    }
+
+    /// `rank R (pid P)` of each peer on `host` whose process has exited.
+    fn gone_peers(&self, host: &str) -> Vec<String> {
+        let me = &self.placement;
+        self.peers
             .iter()
             .enumerate()
             .filter(|(r, _)| *r != me.rank)
@@ -295,21 +322,7 @@ impl Group {
                 let alive = exists && !zombie;
                 (h == host && !alive).then(|| format!("rank {r} (pid {pid})"))
             })
-            .collect();
-        let lost = if gone.is_empty() {
-            "a peer stopped answering".to_string()
-        } else {
-            format!("lost {}", gone.join(", "))
-        };
-        DistError::Collective {
-            rank: me.rank,
-            world: me.world,
-            message: format!(
-                "{what} failed: {lost} ({}); every rank stops, the run folder keeps its last \
-                 checkpoint",
-                text(err)
-            ),
-        }
+            .collect()
     }
 
     fn store_set(&self, key: &str, value: &str) -> Result<(), DistError> {

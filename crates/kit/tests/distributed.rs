@@ -134,6 +134,11 @@ fn two_ranks_of_batch_b_equal_one_process_of_batch_2b() {
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
+    let config = std::fs::read_to_string(runs.join("spiral/two/config.yaml")).unwrap();
+    assert!(
+        config.contains("# data parallel: 2 ranks × train.batch_size 32 = global batch 64"),
+        "{config}"
+    );
     // A different global batch does not give the same weights (the check can fail).
     one_process(&args(
         &runs,
