@@ -118,7 +118,7 @@ where
     };
     let config: C = resolve(&config_path, &args.set, args.device)?;
     let t = config.train();
-    let dist = join_group(t)?;
+    let dist = crate::distributed::join_group(t)?;
     let device = match (dist, t.device.resolve()?) {
         // One GPU per rank on a node: LOCAL_RANK's.
         (Some(g), tch::Device::Cuda(_)) => tch::Device::Cuda(g.placement.local_rank),
@@ -153,22 +153,19 @@ where
     }
     if let Some(g) = dist {
         let p = &g.placement;
-        let n = task.train_loader().dataset().len();
-        let global = t.batch_size * p.world;
         println!(
-            "data parallel: rank {} of {} (local {} of {}), batch {} per rank = global batch \
-             {global}; {} of {n} training samples per epoch (an incomplete global batch, {} \
-             samples of each epoch's shuffled order, is left out)",
-            p.rank,
-            p.world,
-            p.local_rank,
-            p.local_world,
-            t.batch_size,
-            n / global * global,
-            n % global
+            "{}",
+            crate::distributed::describe(p, t.batch_size, task.train_loader().dataset().len())
         );
         if p.rank > 0 {
-            train_other_rank(app, args, &config, &yaml, existing.as_ref(), &mut task);
+            crate::distributed::train_other_rank(
+                app,
+                args,
+                &config,
+                &yaml,
+                existing.as_ref(),
+                &mut task,
+            );
         }
     }
     let mut finished = false;
@@ -241,67 +238,6 @@ where
         resume,
     };
     Ok((outcome, session, task))
-}
-
-/// Joins the data-parallel group when `train.distributed: auto` and the environment names a
-/// world of more than one process.
-fn join_group(t: &TrainConfig) -> anyhow::Result<Option<&'static crate::distributed::Group>> {
-    if t.distributed != crate::train::DistMode::Auto {
-        return Ok(None);
-    }
-    let Some(p) = crate::distributed::Placement::from_env(|k| std::env::var(k).ok())? else {
-        return Ok(None);
-    };
-    let timeout = std::time::Duration::from_secs(t.dist_timeout_s);
-    Ok(Some(crate::distributed::init(p, timeout)?))
-}
-
-/// A rank other than 0: trains in step with rank 0 in a scratch folder (resumed from a copy
-/// of the run's last checkpoint), writes nothing into the run folder, and ends the process
-/// when training ends (its stdout is flushed; c10d's threads are not torn down).
-fn train_other_rank<C: AppConfig, T: Task>(
-    app: &str,
-    args: &TrainArgs,
-    config: &C,
-    yaml: &str,
-    existing: Option<&RunDir>,
-    task: &mut T,
-) -> ! {
-    let result = (|| -> anyhow::Result<()> {
-        let dir = std::env::temp_dir().join(format!("kit-rank-{}", std::process::id()));
-        let scratch = RunDir::create(&dir, app, Some("scratch"), "")?;
-        scratch.write("config.yaml", yaml.as_bytes())?;
-        if let Some(run) = existing {
-            let last = scratch.last();
-            if let Some(parent) = last.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::copy(run.last(), &last)
-                .with_context(|| format!("reading {}", run.last().display()))?;
-        }
-        let mut logger = Logger::new(&scratch.root)?;
-        let opts = FitOptions {
-            resume: existing.is_some(),
-            stop_after: args.stop_after,
-        };
-        let fitted = fit(task, config.train(), &scratch, &mut logger, opts);
-        drop(logger);
-        let _ = std::fs::remove_dir_all(&dir);
-        fitted?;
-        Ok(())
-    })();
-    let code = match result {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            1
-        }
-    };
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().flush();
-    // SAFETY: ends the process at once, without running exit-time destructors.
-    unsafe { libc::_exit(code) }
 }
 
 /// Opens a finished (or stopped) run for eval / predict: its config and the checkpoint path.

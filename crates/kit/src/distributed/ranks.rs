@@ -1,0 +1,88 @@
+//! How a process joins a distributed run from `kit::app::train`, and how a rank other than 0
+//! trains without touching the run folder.
+
+use super::Placement;
+use crate::app::AppConfig;
+use crate::args::TrainArgs;
+use crate::logging::Logger;
+use crate::rundir::RunDir;
+use crate::train::{fit, FitOptions, Task, TrainConfig};
+use anyhow::Context;
+
+/// Joins the data-parallel group when `train.distributed: auto` and the environment names a
+/// world of more than one process.
+pub(crate) fn join_group(t: &TrainConfig) -> anyhow::Result<Option<&'static super::Group>> {
+    if t.distributed != crate::train::DistMode::Auto {
+        return Ok(None);
+    }
+    let Some(p) = super::Placement::from_env(|k| std::env::var(k).ok())? else {
+        return Ok(None);
+    };
+    let timeout = std::time::Duration::from_secs(t.dist_timeout_s);
+    Ok(Some(super::init(p, timeout)?))
+}
+
+/// A rank other than 0: trains in step with rank 0 in a scratch folder (resumed from a copy
+/// of the run's last checkpoint), writes nothing into the run folder, and ends the process
+/// when training ends (its stdout is flushed; c10d's threads are not torn down).
+pub(crate) fn train_other_rank<C: AppConfig, T: Task>(
+    app: &str,
+    args: &TrainArgs,
+    config: &C,
+    yaml: &str,
+    existing: Option<&RunDir>,
+    task: &mut T,
+) -> ! {
+    let result = (|| -> anyhow::Result<()> {
+        let dir = std::env::temp_dir().join(format!("kit-rank-{}", std::process::id()));
+        let scratch = RunDir::create(&dir, app, Some("scratch"), "")?;
+        scratch.write("config.yaml", yaml.as_bytes())?;
+        if let Some(run) = existing {
+            let last = scratch.last();
+            if let Some(parent) = last.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::copy(run.last(), &last)
+                .with_context(|| format!("reading {}", run.last().display()))?;
+        }
+        let mut logger = Logger::new(&scratch.root)?;
+        let opts = FitOptions {
+            resume: existing.is_some(),
+            stop_after: args.stop_after,
+        };
+        let fitted = fit(task, config.train(), &scratch, &mut logger, opts);
+        drop(logger);
+        let _ = std::fs::remove_dir_all(&dir);
+        fitted?;
+        Ok(())
+    })();
+    let code = match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: ends the process at once, without running exit-time destructors.
+    unsafe { libc::_exit(code) }
+}
+
+/// The start-up line of a rank: where it sits, the per-rank and global batch, and how many of
+/// the `n` training samples an epoch uses (an incomplete global batch is left out).
+pub(crate) fn describe(p: &Placement, batch: usize, n: usize) -> String {
+    let global = batch * p.world;
+    format!(
+        "data parallel: rank {} of {} (local {} of {}), batch {batch} per rank = global batch \
+         {global}; {} of {n} training samples per epoch (an incomplete global batch, {} samples \
+         of each epoch's shuffled order, is left out)",
+        p.rank,
+        p.world,
+        p.local_rank,
+        p.local_world,
+        n / global * global,
+        n % global
+    )
+}
