@@ -137,3 +137,13 @@ extern "C" int kit_dist_store_get(void* h, const char* key, char* out, int outle
     return 1;
   }
 }
+
+// Whether `key` is in the store, without waiting: 1 yes, 0 no, -1 when the store is gone.
+extern "C" int kit_dist_store_check(void* h, const char* key) {
+  try {
+    auto* g = static_cast<Group*>(h);
+    return g->store->check({std::string(key)}) ? 1 : 0;
+  } catch (const std::exception&) {
+    return -1;
+  }
+}

@@ -387,9 +387,17 @@ pub trait App: Sized {
 pub fn train_app<A: App>(
     args: &TrainArgs,
 ) -> anyhow::Result<(Outcome, Session<A::Config>, A::Task)> {
-    let (outcome, session, mut task) = train(A::NAME, args, A::train_task, A::inference_meta)?;
-    A::after_train(&session, &mut task, &outcome)?;
-    Ok((outcome, session, task))
+    let result = train(A::NAME, args, A::train_task, A::inference_meta).and_then(
+        |(outcome, session, mut task)| {
+            A::after_train(&session, &mut task, &outcome)?;
+            Ok((outcome, session, task))
+        },
+    );
+    if let (Err(e), Some(g)) = (&result, crate::distributed::group()) {
+        // The other ranks lose this one at their next collective: they can say why.
+        g.report_error(&format!("{e:#}"));
+    }
+    result
 }
 
 /// Opens a run for eval / predict: config (+ `--set`), the app's inference task built from

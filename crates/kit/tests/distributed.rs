@@ -49,7 +49,7 @@ fn args(runs: &Path, name: &str, extra: &[&str]) -> Vec<String> {
 
 /// Rank `rank` of `world` as torchrun would start it.
 fn rank(rank: usize, world: usize, port: u16, args: &[String]) -> Child {
-    Command::new(spiral())
+    clean(Command::new(spiral()))
         .args(args)
         .env("MASTER_ADDR", "127.0.0.1")
         .env("MASTER_PORT", port.to_string())
@@ -78,8 +78,27 @@ fn two_ranks(args: &[String]) {
     }
 }
 
+/// The variables a launcher may have left in this test's own environment.
+const LAUNCH_VARS: [&str; 8] = [
+    "WORLD_SIZE",
+    "RANK",
+    "LOCAL_RANK",
+    "LOCAL_WORLD_SIZE",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "SLURM_NTASKS",
+    "SLURM_PROCID",
+];
+
+fn clean(mut c: Command) -> Command {
+    for v in LAUNCH_VARS {
+        c.env_remove(v);
+    }
+    c
+}
+
 fn one_process(args: &[String]) {
-    let out = Command::new(spiral()).args(args).output().unwrap();
+    let out = clean(Command::new(spiral())).args(args).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -226,12 +245,36 @@ fn walk(dir: &Path) -> Vec<String> {
 }
 
 #[test]
+fn a_rank_that_fails_tells_rank_0_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let port = free_port();
+    let r0 = rank(0, 2, port, &args(&runs, "told", &[]));
+    // Rank 1 alone asks for a batch larger than the data: it fails after joining the group.
+    let r1 = rank(
+        1,
+        2,
+        port,
+        &args(&runs, "told", &["--set", "train.batch_size=5000"]),
+    );
+    let out1 = r1.wait_with_output().unwrap();
+    assert!(!out1.status.success());
+    let out0 = r0.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out0.stderr);
+    assert!(!out0.status.success(), "rank 0 went on: {err}");
+    assert!(
+        err.contains("lost rank 1") && err.contains("rank 1 stopped with:") && err.contains("5000"),
+        "{err}"
+    );
+}
+
+#[test]
 fn launch_mistakes_are_one_clear_sentence_before_any_write() {
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
     let a = args(&runs, "bad", &[]);
     // No MASTER_ADDR.
-    let out = Command::new(spiral())
+    let out = clean(Command::new(spiral()))
         .args(&a)
         .env("WORLD_SIZE", "2")
         .env("RANK", "0")

@@ -38,6 +38,7 @@ extern "C" {
         err: *mut c_char,
         errlen: c_int,
     ) -> c_int;
+    fn kit_dist_store_check(h: *mut c_void, key: *const c_char) -> c_int;
     fn kit_dist_store_get(
         h: *mut c_void,
         key: *const c_char,
@@ -166,7 +167,19 @@ impl Group {
         let lost = if gone.is_empty() {
             "a peer stopped answering".to_string()
         } else {
-            format!("lost {}", gone.join(", "))
+            let said: Vec<String> = gone
+                .iter()
+                .filter_map(|(r, _)| {
+                    let msg = self.peer_error(*r)?;
+                    Some(format!("rank {r} stopped with: {msg}"))
+                })
+                .collect();
+            let names: Vec<&str> = gone.iter().map(|(_, n)| n.as_str()).collect();
+            let mut lost = format!("lost {}", names.join(", "));
+            if !said.is_empty() {
+                lost += &format!(" — {}", said.join("; "));
+            }
+            lost
         };
         DistError::Collective {
             rank: me.rank,
@@ -179,8 +192,37 @@ impl Group {
         }
     }
 
-    /// `rank R (pid P)` of each peer on `host` whose process has exited.
-    fn gone_peers(&self, host: &str) -> Vec<String> {
+    /// Leaves this rank's error in the store, so the ranks that lose it can say why.
+    pub fn report_error(&self, message: &str) {
+        let _ = self.store_set(&format!("kit/error/{}", self.placement.rank), message);
+    }
+
+    /// The error rank `r` left in the store, if it left one (no waiting).
+    fn peer_error(&self, r: usize) -> Option<String> {
+        let key = CString::new(format!("kit/error/{r}")).ok()?;
+        // SAFETY: a live handle and a C string.
+        let present = unsafe { kit_dist_store_check(self.handle, key.as_ptr()) } == 1;
+        if !present {
+            return None;
+        }
+        let (mut out, mut err) = (vec![0 as c_char; ERR], vec![0 as c_char; ERR]);
+        // SAFETY: a live handle, a C string, buffers of the lengths passed (no error path
+        // back into `fail`, which calls this).
+        let rc = unsafe {
+            kit_dist_store_get(
+                self.handle,
+                key.as_ptr(),
+                out.as_mut_ptr(),
+                ERR as c_int,
+                err.as_mut_ptr(),
+                ERR as c_int,
+            )
+        };
+        (rc == 0).then(|| text(&out))
+    }
+
+    /// `(rank, "rank R (pid P)")` of each peer on `host` whose process has exited.
+    fn gone_peers(&self, host: &str) -> Vec<(usize, String)> {
         let me = &self.placement;
         self.peers
             .iter()
@@ -197,7 +239,7 @@ impl Group {
                     .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('Z')))
                     .unwrap_or(false);
                 let alive = exists && !zombie;
-                (h == host && !alive).then(|| format!("rank {r} (pid {pid})"))
+                (h == host && !alive).then(|| (r, format!("rank {r} (pid {pid})")))
             })
             .collect()
     }

@@ -60,6 +60,9 @@ pub(crate) fn train_other_rank<C: AppConfig, T: Task>(
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(g) = super::group() {
+                g.report_error(&format!("{e:#}"));
+            }
             1
         }
     };
