@@ -7,7 +7,7 @@ use crate::args::{RunArgs, Split, TrainArgs};
 use crate::checkpoint::Checkpoint;
 use crate::config::{self, InvalidValue};
 use crate::data::Dataset;
-use crate::device::{seed_torch, set_threads, DeviceSpec};
+use crate::device::{seed_torch, DeviceSpec};
 use crate::logging::Logger;
 use crate::rundir::RunDir;
 use crate::train::{fit, FitOptions, Outcome, Task, TrainConfig, TrainError};
@@ -119,19 +119,7 @@ where
     let config: C = resolve(&config_path, &args.set, args.device)?;
     let t = config.train();
     let dist = crate::distributed::join_group(t)?;
-    let device = match (dist, t.device.resolve()?) {
-        // One GPU per rank on a node: LOCAL_RANK's.
-        (Some(g), tch::Device::Cuda(_)) => tch::Device::Cuda(g.placement.local_rank),
-        (_, d) => d,
-    };
-    match dist {
-        // The ranks of a node share its cores.
-        Some(g) if t.threads == 0 => set_threads(
-            (std::thread::available_parallelism().map_or(1, |n| n.get()) / g.placement.local_world)
-                .max(1),
-        ),
-        _ => set_threads(t.threads),
-    }
+    let device = crate::distributed::device_and_threads(dist, t)?;
     seed_torch(t.seed);
     let mut task = build(&config, device)?;
     if task.batches_per_epoch() == 0 {
@@ -393,10 +381,7 @@ pub fn train_app<A: App>(
             Ok((outcome, session, task))
         },
     );
-    if let (Err(e), Some(g)) = (&result, crate::distributed::group()) {
-        // The other ranks lose this one at their next collective: they can say why.
-        g.report_error(&format!("{e:#}"));
-    }
+    crate::distributed::report_failure(&result);
     result
 }
 

@@ -49,16 +49,22 @@ pub struct Optimizer {
     pub steps: i64,
 }
 
+/// The trainable variables of `vs`, sorted by name: the one order the optimiser's state and
+/// the data-parallel gradient buckets both rely on.
+pub(crate) fn trainable_by_name(vs: &VarStore) -> Vec<(String, Tensor)> {
+    let mut vars: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .filter(|(_, t)| t.requires_grad())
+        .collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    vars
+}
+
 impl Optimizer {
     /// Collects the trainable variables of `vs` (sorted by name, so state order is stable).
     pub fn new(vs: &VarStore, settings: OptimSettings) -> Self {
-        let mut vars: Vec<(String, Tensor)> = vs
-            .variables()
-            .into_iter()
-            .filter(|(_, t)| t.requires_grad())
-            .collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
-        let slots = vars
+        let slots = trainable_by_name(vs)
             .into_iter()
             .map(|(name, param)| Slot {
                 m: param.zeros_like(),

@@ -345,12 +345,7 @@ impl Group {
     /// Gradients of the trainable variables averaged over the ranks, in flat buckets of at
     /// most 25 MB (DistributedDataParallel's default bucket size).
     pub fn average_gradients(&self, vs: &VarStore) -> Result<(), DistError> {
-        let mut vars: Vec<(String, Tensor)> = vs
-            .variables()
-            .into_iter()
-            .filter(|(_, t)| t.requires_grad())
-            .collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let vars = crate::optim::trainable_by_name(vs);
         let grads: Vec<Tensor> = vars
             .iter()
             .map(|(_, t)| t.grad())

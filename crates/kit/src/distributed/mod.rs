@@ -8,7 +8,9 @@ mod group;
 mod ranks;
 
 pub use group::{group, init, is_main, shard, Group};
-pub(crate) use ranks::{describe, join_group, train_other_rank};
+pub(crate) use ranks::{
+    describe, device_and_threads, join_group, report_failure, train_other_rank,
+};
 
 /// Why a distributed run could not start or go on.
 #[derive(Debug, thiserror::Error)]

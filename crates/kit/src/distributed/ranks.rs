@@ -89,3 +89,31 @@ pub(crate) fn describe(p: &Placement, batch: usize, n: usize) -> String {
         n % global
     )
 }
+
+/// The device and intra-op threads of this process: on CUDA, a rank takes its `LOCAL_RANK`'s
+/// GPU; with `train.threads: 0` the ranks of a node share its cores.
+pub(crate) fn device_and_threads(
+    dist: Option<&super::Group>,
+    t: &TrainConfig,
+) -> anyhow::Result<tch::Device> {
+    let device = match (dist, t.device.resolve()?) {
+        (Some(g), tch::Device::Cuda(_)) => tch::Device::Cuda(g.placement.local_rank),
+        (_, d) => d,
+    };
+    match dist {
+        Some(g) if t.threads == 0 => crate::device::set_threads(
+            (std::thread::available_parallelism().map_or(1, |n| n.get()) / g.placement.local_world)
+                .max(1),
+        ),
+        _ => crate::device::set_threads(t.threads),
+    }
+    Ok(device)
+}
+
+/// Leaves a failed training's error in the store, so the ranks that lose this one at their
+/// next collective can say why.
+pub(crate) fn report_failure<T>(result: &anyhow::Result<T>) {
+    if let (Err(e), Some(g)) = (result, super::group()) {
+        g.report_error(&format!("{e:#}"));
+    }
+}
