@@ -40,7 +40,7 @@ pub struct Backbone {
     stem: nn::SequentialT,
     blocks: Vec<Block>,
     fc: nn::Linear,
-    bn: nn::BatchNorm,
+    bn: kit::layers::BatchNorm,
 }
 
 impl Backbone {
@@ -62,7 +62,7 @@ impl Backbone {
             }
         }
         let fc = nn::linear(p / "fc", cin, cfg.embedding, Default::default());
-        let bn = nn::batch_norm1d(p / "emb_bn", cfg.embedding, Default::default());
+        let bn = kit::layers::batch_norm1d(&(p / "emb_bn"), cfg.embedding);
         Self {
             stem,
             blocks,

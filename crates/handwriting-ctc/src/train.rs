@@ -147,7 +147,14 @@ impl Task for CtcTask {
     type Batch = Batch;
     type Data = Source;
     kit::task_parts!(vs, train);
-    fn train_step(&mut self, b: Batch, ctx: &mut StepContext) -> anyhow::Result<Losses> {
+    fn train_step(&mut self, mut b: Batch, ctx: &mut StepContext) -> anyhow::Result<Losses> {
+        // In a data-parallel step, padded to the global batch's width: padded columns enter the
+        // batch-norm statistics, which are then the one-process batch's.
+        let width = b.images.size()[3];
+        let global = kit::distributed::max_over_ranks(width);
+        if global > width {
+            b.images = b.images.constant_pad_nd([0, global - width]);
+        }
         let (lp, il) = self.forward(&b, true);
         let il_v: Vec<i64> = Vec::try_from(&il)?;
         // Skip samples whose output is too short for their label (CTC would be +inf).

@@ -5,6 +5,7 @@
 #include <torch/csrc/distributed/c10d/Backend.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <ATen/ATen.h>
+#include <torch/csrc/autograd/custom_function.h>
 
 #include <chrono>
 #include <cstring>
@@ -88,6 +89,44 @@ extern "C" int kit_dist_allreduce_sum(void* h, at::Tensor* t, char* err, int err
     auto* g = static_cast<Group*>(h);
     std::vector<at::Tensor> v{*t};
     g->backend->allreduce(v)->wait(g->timeout);
+    return 0;
+  } catch (const std::exception& e) {
+    set_error(err, errlen, first_line(e.what()));
+    return 1;
+  }
+}
+
+namespace {
+// y = Σ_ranks x, differentiable: every rank's x feeds every rank's y, so the gradient of a
+// rank's x is the sum over the ranks of the gradients of their y — one more all-reduce in
+// backward (what SyncBatchNorm's statistics need). Every rank runs the same graph, so the
+// collectives of backward happen in the same order everywhere.
+struct AllReduceSum : public torch::autograd::Function<AllReduceSum> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            int64_t handle) {
+    ctx->saved_data["h"] = handle;
+    auto* g = reinterpret_cast<Group*>(handle);
+    std::vector<at::Tensor> v{x.contiguous().clone()};
+    g->backend->allreduce(v)->wait(g->timeout);
+    return v[0];
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto* g = reinterpret_cast<Group*>(ctx->saved_data["h"].toInt());
+    std::vector<at::Tensor> v{grads[0].contiguous().clone()};
+    g->backend->allreduce(v)->wait(g->timeout);
+    return {v[0], at::Tensor()};
+  }
+};
+}  // namespace
+
+// `*out` = Σ over the ranks of `x`, with the gradient of AllReduceSum above (a new tensor
+// the caller owns). An error in backward is thrown there and reaches the caller's backward.
+extern "C" int kit_dist_allreduce_sum_autograd(void* h, const at::Tensor* x, at::Tensor** out,
+                                               char* err, int errlen) {
+  try {
+    auto y = AllReduceSum::apply(*x, reinterpret_cast<int64_t>(h));
+    *out = new at::Tensor(y);
     return 0;
   } catch (const std::exception& e) {
     set_error(err, errlen, first_line(e.what()));

@@ -1,7 +1,89 @@
 //! Model building blocks several apps share (variables named `conv` / `bn` under the given
 //! path, so checkpoints written before the blocks moved here still load).
 
-use tch::nn;
+use tch::nn::{self, ModuleT};
+use tch::{Kind, Tensor};
+
+/// Batch norm whose training statistics, in a data-parallel step, are the whole global
+/// batch's (PyTorch's `SyncBatchNorm`: sums of x and x² all-reduced, with their gradients);
+/// elsewhere tch's batch norm. Variables `weight`, `bias`, `running_mean`, `running_var` as
+/// `nn::batch_norm*`, so checkpoints are the same.
+#[derive(Debug)]
+pub struct BatchNorm {
+    inner: nn::BatchNorm,
+}
+
+const BN_EPS: f64 = 1e-5;
+const BN_MOMENTUM: f64 = 0.1;
+
+/// [`BatchNorm`] over (N, C) or (N, C, L).
+pub fn batch_norm1d(p: &nn::Path, channels: i64) -> BatchNorm {
+    BatchNorm {
+        inner: nn::batch_norm1d(p, channels, Default::default()),
+    }
+}
+
+/// [`BatchNorm`] over (N, C, H, W).
+pub fn batch_norm2d(p: &nn::Path, channels: i64) -> BatchNorm {
+    BatchNorm {
+        inner: nn::batch_norm2d(p, channels, Default::default()),
+    }
+}
+
+impl ModuleT for BatchNorm {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        match crate::distributed::batch_norm_group() {
+            Some(_) if train => self.synchronised(x),
+            _ => self.inner.forward_t(x, train),
+        }
+    }
+}
+
+impl BatchNorm {
+    /// y = (x − μ) / √(σ² + ε) · w + b with μ, σ² (biased) over every rank's batch; the
+    /// running variance gets the unbiased σ²·n/(n − 1), as in `torch.nn.BatchNorm`.
+    fn synchronised(&self, x: &Tensor) -> Tensor {
+        let c = x.size()[1];
+        let dims: Vec<i64> = (0..x.dim() as i64).filter(|&d| d != 1).collect();
+        let xf = x.to_kind(Kind::Float);
+        let sum = |t: &Tensor| t.sum_dim_intlist(dims.as_slice(), false, Kind::Float);
+        let count = Tensor::full(
+            [1],
+            (x.numel() as i64 / c) as f64,
+            (Kind::Float, x.device()),
+        );
+        let local = Tensor::cat(&[sum(&xf), sum(&(&xf * &xf)), count], 0);
+        let global = crate::distributed::sum_over_ranks(&local);
+        let n = global.double_value(&[2 * c]);
+        let mean = global.narrow(0, 0, c) / n;
+        let var = (global.narrow(0, c, c) / n - &mean * &mean).clamp_min(0.0);
+        tch::no_grad(|| {
+            let unbiased = &var * (n / (n - 1.0).max(1.0));
+            let (mut rm, mut rv) = (
+                self.inner.running_mean.shallow_clone(),
+                self.inner.running_var.shallow_clone(),
+            );
+            let new_mean = &rm * (1.0 - BN_MOMENTUM) + mean.detach() * BN_MOMENTUM;
+            let new_var = &rv * (1.0 - BN_MOMENTUM) + unbiased.detach() * BN_MOMENTUM;
+            rm.copy_(&new_mean);
+            rv.copy_(&new_var);
+        });
+        let mut shape = vec![1i64; x.dim()];
+        shape[1] = c;
+        // Out of place: rsqrt's backward reads its output.
+        let inv_std = (var + BN_EPS).rsqrt();
+        let scale = match &self.inner.ws {
+            Some(w) => inv_std * w,
+            None => inv_std,
+        };
+        let centred = (xf - mean.view(shape.as_slice())) * scale.view(shape.as_slice());
+        let y = match &self.inner.bs {
+            Some(b) => centred + b.view(shape.as_slice()),
+            None => centred,
+        };
+        y.to_kind(x.kind())
+    }
+}
 
 /// k×k convolution without bias (padding k/2) + batch norm.
 pub fn conv_bn(p: &nn::Path, cin: i64, cout: i64, k: i64, stride: i64) -> nn::SequentialT {
@@ -13,7 +95,7 @@ pub fn conv_bn(p: &nn::Path, cin: i64, cout: i64, k: i64, stride: i64) -> nn::Se
     };
     nn::seq_t()
         .add(nn::conv2d(p / "conv", cin, cout, k, cfg))
-        .add(nn::batch_norm2d(p / "bn", cout, Default::default()))
+        .add(batch_norm2d(&(p / "bn"), cout))
 }
 
 /// [`conv_bn`] followed by ReLU.

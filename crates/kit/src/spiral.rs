@@ -9,7 +9,7 @@ use crate::train::{Losses, Metrics, StepContext, Task, TrainConfig};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use tch::nn::{self, Module};
+use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
 /// Config of the spiral example.
@@ -37,6 +37,13 @@ pub struct SpiralData {
 pub struct SpiralModel {
     pub hidden: i64,
     pub layers: usize,
+    /// Batch norm after each hidden linear layer (synchronised across data-parallel ranks).
+    #[serde(default)]
+    pub batch_norm: bool,
+    /// Std of Gaussian noise added to each hidden activation while training (a sampling
+    /// layer, drawn per global batch in a data-parallel step); 0 = none.
+    #[serde(default)]
+    pub noise: f64,
 }
 
 impl AppConfig for SpiralConfig {
@@ -95,7 +102,7 @@ fn collate(items: Vec<([f32; 2], i64)>) -> Result<Batch, DataError> {
 /// MLP + cross-entropy on spirals.
 pub struct SpiralTask {
     vs: nn::VarStore,
-    net: nn::Sequential,
+    net: nn::SequentialT,
     loader: Loader<Spirals, Batch>,
     eval: Batch,
     device: Device,
@@ -112,17 +119,38 @@ impl SpiralTask {
     pub fn with_held_out(cfg: &SpiralConfig, device: Device, offset: u64) -> Self {
         let vs = nn::VarStore::new(device);
         let root = vs.root();
-        let mut net = nn::seq();
+        let mut net = nn::seq_t();
         let mut width = 2;
         for i in 0..cfg.model.layers {
-            net = net
-                .add(nn::linear(
-                    &root / format!("fc{i}"),
-                    width,
+            // No bias before batch norm (it would cancel it; its gradient is rounding noise,
+            // which Adam's normalisation blows up to full-size steps).
+            let linear = nn::LinearConfig {
+                bias: !cfg.model.batch_norm,
+                ..Default::default()
+            };
+            net = net.add(nn::linear(
+                &root / format!("fc{i}"),
+                width,
+                cfg.model.hidden,
+                linear,
+            ));
+            if cfg.model.batch_norm {
+                net = net.add(crate::layers::batch_norm1d(
+                    &(&root / format!("bn{i}")),
                     cfg.model.hidden,
-                    Default::default(),
-                ))
-                .add_fn(|x| x.relu());
+                ));
+            }
+            net = net.add_fn(|x| x.relu());
+            let noise = cfg.model.noise;
+            if noise > 0.0 {
+                net = net.add_fn_t(move |x, train| match train {
+                    true => {
+                        x + crate::distributed::randn_batch(&x.size(), (x.kind(), x.device()))
+                            * noise
+                    }
+                    false => x.shallow_clone(),
+                });
+            }
             width = cfg.model.hidden;
         }
         net = net.add(nn::linear(
@@ -160,7 +188,7 @@ impl SpiralTask {
     /// Predicted class of each row of `points` [N, 2].
     pub fn predict(&self, points: &Tensor) -> Tensor {
         self.net
-            .forward(&points.to_device(self.device))
+            .forward_t(&points.to_device(self.device), false)
             .argmax(-1, false)
     }
 }
@@ -170,7 +198,7 @@ impl Task for SpiralTask {
     type Data = Spirals;
     crate::task_parts!(vs, loader);
     fn train_step(&mut self, (x, y): Batch, _ctx: &mut StepContext) -> anyhow::Result<Losses> {
-        let logits = self.net.forward(&x.to_device(self.device));
+        let logits = self.net.forward_t(&x.to_device(self.device), true);
         let y = y.to_device(self.device);
         let loss = logits.cross_entropy_for_logits(&y);
         let acc = logits
@@ -186,7 +214,7 @@ impl Task for SpiralTask {
     }
     fn evaluate(&mut self, _logger: &mut Logger, _step: u64) -> anyhow::Result<Metrics> {
         let (x, y) = &self.eval;
-        let logits = self.net.forward(&x.to_device(self.device));
+        let logits = self.net.forward_t(&x.to_device(self.device), false);
         let y = y.to_device(self.device);
         let loss = logits.cross_entropy_for_logits(&y).double_value(&[]);
         let acc = logits

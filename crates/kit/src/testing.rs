@@ -1,5 +1,7 @@
 //! Scaffolding the apps' integration tests share (not used by the apps themselves).
 
+pub mod ranks;
+
 use std::path::Path;
 use std::process::Command;
 

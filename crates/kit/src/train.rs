@@ -210,9 +210,25 @@ pub fn fit<T: Task>(
                 logger,
                 progress: &progress,
             };
-            let losses = task.train_step(batch, &mut ctx)?;
-            optim.zero_grad();
-            losses.total.backward();
+            crate::distributed::set_in_step(dist.is_some());
+            let stepped = task.train_step(batch, &mut ctx).map(|losses| {
+                optim.zero_grad();
+                let backward = losses.total.f_backward();
+                (losses, backward)
+            });
+            crate::distributed::set_in_step(false);
+            let (losses, backward) = stepped?;
+            if let Some(g) = dist {
+                // A collective of the step that failed (the forward pass keeps its error).
+                if let Some(e) = crate::distributed::take_error() {
+                    return Err(TrainError::Task(e.into()));
+                }
+                if let Err(e) = &backward {
+                    let e = g.failure("backward", &e.to_string());
+                    return Err(TrainError::Task(e.into()));
+                }
+            }
+            backward.map_err(|e| TrainError::Task(e.into()))?;
             if let Some(g) = dist {
                 // The clipping norm below is then the averaged gradient's, as with DDP.
                 g.average_gradients(task.var_store())

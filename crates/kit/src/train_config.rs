@@ -61,6 +61,10 @@ pub struct TrainConfig {
     /// Seconds a collective waits for the other ranks before failing (a rank that dies
     /// usually fails the others sooner: its connections close).
     pub dist_timeout_s: u64,
+    /// In a data-parallel step, batch norm uses the whole global batch's statistics
+    /// (PyTorch's `SyncBatchNorm`), so N ranks of batch B train like one process of batch
+    /// N·B; `false`: each rank its own batch's statistics (plain DDP).
+    pub sync_batch_norm: bool,
 }
 
 /// `train.distributed`.
@@ -132,6 +136,7 @@ impl Default for TrainConfig {
             init_from: None,
             distributed: DistMode::Auto,
             dist_timeout_s: 1800,
+            sync_batch_norm: true,
         }
     }
 }

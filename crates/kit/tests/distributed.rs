@@ -2,13 +2,14 @@
 //! two ranks with batch B end with the parameters of one process with batch 2B over the same
 //! examples; a stopped and resumed two-rank run ends bit-identical to an uninterrupted one; a
 //! rank killed with SIGKILL ends the other with a message naming it and leaves no partial file;
-//! launch mistakes are one sentence each. (The spiral MLP has no batch norm: batch statistics
-//! over B and 2B examples would differ, as with PyTorch's DDP without SyncBatchNorm.)
+//! launch mistakes are one sentence each; with batch norm and noise, the same holds through
+//! synchronised batch statistics and noise drawn for the global batch.
 
+use kit::testing::ranks::{self, clean, free_port, last_weights, run_one, run_ranks, spawn_rank};
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 use tch::Tensor;
 
@@ -18,14 +19,6 @@ fn repo() -> PathBuf {
 
 fn spiral() -> PathBuf {
     kit::testing::example_bin("kit", "spiral")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn args(runs: &Path, name: &str, extra: &[&str]) -> Vec<String> {
@@ -47,78 +40,24 @@ fn args(runs: &Path, name: &str, extra: &[&str]) -> Vec<String> {
     a
 }
 
-/// Rank `rank` of `world` as torchrun would start it.
 fn rank(rank: usize, world: usize, port: u16, args: &[String]) -> Child {
-    clean(Command::new(spiral()))
-        .args(args)
-        .env("MASTER_ADDR", "127.0.0.1")
-        .env("MASTER_PORT", port.to_string())
-        .env("WORLD_SIZE", world.to_string())
-        .env("RANK", rank.to_string())
-        .env("LOCAL_RANK", rank.to_string())
-        .env("LOCAL_WORLD_SIZE", world.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    spawn_rank(&spiral(), rank, world, port, args)
 }
 
-/// Runs both ranks to the end; panics with their output when either fails.
 fn two_ranks(args: &[String]) {
-    let port = free_port();
-    let children = [rank(0, 2, port, args), rank(1, 2, port, args)];
-    for (r, c) in children.into_iter().enumerate() {
-        let out = c.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "rank {r}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-/// The variables a launcher may have left in this test's own environment.
-const LAUNCH_VARS: [&str; 8] = [
-    "WORLD_SIZE",
-    "RANK",
-    "LOCAL_RANK",
-    "LOCAL_WORLD_SIZE",
-    "MASTER_ADDR",
-    "MASTER_PORT",
-    "SLURM_NTASKS",
-    "SLURM_PROCID",
-];
-
-fn clean(mut c: Command) -> Command {
-    for v in LAUNCH_VARS {
-        c.env_remove(v);
-    }
-    c
+    run_ranks(&spiral(), 2, args);
 }
 
 fn one_process(args: &[String]) {
-    let out = clean(Command::new(spiral())).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_one(&spiral(), args);
 }
 
 fn weights(run: &Path) -> BTreeMap<String, Tensor> {
-    Tensor::read_safetensors(run.join("checkpoints/last.safetensors"))
-        .unwrap()
-        .into_iter()
-        .collect()
+    last_weights(run)
 }
 
 fn max_difference(a: &BTreeMap<String, Tensor>, b: &BTreeMap<String, Tensor>) -> f64 {
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
-    a.iter()
-        .filter(|(_, t)| matches!(t.kind(), tch::Kind::Float | tch::Kind::Double))
-        .map(|(k, t)| (t - &b[k]).abs().max().double_value(&[]))
-        .fold(0.0, f64::max)
+    ranks::max_difference(a, b).0
 }
 
 #[test]
@@ -165,6 +104,62 @@ fn two_ranks_of_batch_b_equal_one_process_of_batch_2b() {
         &["--set", "train.batch_size=32", "--set", n, "--set", e],
     ));
     assert!(max_difference(&one, &weights(&runs.join("spiral/one-b32"))) > 1e-3);
+}
+
+/// With batch norm and a noise layer: synchronised batch statistics and noise drawn for the
+/// global batch make two ranks of batch B train like one process of batch 2B; each rank's own
+/// statistics (`train.sync_batch_norm: false`, plain DDP) do not.
+#[test]
+fn batch_norm_and_noise_two_ranks_equal_one_process_with_sync() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let common = [
+        "--set",
+        "data.points_per_class=384",
+        "--set",
+        "train.epochs=2",
+        "--set",
+        "model.batch_norm=true",
+        "--set",
+        "model.noise=0.1",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        common.iter().chain(extra).copied().collect()
+    };
+    one_process(&args(
+        &runs,
+        "one",
+        &with(&["--set", "train.batch_size=64"]),
+    ));
+    two_ranks(&args(
+        &runs,
+        "two",
+        &with(&["--set", "train.batch_size=32"]),
+    ));
+    two_ranks(&args(
+        &runs,
+        "unsynced",
+        &with(&[
+            "--set",
+            "train.batch_size=32",
+            "--set",
+            "train.sync_batch_norm=false",
+        ]),
+    ));
+    let one = weights(&runs.join("spiral/one"));
+    assert!(
+        one.keys().any(|k| k.contains("running_var")),
+        "{:?}",
+        one.keys()
+    );
+    let synced = max_difference(&one, &weights(&runs.join("spiral/two")));
+    let unsynced = max_difference(&one, &weights(&runs.join("spiral/unsynced")));
+    eprintln!("batch norm + noise, 36 steps: synchronised {synced:e}, per-rank {unsynced:e}");
+    assert!(synced < 1e-5, "synchronised: largest difference {synced}");
+    assert!(
+        unsynced > 1e-3,
+        "per-rank statistics: largest difference {unsynced}"
+    );
 }
 
 #[test]
@@ -274,7 +269,7 @@ fn launch_mistakes_are_one_clear_sentence_before_any_write() {
     let runs = tmp.path().join("runs");
     let a = args(&runs, "bad", &[]);
     // No MASTER_ADDR.
-    let out = clean(Command::new(spiral()))
+    let out = clean(&spiral())
         .args(&a)
         .env("WORLD_SIZE", "2")
         .env("RANK", "0")

@@ -5,7 +5,7 @@ use crate::{check_int, LossError, Reduction, Result};
 use tch::{Kind, Tensor};
 
 /// Options of MONAI's `DiceLoss`; `Default` is MONAI's default.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub struct DiceOptions {
     /// Apply a sigmoid to the input first (binary / multi-label).
     pub sigmoid: bool,
@@ -25,6 +25,9 @@ pub struct DiceOptions {
     pub smooth_dr: f64,
     /// Sum over the batch before the ratio (one Dice per channel for the whole batch).
     pub batch: bool,
+    /// With `batch`, applied to the batch's sums before the ratio: a data-parallel run passes
+    /// the (differentiable) sum over its ranks, so the Dice is the global batch's.
+    pub batch_sums: Option<fn(&Tensor) -> Tensor>,
     /// Over the (N, C) Dice values: `Mean`, `Sum`, or `None` (keeps (N, C, 1, …)).
     pub reduction: Reduction,
 }
@@ -41,6 +44,7 @@ impl Default for DiceOptions {
             smooth_nr: 1e-5,
             smooth_dr: 1e-5,
             batch: false,
+            batch_sums: None,
             reduction: Reduction::Mean,
         }
     }
@@ -139,7 +143,11 @@ pub fn dice_loss(pred: &Tensor, target: &Tensor, opts: &DiceOptions) -> Result<T
         axes.insert(0, 0);
     }
     let k = input.kind();
-    let sum = |t: Tensor| t.sum_dim_intlist(axes.as_slice(), true, k);
+    let global = |t: Tensor| match (opts.batch, opts.batch_sums) {
+        (true, Some(f)) => f(&t),
+        _ => t,
+    };
+    let sum = |t: Tensor| global(t.sum_dim_intlist(axes.as_slice(), true, k));
     let inter = sum(&target * &input);
     let (ground, predo) = if opts.squared_pred {
         (

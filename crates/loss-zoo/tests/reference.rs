@@ -127,6 +127,7 @@ fn dice_matches_monai() {
             smooth_nr: c["params"]["smooth_nr"].as_f64().unwrap_or(d.smooth_nr),
             smooth_dr: c["params"]["smooth_dr"].as_f64().unwrap_or(d.smooth_dr),
             batch: p_bool(c, "batch"),
+            batch_sums: None,
             reduction: p_red(c, "reduction"),
         };
         let (pred, target) = (input(c, "pred"), input(c, "target"));

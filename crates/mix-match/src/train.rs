@@ -105,7 +105,7 @@ impl MixTask {
                 let (mu, logvar) = h.encode(&f);
                 let noise = match eps {
                     Some(e) => e.to_device(self.device),
-                    None => mu.randn_like(),
+                    None => kit::distributed::randn_batch(&mu.size(), (mu.kind(), mu.device())),
                 };
                 let z = &mu + (&logvar * 0.5).exp() * noise;
                 let logits = h.decode(&z, train);
@@ -119,7 +119,9 @@ impl MixTask {
         let t = &self.cfg.tasks.detect;
         let dev = cls.device();
         let (valid, pos) = (b.valid.to_device(dev), b.positive.to_device(dev));
-        let norm = pos.sum(Kind::Float).clamp_min(1.0);
+        // The global batch's positives in a data-parallel step (this rank's share of them).
+        let world = kit::distributed::step_world() as f64;
+        let norm = kit::distributed::mean_over_ranks(&pos.sum(Kind::Float)).clamp_min(1.0 / world);
         let (alpha, gamma) = match t.loss {
             DetectLoss::Focal => (Some(t.alpha), t.gamma),
             DetectLoss::Bce => (None, 0.0),
@@ -150,6 +152,7 @@ impl MixTask {
             to_onehot_y: true,
             include_background: false,
             batch: true,
+            batch_sums: Some(kit::distributed::sum_over_ranks),
             ..Default::default()
         };
         let ce = || {

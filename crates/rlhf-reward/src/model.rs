@@ -97,7 +97,10 @@ impl Lm {
     /// Supervised loss: mean negative log-likelihood per response token.
     pub fn sft_loss(&self, t: &Tokens) -> Tensor {
         let nll = -(self.token_logprobs(t) * &t.response_mask).sum(Kind::Float);
-        nll / t.response_mask.sum(Kind::Float).clamp_min(1.0)
+        // Per token of the global batch in a data-parallel step (this rank's share of them).
+        let world = kit::distributed::step_world() as f64;
+        let tokens = kit::distributed::mean_over_ranks(&t.response_mask.sum(Kind::Float));
+        nll / tokens.clamp_min(1.0 / world)
     }
 
     /// `n` responses per prompt (prompt-major order), sampled at `temperature` (0 = greedy)
@@ -162,10 +165,9 @@ impl Lm {
                 .forward(&state.0.get(0))
                 .masked_fill(&ok.logical_not(), f64::NEG_INFINITY);
             let tok = if temperature > 0.0 {
-                (logits / temperature)
-                    .softmax(-1, Kind::Float)
-                    .multinomial(1, true)
-                    .squeeze_dim(1)
+                // Drawn over the global batch in a data-parallel step, as one process draws.
+                let probs = (logits / temperature).softmax(-1, Kind::Float);
+                kit::distributed::on_global_batch(&probs, |p| p.multinomial(1, true)).squeeze_dim(1)
             } else {
                 logits.argmax(-1, false)
             };
@@ -180,7 +182,7 @@ impl Lm {
                 }
             }
             out.push(tok.shallow_clone());
-            if done.all().int64_value(&[]) == 1 {
+            if kit::distributed::on_all_ranks(done.all().int64_value(&[]) == 1) {
                 break;
             }
             let x = self.trunk.emb.forward(&tok);

@@ -13,10 +13,10 @@ fn block(p: &nn::Path, cin: i64, cout: i64) -> nn::SequentialT {
     };
     nn::seq_t()
         .add(nn::conv2d(p / "conv1", cin, cout, 3, cfg))
-        .add(nn::batch_norm2d(p / "bn1", cout, Default::default()))
+        .add(kit::layers::batch_norm2d(&(p / "bn1"), cout))
         .add_fn(|x| x.relu())
         .add(nn::conv2d(p / "conv2", cout, cout, 3, cfg))
-        .add(nn::batch_norm2d(p / "bn2", cout, Default::default()))
+        .add(kit::layers::batch_norm2d(&(p / "bn2"), cout))
         .add_fn(|x| x.relu())
 }
 

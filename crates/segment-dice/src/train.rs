@@ -47,6 +47,7 @@ impl SegTask {
             to_onehot_y: true,
             include_background: false,
             batch: self.cfg.loss.batch_dice,
+            batch_sums: Some(kit::distributed::sum_over_ranks),
             ..Default::default()
         }
     }

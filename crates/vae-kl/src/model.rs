@@ -67,9 +67,10 @@ impl Vae {
     }
 }
 
-/// z = μ + σ·ε, ε ~ N(0, I): the sample the gradient flows through.
+/// z = μ + σ·ε, ε ~ N(0, I): the sample the gradient flows through (in a data-parallel step,
+/// ε is this rank's slice of the global batch's draw).
 pub fn reparameterize(mu: &Tensor, logvar: &Tensor) -> Tensor {
-    mu + (logvar * 0.5).exp() * Tensor::randn_like(mu)
+    mu + (logvar * 0.5).exp() * kit::distributed::randn_batch(&mu.size(), (mu.kind(), mu.device()))
 }
 
 /// −log p(x | z) per image (nats, summed over pixels): Bernoulli (BCE on [0, 1] intensities)

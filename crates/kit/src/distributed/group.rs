@@ -141,7 +141,7 @@ pub fn shard() -> Option<(usize, usize)> {
     group().map(|g| (g.placement.rank, g.placement.world))
 }
 
-fn text(buf: &[c_char]) -> String {
+pub(super) fn text(buf: &[c_char]) -> String {
     let bytes: Vec<u8> = buf
         .iter()
         .take_while(|&&c| c != 0)
@@ -151,7 +151,12 @@ fn text(buf: &[c_char]) -> String {
 }
 
 impl Group {
-    fn fail(&self, what: &str, err: &[c_char]) -> DistError {
+    pub(super) fn handle(&self) -> *mut c_void {
+        self.handle
+    }
+
+    /// The error of a failed collective `what` (c10d said `said`), naming lost peers.
+    pub(crate) fn failure(&self, what: &str, said: &str) -> DistError {
         let me = &self.placement;
         // Peers on this host whose process is gone. A killed peer's sockets close while it is
         // still exiting, so look for up to 3 s before calling no one.
@@ -187,7 +192,7 @@ impl Group {
             message: format!(
                 "{what} failed: {lost} ({}); every rank stops, the run folder keeps its last \
                  checkpoint",
-                text(err)
+                said
             ),
         }
     }
@@ -263,7 +268,7 @@ impl Group {
         if rc == 0 {
             Ok(())
         } else {
-            Err(self.fail("the rendezvous", &err))
+            Err(self.failure("the rendezvous", &text(&err)))
         }
     }
 
@@ -284,7 +289,7 @@ impl Group {
         if rc == 0 {
             Ok(text(&out))
         } else {
-            Err(self.fail("the rendezvous", &err))
+            Err(self.failure("the rendezvous", &text(&err)))
         }
     }
 
@@ -303,7 +308,7 @@ impl Group {
         if rc == 0 {
             Ok(())
         } else {
-            Err(self.fail("all-reduce", &err))
+            Err(self.failure("all-reduce", &text(&err)))
         }
     }
 
@@ -323,7 +328,7 @@ impl Group {
         if rc == 0 {
             Ok(())
         } else {
-            Err(self.fail("broadcast", &err))
+            Err(self.failure("broadcast", &text(&err)))
         }
     }
 

@@ -19,6 +19,7 @@ pub(crate) fn join_group(t: &TrainConfig) -> anyhow::Result<Option<&'static supe
         return Ok(None);
     };
     let timeout = std::time::Duration::from_secs(t.dist_timeout_s);
+    super::set_sync_batch_norm(t.sync_batch_norm);
     Ok(Some(super::init(p, timeout)?))
 }
 
