@@ -83,6 +83,11 @@ train-dist-slurm app n config="" *args="": setup
     @cargo build -q -p {{app}} --bin {{app}}
     @tools/train-dist.sh --slurm ./target/debug/{{app}} {{n}} --config {{ if config == "" { "configs/" + app + "/default.yaml" } else { config } }} {{args}}
 
+# Two ranks of batch B against one process of batch 2B, every app's smoke config (or APPS): largest parameter difference beside the 1-vs-2-thread floor. `EXTRA="--set train.optimizer=sgd" just dist-check`.
+dist-check *apps="": setup
+    cargo build --workspace --bins
+    tools/dist-equivalence.sh {{apps}}
+
 # A new app crate from the template, registered in the workspace: `just new-app my-app --loss focal` (focal | dice | ctc | arcface | chamfer | kl | bt).
 new-app name *args="": setup
     cargo build -p new-app --bin new-app
