@@ -33,16 +33,17 @@ pub fn batch_norm2d(p: &nn::Path, channels: i64) -> BatchNorm {
 impl ModuleT for BatchNorm {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         match crate::distributed::batch_norm_group() {
-            Some(_) if train => self.synchronised(x),
+            Some(_) if train => self.normalise_with(x, crate::distributed::sum_over_ranks),
             _ => self.inner.forward_t(x, train),
         }
     }
 }
 
 impl BatchNorm {
-    /// y = (x − μ) / √(σ² + ε) · w + b with μ, σ² (biased) over every rank's batch; the
-    /// running variance gets the unbiased σ²·n/(n − 1), as in `torch.nn.BatchNorm`.
-    fn synchronised(&self, x: &Tensor) -> Tensor {
+    /// y = (x − μ) / √(σ² + ε) · w + b with μ, σ² (biased) from the per-channel [Σx, Σx², n]
+    /// after `reduce` (the sum over the ranks); the running variance gets the unbiased
+    /// σ²·n/(n − 1), as in `torch.nn.BatchNorm`.
+    fn normalise_with(&self, x: &Tensor, reduce: impl Fn(&Tensor) -> Tensor) -> Tensor {
         let c = x.size()[1];
         let dims: Vec<i64> = (0..x.dim() as i64).filter(|&d| d != 1).collect();
         let xf = x.to_kind(Kind::Float);
@@ -53,7 +54,7 @@ impl BatchNorm {
             (Kind::Float, x.device()),
         );
         let local = Tensor::cat(&[sum(&xf), sum(&(&xf * &xf)), count], 0);
-        let global = crate::distributed::sum_over_ranks(&local);
+        let global = reduce(&local);
         let n = global.double_value(&[2 * c]);
         let mean = global.narrow(0, 0, c) / n;
         let var = (global.narrow(0, c, c) / n - &mean * &mean).clamp_min(0.0);
@@ -121,6 +122,43 @@ pub fn to_channels_last(vs: &nn::VarStore) {
 mod tests {
     use super::*;
     use tch::{Device, Kind, Tensor};
+
+    /// The synchronised formula on one process (the sum over one rank is the identity) gives
+    /// tch's batch norm: output, input gradient and running statistics.
+    #[test]
+    fn synchronised_formula_matches_batch_norm_on_one_rank() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let a = batch_norm2d(&(vs.root() / "a"), 3);
+        let b = batch_norm2d(&(vs.root() / "b"), 3);
+        tch::no_grad(|| {
+            for bn in [&a, &b] {
+                let _ = bn.inner.ws.as_ref().map(|w| {
+                    w.shallow_clone()
+                        .copy_(&Tensor::from_slice(&[0.5f32, 1.5, 2.0]))
+                });
+            }
+        });
+        let x = (Tensor::randn([4, 3, 5, 5], (Kind::Float, Device::Cpu)) * 2.0 + 1.0)
+            .set_requires_grad(true);
+        let ya = a.forward_t(&x, true);
+        let ga =
+            Tensor::run_backward(&[(&ya * &ya).sum(Kind::Float)], &[&x], false, false)[0].copy();
+        let yb = b.normalise_with(&x, |t| t.shallow_clone());
+        let gb =
+            Tensor::run_backward(&[(&yb * &yb).sum(Kind::Float)], &[&x], false, false)[0].copy();
+        let close = |p: &Tensor, q: &Tensor| (p - q).abs().max().double_value(&[]);
+        assert!(close(&ya, &yb) < 1e-5, "outputs {}", close(&ya, &yb));
+        assert!(close(&ga, &gb) < 1e-4, "gradients {}", close(&ga, &gb));
+        assert!(close(&a.inner.running_mean, &b.inner.running_mean) < 1e-6);
+        assert!(close(&a.inner.running_var, &b.inner.running_var) < 1e-5);
+        // The running variance moved (unbiased, momentum 0.1), so the check can fail.
+        assert!(
+            close(
+                &b.inner.running_var,
+                &Tensor::ones([3], (Kind::Float, Device::Cpu))
+            ) > 0.1
+        );
+    }
 
     #[test]
     fn channels_last_keeps_values_and_changes_strides() {
