@@ -22,22 +22,8 @@ fn spiral() -> PathBuf {
 }
 
 fn args(runs: &Path, name: &str, extra: &[&str]) -> Vec<String> {
-    let mut a: Vec<String> = [
-        "train",
-        "--config",
-        &repo().join("configs/spiral/smoke.yaml").to_string_lossy(),
-        "--runs",
-        &runs.to_string_lossy(),
-        "--name",
-        name,
-        "--set",
-        "train.device=cpu",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    a.extend(extra.iter().map(|s| s.to_string()));
-    a
+    let config = repo().join("configs/spiral/smoke.yaml");
+    ranks::train_args(&config, runs, name, extra)
 }
 
 fn rank(rank: usize, world: usize, port: u16, args: &[String]) -> Child {

@@ -4,31 +4,14 @@
 //! of gradients: Adam's first steps turn rounding-level differences of near-zero gradients into
 //! ±lr steps (tools/dist-equivalence.sh measures that floor with AdamW).
 
-use kit::testing::ranks::{max_difference, model_weights, run_one, run_ranks};
+use kit::testing::ranks::{max_difference, model_weights, run_one, run_ranks, train_args};
 use std::path::Path;
 
 fn args(runs: &Path, name: &str, extra: &[&str]) -> Vec<String> {
     let config = kit::testing::repo_root().join("configs/segment-dice/smoke.yaml");
-    let mut a: Vec<String> = [
-        "train",
-        "--config",
-        &config.to_string_lossy(),
-        "--runs",
-        &runs.to_string_lossy(),
-        "--name",
-        name,
-        "--set",
-        "train.device=cpu",
-        "--set",
-        "train.optimizer=sgd",
-        "--set",
-        "train.max_steps=8",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    a.extend(extra.iter().map(|s| s.to_string()));
-    a
+    let sgd = ["--set", "train.optimizer=sgd", "--set", "train.max_steps=8"];
+    let all: Vec<&str> = sgd.iter().chain(extra).copied().collect();
+    train_args(&config, runs, name, &all)
 }
 
 #[test]

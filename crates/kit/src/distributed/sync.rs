@@ -40,10 +40,11 @@ pub(crate) fn set_sync_batch_norm(on: bool) {
 
 /// The group, when this is a data-parallel training step with no failed collective yet.
 fn step_group() -> Option<&'static Group> {
+    if !IN_STEP.load(Ordering::SeqCst) {
+        return None;
+    }
     let failed = ERROR.lock().map_or(true, |e| e.is_some());
-    (IN_STEP.load(Ordering::SeqCst) && !failed)
-        .then(group)
-        .flatten()
+    group().filter(|_| !failed)
 }
 
 /// The group batch norm synchronises over, in a data-parallel training step.

@@ -28,6 +28,26 @@ pub fn clean(bin: &Path) -> Command {
     c
 }
 
+/// `train --config CONFIG --runs RUNS --name NAME --set train.device=cpu EXTRA…`.
+pub fn train_args(config: &Path, runs: &Path, name: &str, extra: &[&str]) -> Vec<String> {
+    let fixed = [
+        "train",
+        "--config",
+        &config.to_string_lossy(),
+        "--runs",
+        &runs.to_string_lossy(),
+        "--name",
+        name,
+        "--set",
+        "train.device=cpu",
+    ]
+    .map(|s| s.to_string());
+    fixed
+        .into_iter()
+        .chain(extra.iter().map(|s| s.to_string()))
+        .collect()
+}
+
 /// A port nothing listens on now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
