@@ -140,8 +140,7 @@ impl DetTask {
         let n_pos = pos.sum(Kind::Float);
         // The global batch's positives in a data-parallel step, as this rank's share: the
         // ranks' averaged gradient is then the global batch's (mmdetection's reduce_mean).
-        let world = kit::distributed::step_world() as f64;
-        let norm = kit::distributed::mean_over_ranks(&n_pos).clamp_min(1.0 / world);
+        let norm = kit::distributed::count_normaliser(&n_pos);
         let fl = sigmoid_focal_loss(
             cls,
             &b.cls_targets.to_device(dev),

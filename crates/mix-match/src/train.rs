@@ -120,8 +120,7 @@ impl MixTask {
         let dev = cls.device();
         let (valid, pos) = (b.valid.to_device(dev), b.positive.to_device(dev));
         // The global batch's positives in a data-parallel step (this rank's share of them).
-        let world = kit::distributed::step_world() as f64;
-        let norm = kit::distributed::mean_over_ranks(&pos.sum(Kind::Float)).clamp_min(1.0 / world);
+        let norm = kit::distributed::count_normaliser(&pos.sum(Kind::Float));
         let (alpha, gamma) = match t.loss {
             DetectLoss::Focal => (Some(t.alpha), t.gamma),
             DetectLoss::Bce => (None, 0.0),

@@ -98,9 +98,7 @@ impl Lm {
     pub fn sft_loss(&self, t: &Tokens) -> Tensor {
         let nll = -(self.token_logprobs(t) * &t.response_mask).sum(Kind::Float);
         // Per token of the global batch in a data-parallel step (this rank's share of them).
-        let world = kit::distributed::step_world() as f64;
-        let tokens = kit::distributed::mean_over_ranks(&t.response_mask.sum(Kind::Float));
-        nll / tokens.clamp_min(1.0 / world)
+        nll / kit::distributed::count_normaliser(&t.response_mask.sum(Kind::Float))
     }
 
     /// `n` responses per prompt (prompt-major order), sampled at `temperature` (0 = greedy)

@@ -13,8 +13,8 @@ pub(crate) use ranks::{
     describe, device_and_threads, join_group, report_failure, train_other_rank,
 };
 pub use sync::{
-    batch_norm_group, max_over_ranks, mean_over_ranks, on_all_ranks, on_global_batch, randn_batch,
-    step_world, sum_over_ranks,
+    batch_norm_group, count_normaliser, max_over_ranks, mean_over_ranks, on_all_ranks,
+    on_global_batch, randn_batch, step_world, sum_over_ranks,
 };
 pub(crate) use sync::{set_in_step, set_sync_batch_norm, take_error};
 

@@ -112,6 +112,13 @@ pub fn mean_over_ranks(x: &Tensor) -> Tensor {
     }
 }
 
+/// The divisor of a loss summed over this rank's batch and normalised by a count over the
+/// batch, at least 1: `max(count, 1)` in one process, this rank's share of `max(global count,
+/// 1)` in a data-parallel step — the ranks' averaged loss is then the global batch's.
+pub fn count_normaliser(count: &Tensor) -> Tensor {
+    mean_over_ranks(count).clamp_min(1.0 / step_world() as f64)
+}
+
 /// The largest `v` over the ranks (`v` outside a data-parallel step): e.g. the width a batch
 /// of lines is padded to, so that every rank pads as the global batch would be padded.
 pub fn max_over_ranks(v: i64) -> i64 {
