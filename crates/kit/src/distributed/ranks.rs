@@ -35,7 +35,13 @@ pub(crate) fn train_other_rank<C: AppConfig, T: Task>(
     task: &mut T,
 ) -> ! {
     let result = (|| -> anyhow::Result<()> {
-        let dir = std::env::temp_dir().join(format!("kit-rank-{}", std::process::id()));
+        // A fresh folder per process: a pid-named one could be left behind by a killed rank
+        // and met again by a later process with the same pid.
+        let tmp = tempfile::Builder::new()
+            .prefix("kit-rank-")
+            .tempdir()
+            .context("creating a scratch folder for this rank")?;
+        let dir = tmp.path().to_path_buf();
         let scratch = RunDir::create(&dir, app, Some("scratch"), "")?;
         scratch.write("config.yaml", yaml.as_bytes())?;
         if let Some(run) = existing {
@@ -53,7 +59,7 @@ pub(crate) fn train_other_rank<C: AppConfig, T: Task>(
         };
         let fitted = fit(task, config.train(), &scratch, &mut logger, opts);
         drop(logger);
-        let _ = std::fs::remove_dir_all(&dir);
+        drop(tmp);
         fitted?;
         Ok(())
     })();
