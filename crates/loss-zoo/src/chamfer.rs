@@ -101,60 +101,76 @@ pub fn chamfer_distance(
         padded(&xl, x_lengths.is_some(), p1),
         padded(&yl, y_lengths.is_some(), p2),
     );
-    let cham_x = one_direction(x, y, &xl, &yl, y_padded, point_reduction);
-    let total = if single_directional {
-        cham_x
-    } else {
-        cham_x + one_direction(y, x, &yl, &xl, x_padded, point_reduction)
+    let valid = |l: &Tensor, p: i64| {
+        Tensor::arange(p, (Kind::Int64, dev))
+            .unsqueeze(0)
+            .lt_tensor(&l.unsqueeze(1)) // (N, P)
+    };
+    let (x_valid, y_valid) = (valid(&xl, p1), valid(&yl, p2));
+    let (to_y, to_x) = nearest_both(
+        x,
+        y,
+        x_padded.then_some(&x_valid),
+        y_padded.then_some(&y_valid),
+        !single_directional,
+    );
+    let cham_x = one_direction(x, y, &to_y, &x_valid, &xl, &yl, point_reduction);
+    let total = match to_x {
+        Some(to_x) => cham_x + one_direction(y, x, &to_x, &y_valid, &yl, &xl, point_reduction),
+        None => cham_x,
     };
     Ok(batch_reduction.apply(total))
 }
 
-/// Per-cloud reduced nearest-neighbour distances from `a` to `b`: shape (N); `padded`: some
-/// cloud of `b` is shorter than `b`'s point axis.
+/// Per-cloud reduced distances (N) from each point of `a` to its nearest neighbour in `b`,
+/// `idx` (N, Pa) (found without gradient), recomputed here so the gradient flows through
+/// the chosen pairs; `a_valid` (N, Pa) masks `a`'s padding.
 fn one_direction(
     a: &Tensor,
     b: &Tensor,
+    idx: &Tensor,
+    a_valid: &Tensor,
     al: &Tensor,
     bl: &Tensor,
-    padded: bool,
     red: PointReduction,
 ) -> Tensor {
-    let (n, pa, _) = (a.size()[0], a.size()[1], a.size()[2]);
-    let pb = b.size()[1];
-    let dev = a.device();
-    let b_valid = Tensor::arange(pb, (Kind::Int64, dev))
-        .unsqueeze(0)
-        .lt_tensor(&bl.unsqueeze(1)); // (N, Pb)
-    let idx = nearest_index(a, b, padded.then_some(&b_valid));
-    let d = a.size()[2];
+    let (n, pa, d) = (a.size()[0], a.size()[1], a.size()[2]);
     let nearest = b.gather(1, &idx.unsqueeze(-1).expand([n, pa, d], false), false);
     let dist =
         (a - nearest)
             .pow_tensor_scalar(2)
             .sum_dim_intlist([-1i64].as_slice(), false, a.kind()); // (N, Pa)
-    let a_valid = Tensor::arange(pa, (Kind::Int64, dev))
-        .unsqueeze(0)
-        .lt_tensor(&al.unsqueeze(1));
-    // Clouds with no valid point in b contribute 0 (pytorch3d's behaviour for empty clouds).
+                                                                   // Clouds with no valid point in b contribute 0 (pytorch3d's behaviour for empty clouds).
     let has_b = bl.gt(0).unsqueeze(1);
     let dist = dist * a_valid.logical_and(&has_b).to_kind(a.kind());
     let sum = dist.sum_dim_intlist([1i64].as_slice(), false, a.kind());
     match red {
         PointReduction::Sum => sum,
-        PointReduction::Mean => sum / al.clamp_min(1).to_kind(a.kind()).to_device(dev),
+        PointReduction::Mean => sum / al.clamp_min(1).to_kind(a.kind()).to_device(a.device()),
     }
 }
 
-/// Index (N, Pa) of each point's nearest neighbour in `b`, in chunks of [`CHUNK`] points,
-/// without gradient; `b_valid` (N, Pb) masks padding.
-fn nearest_index(a: &Tensor, b: &Tensor, b_valid: Option<&Tensor>) -> Tensor {
-    let (n, pa) = (a.size()[0], a.size()[1]);
+/// Nearest-neighbour indices both ways from one pass over the distance blocks, without
+/// gradient: (N, Pa) into `b` and, when `both`, (N, Pb) into `a`. Each block of [`CHUNK`]
+/// points of `a` against all of `b` gives `a`'s minima directly and a running minimum for `b`
+/// (the earliest index wins ties, as one argmin over all of `a` would), so every squared
+/// distance is computed once. `a_valid` / `b_valid` (N, P) mask padding.
+fn nearest_both(
+    a: &Tensor,
+    b: &Tensor,
+    a_valid: Option<&Tensor>,
+    b_valid: Option<&Tensor>,
+    both: bool,
+) -> (Tensor, Option<Tensor>) {
+    let (n, pa, pb) = (a.size()[0], a.size()[1], b.size()[1]);
+    let dev = a.device();
     tch::no_grad(|| {
         let b_sq = b
             .pow_tensor_scalar(2)
             .sum_dim_intlist([-1i64].as_slice(), false, b.kind()); // (N, Pb)
+        let bt = b.transpose(1, 2);
         let mut parts = Vec::new();
+        let mut best: Option<(Tensor, Tensor)> = None; // b's running (distance, index) (N, Pb)
         let mut start = 0;
         while start < pa {
             let len = CHUNK.min(pa - start);
@@ -162,20 +178,47 @@ fn nearest_index(a: &Tensor, b: &Tensor, b_valid: Option<&Tensor>) -> Tensor {
             let a_sq = ac
                 .pow_tensor_scalar(2)
                 .sum_dim_intlist([-1i64].as_slice(), true, a.kind()); // (N, K, 1)
-            let dist = a_sq + b_sq.unsqueeze(1) - ac.matmul(&b.transpose(1, 2)) * 2.0; // (N, K, Pb)
-            let dist = match b_valid {
-                Some(v) => dist.masked_fill(&v.logical_not().unsqueeze(1), f64::INFINITY),
-                None => dist,
-            };
+                                                                      // ‖a‖² + ‖b‖² − 2 a·b, in one matmul-and-add and one in-place add.
+            let mut dist = b_sq.unsqueeze(1).baddbmm(&ac, &bt, 1.0, -2.0); // (N, K, Pb)
+            dist += a_sq;
+            if let Some(v) = b_valid {
+                dist = dist.masked_fill(&v.logical_not().unsqueeze(1), f64::INFINITY);
+            }
             parts.push(dist.argmin(-1, false));
+            if both {
+                if let Some(v) = a_valid {
+                    let rows = v.narrow(1, start, len).logical_not().unsqueeze(-1);
+                    dist = dist.masked_fill(&rows, f64::INFINITY);
+                }
+                let (d, i) = dist.min_dim(1, false); // (N, Pb)
+                let i = i + start;
+                best = Some(match best {
+                    None => (d, i),
+                    Some((bd, bi)) => {
+                        let closer = d.lt_tensor(&bd);
+                        (d.minimum(&bd), i.where_self(&closer, &bi))
+                    }
+                });
+            }
             start += len;
         }
-        if parts.is_empty() {
-            Tensor::zeros([n, 0], (Kind::Int64, a.device()))
+        let to_b = if parts.is_empty() {
+            Tensor::zeros([n, 0], (Kind::Int64, dev))
         } else {
             Tensor::cat(&parts, 1)
-        }
+        };
+        let to_a = both.then(|| match best {
+            Some((_, i)) => i,
+            None => Tensor::zeros([n, pb], (Kind::Int64, dev)),
+        });
+        (to_b, to_a)
     })
+}
+
+/// Index (N, Pa) of each point's nearest neighbour in `b`, in chunks of [`CHUNK`] points,
+/// without gradient; `b_valid` (N, Pb) masks padding.
+fn nearest_index(a: &Tensor, b: &Tensor, b_valid: Option<&Tensor>) -> Tensor {
+    nearest_both(a, b, None, b_valid, false).0
 }
 
 /// Squared distance (N, P1) from each point of `x` (N, P1, D) to its nearest neighbour in `y`
