@@ -82,6 +82,7 @@ impl App for DetectFocal {
         demo_metric: "ap50",
         demo_floor: ">=0.30",
         demo_chance: "0.00 (no boxes)",
+        demo_before: &[],
         bench_set: &["data.val_size=8"],
         bench_steps_scale: 1,
     };

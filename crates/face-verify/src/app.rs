@@ -59,6 +59,7 @@ impl App for FaceVerify {
         demo_metric: "auc",
         demo_floor: ">=0.90",
         demo_chance: "0.50 (coin flip)",
+        demo_before: &[],
         bench_set: &["data.pairs=40"],
         bench_steps_scale: 1,
     };

@@ -45,6 +45,7 @@ impl App for HandwritingCtc {
         demo_metric: "cer",
         demo_floor: "<=0.15",
         demo_chance: "1.00 (nothing read)",
+        demo_before: &[],
         bench_set: &["data.val_size=16"],
         bench_steps_scale: 1,
     };

@@ -20,6 +20,7 @@ impl App for Spiral {
         demo_metric: "accuracy",
         demo_floor: ">=0.9",
         demo_chance: "1 / classes",
+        demo_before: &[],
         bench_set: &[],
         bench_steps_scale: 1,
     };

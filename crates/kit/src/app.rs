@@ -312,6 +312,11 @@ pub struct Info {
     pub demo_floor: &'static str,
     /// What chance (or the trivial baseline) scores, with a word on what it is.
     pub demo_chance: &'static str,
+    /// Stages the demo trains before `quick.yaml`, in order, for an app whose job is a chain of
+    /// runs (rlhf-reward: SFT, then a reward model, then the policy): `(config, key)` trains
+    /// `configs/<app>/<config>.yaml` and passes `--set <key>=<its run folder>` to every later
+    /// stage. A stage that logs the demo's metric is shown beside the result.
+    pub demo_before: &'static [(&'static str, &'static str)],
     /// `--set` overrides that keep a benchmark run's final evaluation small (`just bench-apps`
     /// times training steps only).
     pub bench_set: &'static [&'static str],

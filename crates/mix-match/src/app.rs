@@ -27,6 +27,7 @@ impl App for MixMatch {
         demo_metric: "dice",
         demo_floor: ">=0.55",
         demo_chance: "0.00 (all background)",
+        demo_before: &[],
         bench_set: &["data.val_size=16"],
         bench_steps_scale: 1,
     };

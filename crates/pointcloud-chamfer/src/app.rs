@@ -56,6 +56,7 @@ impl App for PointcloudChamfer {
         demo_metric: "chamfer_x1e3",
         demo_floor: "<=2.8",
         demo_chance: "2.83 (class medoid, true class given)",
+        demo_before: &[],
         bench_set: &["data.val_size=18"],
         bench_steps_scale: 1,
     };

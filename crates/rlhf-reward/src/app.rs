@@ -60,10 +60,14 @@ impl App for RlhfReward {
     const ABOUT: &'static str =
         "RLHF at CPU scale: SFT, a Bradley–Terry reward model, and DPO / RLOO under a KL leash";
     const INFO: Info = Info {
-        loss: "SFT (stage 1 of RLHF)",
+        loss: "SFT → Bradley–Terry → RLOO + KL",
         demo_metric: "gold_reward",
-        demo_floor: ">=0.30",
+        demo_floor: ">=0.65",
         demo_chance: "-1.0 (untrained: no digits)",
+        demo_before: &[
+            ("quick-sft", "data.sft_run"),
+            ("quick-reward", "policy.reward_run"),
+        ],
         bench_set: &["data.test_prompts=16"],
         bench_steps_scale: 10,
     };

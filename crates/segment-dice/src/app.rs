@@ -31,6 +31,7 @@ impl App for SegmentDice {
         demo_metric: "dice",
         demo_floor: ">=0.50",
         demo_chance: "0.00 (all background)",
+        demo_before: &[],
         bench_set: &["data.val_size=16"],
         bench_steps_scale: 1,
     };

@@ -57,6 +57,7 @@ impl App for StyleTransfer {
         demo_metric: "style_ratio",
         demo_floor: "<=0.3",
         demo_chance: "1.0 (the content picture unchanged)",
+        demo_before: &[],
         bench_set: &[],
         bench_steps_scale: 1,
     };

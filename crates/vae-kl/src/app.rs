@@ -49,6 +49,7 @@ impl App for VaeKl {
         demo_metric: "neg_elbo",
         demo_floor: "<=150",
         demo_chance: "543 nats (untrained, 784 ln 2)",
+        demo_before: &[],
         bench_set: &[
             "eval.iw_images=4",
             "eval.iw_samples=20",

@@ -2,7 +2,9 @@
 //! metric, value, floor, chance level, wall time, run folder) and writes it to
 //! `runs/demo-<time>/summary.md`. The apps are the workspace members (root `Cargo.toml`) whose
 //! binary answers `<app> info --json` (`kit::app::Info`: each app declares its metric, floor
-//! and chance level in code), in the members' order; `demo APP` runs one.
+//! and chance level in code), in the members' order; `demo APP` runs one. An app whose job is
+//! a chain of runs (`Info::demo_before`) trains its earlier stages first, each passed on to
+//! the later ones with `--set`.
 
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
@@ -17,6 +19,8 @@ struct Entry {
     /// `>=x` (higher is better) or `<=x`.
     floor: String,
     chance: String,
+    /// `(config, key)` stages trained before `quick.yaml` (`Info::demo_before`).
+    before: Vec<(String, String)>,
 }
 
 /// The workspace members named in the root `Cargo.toml`'s `members = [...]`, as folder names.
@@ -61,6 +65,14 @@ fn info(bin: &Path) -> Option<Entry> {
         metric: text("demo_metric")?,
         floor: text("demo_floor")?,
         chance: text("demo_chance")?,
+        before: v["info"]["demo_before"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -84,6 +96,21 @@ fn meets(value: f64, floor: &str) -> bool {
     } else {
         value <= bound
     }
+}
+
+/// Trains `configs/<app>/<config>.yaml` as run `name` with the given `--set`s; false when the
+/// app failed (its own message is on the terminal).
+fn train(bin: &Path, app: &str, config: &str, name: &str, sets: &[String]) -> anyhow::Result<bool> {
+    let mut cmd = Command::new(bin);
+    cmd.args(["train", "--config", &format!("configs/{app}/{config}.yaml")])
+        .args(["--name", name]);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {app}"))?;
+    Ok(status.success())
 }
 
 fn main() -> std::process::ExitCode {
@@ -134,29 +161,43 @@ fn run() -> anyhow::Result<()> {
             e.app
         );
         let t0 = Instant::now();
-        let status = Command::new(bin_dir.join(&e.app))
-            .args([
-                "train",
-                "--config",
-                &format!("configs/{}/quick.yaml", e.app),
-            ])
-            .args(["--name", &name])
-            .status()
-            .with_context(|| format!("cannot start {}", e.app))?;
+        let mut sets: Vec<String> = Vec::new();
+        let mut stages = Vec::new();
+        let mut failed = false;
+        for (config, key) in &e.before {
+            let stage_name = format!("{name}-{config}");
+            println!("  stage configs/{}/{config}.yaml", e.app);
+            let ok = train(&bin_dir.join(&e.app), &e.app, config, &stage_name, &sets)?;
+            let run = PathBuf::from("runs").join(&e.app).join(&stage_name);
+            if !ok {
+                failed = true;
+                break;
+            }
+            if let Ok(v) = last_eval(&run, &e.metric) {
+                stages.push(format!("{config} stage: {v:.3}"));
+            }
+            sets.push(format!("{key}={}", run.display()));
+        }
+        let ok = !failed && train(&bin_dir.join(&e.app), &e.app, "quick", &name, &sets)?;
         let secs = t0.elapsed().as_secs_f64();
         let run = PathBuf::from("runs").join(&e.app).join(&name);
-        let value = if status.success() {
+        let value = if ok {
             last_eval(&run, &e.metric)?
         } else {
             f64::NAN
         };
-        rows.push((e, value, secs, run));
+        let chance = if stages.is_empty() {
+            e.chance.clone()
+        } else {
+            format!("{}; {}", e.chance, stages.join(", "))
+        };
+        rows.push((e, chance, value, secs, run));
     }
     let mut table = String::from(
         "| app | loss | metric | value | floor | chance / baseline | met | wall time | run folder |\n\
          |---|---|---|---|---|---|---|---|---|\n",
     );
-    for (e, value, secs, run) in &rows {
+    for (e, chance, value, secs, run) in &rows {
         table += &format!(
             "| {} | {} | {} | {:.4} | {} | {} | {} | {:.0} s | {} |\n",
             e.app,
@@ -164,7 +205,7 @@ fn run() -> anyhow::Result<()> {
             e.metric,
             value,
             e.floor,
-            e.chance,
+            chance,
             if meets(*value, &e.floor) {
                 "yes"
             } else {

@@ -24,6 +24,7 @@ impl App for __TYPE__ {
         demo_metric: problem::METRIC,
         demo_floor: problem::FLOOR,
         demo_chance: problem::CHANCE,
+        demo_before: &[],
         bench_set: &[],
         bench_steps_scale: 1,
     };
