@@ -67,16 +67,19 @@ def cpu_flags():
 
 
 def run_settings(run):
-    """train.channels_last and train.precision of a Rust run, from its resolved config.yaml."""
-    got = {"channels_last": False, "precision": "fp32"}
+    """train.channels_last, train.precision and train.fused_adamw of a Rust run, from its resolved
+    config.yaml."""
+    got = {"channels_last": False, "precision": "fp32", "fused_adamw": False, "optimizer": "adamw"}
     section = None
     for line in open(os.path.join(run, "config.yaml")):
         if line and not line.startswith(" ") and line.rstrip().endswith(":"):
             section = line.strip()[:-1]
         elif section == "train" and ":" in line:
             k, v = (x.strip() for x in line.split(":", 1))
-            if k == "channels_last":
+            if k in ("channels_last", "fused_adamw"):
                 got[k] = v == "true"
+            elif k == "optimizer":
+                got[k] = v
             elif k == "precision":
                 got[k] = v
     return got
@@ -143,6 +146,11 @@ def rust(app, a, tmp, extra):
     return sps, rss, wait, params, settings
 
 
+def fused(settings):
+    """Whether the Rust run's AdamW is libtorch's fused kernel (train.fused_adamw)."""
+    return settings["optimizer"] == "adamw" and settings["fused_adamw"]
+
+
 def replica_flags(app, same):
     """The replica's options: none ("as commonly written": NCHW, float32, one cdist), or the Rust
     run's own (`same`: its memory format, precision and loss algorithm)."""
@@ -150,6 +158,7 @@ def replica_flags(app, same):
         return []
     flags = ["--channels-last"] if same["channels_last"] else []
     flags += ["--bf16"] if same["precision"] == "bf16" else []
+    flags += ["--fused-adamw"] if fused(same) else []
     flags += ["--chamfer", "chunked"] if app == "pointcloud-chamfer" else []
     # detect-focal's loader hands over HWC pixels as an NCHW view (channels-last input).
     flags += ["--input-channels-last"] if app == "detect-focal" else []
@@ -222,6 +231,7 @@ def main():
     for app, n, st, r, c, sm, comp, rr, pr, w in rows:
         opts = ", ".join(x for x in ["channels-last" if st["channels_last"] else "",
                                      "bf16" if st["precision"] == "bf16" else "",
+                                     "fused AdamW" if fused(st) else "",
                                      "chunked Chamfer" if app == "pointcloud-chamfer" else "",
                                      "channels-last input" if app == "detect-focal" else ""] if x) or "—"
         comp_cells = ("– | – | –" if comp is None else f"{comp[0]:.1f} | {r / comp[0]:.2f} | {comp[3]:.0f} s")

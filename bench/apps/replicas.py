@@ -414,6 +414,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--channels-last", action="store_true", help="model in channels-last memory (as train.channels_last)")
     ap.add_argument("--bf16", action="store_true", help="forward under CPU bf16 autocast (as train.precision: bf16)")
+    ap.add_argument("--fused-adamw", action="store_true", help="AdamW(fused=True) (as train.fused_adamw)")
     ap.add_argument("--chamfer", choices=["full", "chunked"], default="full")
     ap.add_argument("--input-channels-last", action="store_true", help="the batch in channels-last memory")
     ap.add_argument("--compile", action="store_true", help="torch.compile (inductor, default mode) the loss step")
@@ -431,7 +432,8 @@ def main():
     autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.bf16 else contextlib.nullcontext
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}], lr=1e-3)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}], lr=1e-3,
+                            fused=True if a.fused_adamw else None)
     params = sum(p.numel() for p in model.parameters())
     times = []
     compile_seconds = None

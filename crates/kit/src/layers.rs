@@ -199,7 +199,7 @@ mod tests {
         nn::ModuleT::forward_t(&block, &x, true)
             .sum(Kind::Float)
             .backward();
-        opt.step(1e-2);
+        opt.step(1e-2).unwrap();
         let path = tmp.path().join("last.safetensors");
         save_checkpoint(&path, &vs, Some(&opt), &Default::default()).unwrap();
         let ck = Checkpoint::read(&path).unwrap();

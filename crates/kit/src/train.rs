@@ -235,7 +235,7 @@ pub fn fit<T: Task>(
                     .map_err(|e| TrainError::Task(e.into()))?;
             }
             let grad_norm = optim.clip_grad_norm(cfg.grad_clip);
-            optim.step(lr);
+            optim.step(lr).map_err(|e| TrainError::Task(e.into()))?;
             pending.push(state.step, &losses, &grad_norm);
             state.step += 1;
             state.batch_in_epoch += 1;

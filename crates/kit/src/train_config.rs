@@ -27,6 +27,9 @@ pub struct TrainConfig {
     pub eps: f64,
     /// SGD momentum.
     pub momentum: f64,
+    /// AdamW as one fused kernel per parameter (libtorch's `_fused_adamw_`, PyTorch's
+    /// `AdamW(fused=True)`) instead of a dozen tensor ops; `false`: the op-by-op update.
+    pub fused_adamw: bool,
     /// Clip the global gradient norm to this value (0 = off).
     pub grad_clip: f64,
     /// Evaluate every N steps (0 = at the end of each epoch).
@@ -122,6 +125,7 @@ impl Default for TrainConfig {
             beta2: 0.999,
             eps: 1e-8,
             momentum: 0.9,
+            fused_adamw: true,
             grad_clip: 5.0,
             eval_every: 0,
             checkpoint_every: 0,
@@ -208,6 +212,7 @@ impl TrainConfig {
             beta2: self.beta2,
             eps: self.eps,
             momentum: self.momentum,
+            fused: self.fused_adamw,
         }
     }
 }
