@@ -62,7 +62,7 @@ demo *only: setup
     # Each app declares its metric, floor and chance level in code (`<app> info`).
     ./target/debug/demo {{only}}
 
-# libtorch version, CUDA / cuDNN, devices, threads; and whether binaries link libtorch_cuda.
+# libtorch version, CUDA / cuDNN, devices, threads, fp32 vs bf16 matmul speed (does bf16 pay here?); and whether binaries link libtorch_cuda.
 doctor: setup
     cargo build -p kit --bin doctor
     ./target/debug/doctor
@@ -176,6 +176,11 @@ figures: setup
 # Loss benchmarks (forward + backward at realistic sizes), printed as a table.
 bench: setup
     cargo bench -p loss-zoo
+
+# The machine's matmul peak (fp32 and bf16, 2 threads as bench-apps): the limit app rates are read against.
+bench-peak threads="2": setup
+    cargo build -p kit --bin doctor
+    ./target/debug/doctor --peak {{threads}}
 
 # Training throughput of the apps against PyTorch replicas (bench/apps): as commonly written, with the Rust run's optimisations, and under torch.compile; the CPU model and flags beside the table.
 bench-apps *apps: setup

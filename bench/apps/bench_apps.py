@@ -180,6 +180,30 @@ def torch_run(app, a, flags, compile_=False):
     return r["samples_per_sec"], rss, r["params"], r.get("compile_seconds")
 
 
+def flops_per_sample(app, a):
+    """FLOPs of one sample's forward + backward in the replica (the same layer shapes as the
+    Rust model: its parameter count is checked), counted by torch.utils.flop_counter."""
+    cmd = [sys.executable, os.path.join(ROOT, "bench/apps/replicas.py"), app, "--count-flops",
+           "--threads", str(a.threads)]
+    out, _ = timed(cmd)
+    return json.loads(out.strip().splitlines()[-1])["flops_per_sample"]
+
+
+def fp32_peak(threads):
+    """The median GFLOP/s of a 1024² float32 matmul with `threads` threads: this machine's
+    reachable peak (`just bench-peak` prints it at more sizes and in bf16)."""
+    import torch
+    torch.set_num_threads(threads)
+    x, y = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    times = []
+    for i in range(9):
+        t0 = time.perf_counter()
+        x @ y
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+    return 2 * 1024 ** 3 / statistics.median(times) / 1e9
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("apps", nargs="*", help="default: every app with a replica")
@@ -221,14 +245,18 @@ def main():
             compiled = None if a.no_compile else torch_run(app, a, replica_flags(app, rs[0][4]), compile_=True)
             med = lambda xs: statistics.median(x[0] for x in xs)
             rows.append((app, rs[0][3], rs[0][4], med(rs), med(common), med(same), compiled,
-                         max(x[1] for x in rs), max(x[1] for x in same), statistics.mean(x[2] for x in rs)))
+                         max(x[1] for x in rs), max(x[1] for x in same), statistics.mean(x[2] for x in rs),
+                         flops_per_sample(app, a)))
             print(f"  {app}: Rust {[round(x[0], 1) for x in rs]} samples/s, PyTorch common {[round(x[0], 1) for x in common]}, "
                   f"same {[round(x[0], 1) for x in same]}"
                   + ("" if compiled is None else f", compiled {compiled[0]:.1f} (compile {compiled[3]:.0f} s)"), flush=True)
+    peak = fp32_peak(a.threads)
+    print(f"\nfp32 matmul peak here: {peak:.0f} GFLOP/s (1024², {a.threads} threads); Rust GFLOP/s = the replica's "
+          "counted matmul + convolution FLOPs per sample (forward + backward) × Rust samples/s")
     print("\n| app | parameters | Rust optimisations | Rust samples/s | PyTorch as commonly written | PyTorch, same optimisations | "
-          "torch.compile, same | **Rust / same** | Rust / common | Rust / compiled | compile time | Rust peak RSS | PyTorch (same) peak RSS | Rust data wait |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for app, n, st, r, c, sm, comp, rr, pr, w in rows:
+          "torch.compile, same | **Rust / same** | Rust / common | Rust / compiled | compile time | Rust peak RSS | PyTorch (same) peak RSS | Rust data wait | Rust GFLOP/s (share of peak) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for app, n, st, r, c, sm, comp, rr, pr, w, fl in rows:
         opts = ", ".join(x for x in ["channels-last" if st["channels_last"] else "",
                                      "bf16" if st["precision"] == "bf16" else "",
                                      "fused AdamW" if fused(st) else "",
@@ -237,7 +265,8 @@ def main():
         comp_cells = ("– | – | –" if comp is None else f"{comp[0]:.1f} | {r / comp[0]:.2f} | {comp[3]:.0f} s")
         cs, ratio_c = comp_cells.split(" | ")[0], comp_cells.split(" | ")[1:]
         print(f"| {app} | {n:,} | {opts} | {r:.1f} | {c:.1f} | {sm:.1f} | {cs} | **{r / sm:.2f}** | {r / c:.2f} | "
-              f"{' | '.join(ratio_c)} | {rr:.0f} MB | {pr:.0f} MB | {100 * w:.1f}% |")
+              f"{' | '.join(ratio_c)} | {rr:.0f} MB | {pr:.0f} MB | {100 * w:.1f}% | "
+              f"{fl * r / 1e9:.1f} ({100 * fl * r / 1e9 / peak:.0f}%) |")
 
 
 if __name__ == "__main__":

@@ -418,6 +418,8 @@ def main():
     ap.add_argument("--chamfer", choices=["full", "chunked"], default="full")
     ap.add_argument("--input-channels-last", action="store_true", help="the batch in channels-last memory")
     ap.add_argument("--compile", action="store_true", help="torch.compile (inductor, default mode) the loss step")
+    ap.add_argument("--count-flops", action="store_true",
+                    help="print the FLOPs of one forward + backward (torch.utils.flop_counter) and exit")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -435,6 +437,15 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}], lr=1e-3,
                             fused=True if a.fused_adamw else None)
     params = sum(p.numel() for p in model.parameters())
+    if a.count_flops:
+        # Matmuls and convolutions, forward and backward, as counted from the layer shapes.
+        from torch.utils.flop_counter import FlopCounterMode
+        counter = FlopCounterMode(display=False)
+        with counter:
+            loss_fn().backward()
+        print(json.dumps({"app": a.app, "params": params, "batch": batch,
+                          "flops_per_sample": counter.get_total_flops() / batch}))
+        return
     times = []
     compile_seconds = None
     for i in range(a.warmup + a.steps):

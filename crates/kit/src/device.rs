@@ -99,6 +99,58 @@ pub fn doctor_report() -> Vec<String> {
     ]
 }
 
+/// Matrix-multiply throughput (GFLOP/s) of `n`×`n` by `n`×`n` products in `kind` on `device`:
+/// the median of `reps` timed products after two warm-up ones (2n³ FLOPs each). What the
+/// machine can reach at best with the current thread count: `just doctor` compares float32
+/// with bfloat16 on it, `just bench-peak` prints it as the physical limit.
+pub fn matmul_gflops(kind: tch::Kind, device: tch::Device, n: i64, reps: usize) -> f64 {
+    let a = tch::Tensor::randn([n, n], (kind, device));
+    let b = tch::Tensor::randn([n, n], (kind, device));
+    let sync = || {
+        if let tch::Device::Cuda(i) = device {
+            tch::Cuda::synchronize(i as i64);
+        }
+    };
+    let mut times = Vec::with_capacity(reps);
+    for i in 0..reps + 2 {
+        sync();
+        let t0 = std::time::Instant::now();
+        let c = a.matmul(&b);
+        sync();
+        let dt = t0.elapsed().as_secs_f64();
+        drop(c);
+        if i >= 2 {
+            times.push(dt);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    2.0 * (n as f64).powi(3) / median / 1e9
+}
+
+/// The bf16-or-not advice of `just doctor`: float32 and bfloat16 matmul throughput here, and
+/// whether `train.precision: bf16` can pay (its matmuls and convolutions must be faster than
+/// float32's by more than autocast's casts cost; below 1.2× it will not).
+pub fn precision_report(device: tch::Device) -> Vec<String> {
+    let n = 1024;
+    let f32 = matmul_gflops(tch::Kind::Float, device, n, 9);
+    let bf16 = matmul_gflops(tch::Kind::BFloat16, device, n, 9);
+    let ratio = bf16 / f32;
+    let advice = if ratio >= 1.2 {
+        "train.precision: bf16 may help here (measure it with just bench-apps --set train.precision=bf16)"
+    } else {
+        "train.precision: bf16 will not help here: keep fp32"
+    };
+    vec![
+        format!(
+            "matmul {n}² fp32  : {f32:.0} GFLOP/s ({device:?}, {} threads)",
+            tch::get_num_threads()
+        ),
+        format!("matmul {n}² bf16  : {bf16:.0} GFLOP/s ({ratio:.2}× fp32)"),
+        format!("precision advice  : {advice}"),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
