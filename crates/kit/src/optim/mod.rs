@@ -4,6 +4,8 @@
 //! (moments, momentum buffers, step count) can be saved in a checkpoint and restored exactly:
 //! a resumed run then reaches the same weights as an uninterrupted one.
 
+mod fused;
+
 use serde::{Deserialize, Serialize};
 use tch::{nn::VarStore, Kind, Tensor};
 
@@ -29,24 +31,6 @@ pub struct OptimSettings {
     pub momentum: f64,
     /// AdamW by libtorch's fused kernel (`_fused_adamw_`) rather than op by op.
     pub fused: bool,
-}
-
-extern "C" {
-    fn kit_fused_adamw(
-        params: *const *mut std::ffi::c_void,
-        grads: *const *mut std::ffi::c_void,
-        exp_avgs: *const *mut std::ffi::c_void,
-        exp_avg_sqs: *const *mut std::ffi::c_void,
-        step: *const std::ffi::c_void,
-        n: std::ffi::c_int,
-        lr: f64,
-        beta1: f64,
-        beta2: f64,
-        weight_decay: f64,
-        eps: f64,
-        err: *mut std::ffi::c_char,
-        errlen: std::ffi::c_int,
-    ) -> std::ffi::c_int;
 }
 
 /// libtorch refused the fused AdamW update (the message is its own).
@@ -149,7 +133,7 @@ impl Optimizer {
         self.steps += 1;
         let st = self.settings;
         if st.kind == OptimizerKind::AdamW && st.fused {
-            return self.fused_adamw_step(lr);
+            return fused::adamw(&self.slots, self.steps, lr, &self.settings);
         }
         let t = self.steps as f64;
         tch::no_grad(|| {
@@ -190,63 +174,6 @@ impl Optimizer {
                 }
             }
         });
-        Ok(())
-    }
-
-    /// The AdamW update by libtorch's fused kernel: one call for the parameters with weight
-    /// decay, one for those without. Same rule as the op-by-op path (it computes
-    /// √v / √(1 − β₂ᵗ) + ε where that path computes √(v / (1 − β₂ᵗ)) + ε, so the two round
-    /// differently in the last bits).
-    fn fused_adamw_step(&mut self, lr: f64) -> Result<(), StepError> {
-        let st = self.settings;
-        let Some(first) = self.slots.first() else {
-            return Ok(());
-        };
-        let step = Tensor::from(self.steps as f32).to_device(first.param.device());
-        for decay in [true, false] {
-            let wd = if decay { st.weight_decay } else { 0.0 };
-            let mut grads = Vec::new();
-            let (mut p, mut g, mut m, mut v) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for s in self.slots.iter().filter(|s| s.decay == decay) {
-                let grad = s.param.grad();
-                if !grad.defined() {
-                    continue;
-                }
-                p.push(s.param.as_ptr() as *mut std::ffi::c_void);
-                m.push(s.m.as_ptr() as *mut std::ffi::c_void);
-                v.push(s.v.as_ptr() as *mut std::ffi::c_void);
-                g.push(grad.as_ptr() as *mut std::ffi::c_void);
-                grads.push(grad); // keeps each gradient handle alive through the call
-            }
-            if p.is_empty() {
-                continue;
-            }
-            let mut err = vec![0 as std::ffi::c_char; 512];
-            // SAFETY: the pointers are live tensors owned by `self.slots`, `grads` and `step`
-            // for the duration of the call; the lists have `p.len()` entries each.
-            let rc = unsafe {
-                kit_fused_adamw(
-                    p.as_ptr(),
-                    g.as_ptr(),
-                    m.as_ptr(),
-                    v.as_ptr(),
-                    step.as_ptr() as *const std::ffi::c_void,
-                    p.len() as std::ffi::c_int,
-                    lr,
-                    st.beta1,
-                    st.beta2,
-                    wd,
-                    st.eps,
-                    err.as_mut_ptr(),
-                    err.len() as std::ffi::c_int,
-                )
-            };
-            if rc != 0 {
-                // SAFETY: the shim wrote a NUL-terminated message into `err`.
-                let msg = unsafe { std::ffi::CStr::from_ptr(err.as_ptr()) };
-                return Err(StepError(msg.to_string_lossy().into_owned()));
-            }
-        }
         Ok(())
     }
 
