@@ -136,11 +136,12 @@ fn one_direction(
 ) -> Tensor {
     let (n, pa, d) = (a.size()[0], a.size()[1], a.size()[2]);
     let nearest = b.gather(1, &idx.unsqueeze(-1).expand([n, pa, d], false), false);
+    // (N, Pa)
     let dist =
         (a - nearest)
             .pow_tensor_scalar(2)
-            .sum_dim_intlist([-1i64].as_slice(), false, a.kind()); // (N, Pa)
-                                                                   // Clouds with no valid point in b contribute 0 (pytorch3d's behaviour for empty clouds).
+            .sum_dim_intlist([-1i64].as_slice(), false, a.kind());
+    // Clouds with no valid point in b contribute 0 (pytorch3d's behaviour for empty clouds).
     let has_b = bl.gt(0).unsqueeze(1);
     let dist = dist * a_valid.logical_and(&has_b).to_kind(a.kind());
     let sum = dist.sum_dim_intlist([1i64].as_slice(), false, a.kind());
@@ -175,10 +176,11 @@ fn nearest_both(
         while start < pa {
             let len = CHUNK.min(pa - start);
             let ac = a.narrow(1, start, len);
+            // (N, K, 1)
             let a_sq = ac
                 .pow_tensor_scalar(2)
-                .sum_dim_intlist([-1i64].as_slice(), true, a.kind()); // (N, K, 1)
-                                                                      // ‖a‖² + ‖b‖² − 2 a·b, in one matmul-and-add and one in-place add.
+                .sum_dim_intlist([-1i64].as_slice(), true, a.kind());
+            // ‖a‖² + ‖b‖² − 2 a·b, in one matmul-and-add and one in-place add.
             let mut dist = b_sq.unsqueeze(1).baddbmm(&ac, &bt, 1.0, -2.0); // (N, K, Pb)
             dist += a_sq;
             if let Some(v) = b_valid {

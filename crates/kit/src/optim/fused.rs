@@ -55,7 +55,7 @@ pub(super) fn adamw(
             continue;
         }
         let mut err = vec![0 as std::ffi::c_char; 512];
-        // SAFETY: the pointers are live tensors owned by `self.slots`, `grads` and `step`
+        // SAFETY: the pointers are live tensors owned by `slots`, `grads` and `step`
         // for the duration of the call; the lists have `p.len()` entries each.
         let rc = unsafe {
             kit_fused_adamw(
