@@ -248,10 +248,10 @@ impl App for RlhfReward {
         let n_test = (n / 4).max(2);
         let dev = tch::Device::Cpu;
         let (vs, ts) = (kit::data::val_seed(seed), kit::data::test_seed(seed));
-        let tp = train::toy_prompts(cfg, n, seed);
-        let vp = crate::sources::held_out_prompts(cfg, n_test, vs, &tp)?;
-        let seen = [tp.as_slice(), vp.as_slice()].concat();
-        let sp = crate::sources::held_out_prompts(cfg, n_test, ts, &seen)?;
+        use kit::data::Part;
+        let tp = train::toy_prompts(cfg, n, seed, Part::Train)?;
+        let vp = train::toy_prompts(cfg, n_test, vs, Part::Val)?;
+        let sp = train::toy_prompts(cfg, n_test, ts, Part::Test)?;
         let sft = if cfg.data.sft_run.is_empty() {
             None
         } else {

@@ -8,7 +8,7 @@ use crate::model::{Lm, RewardModel};
 use crate::synth;
 use anyhow::Context;
 use kit::checkpoint::Checkpoint;
-use kit::data::rng_for;
+use kit::data::{content_part, rng_for, Part};
 use kit::rundir::RunDir;
 use rand::Rng;
 use std::path::Path;
@@ -57,24 +57,20 @@ pub struct TestSet {
     pub pairs: Vec<Pair>,
 }
 
-/// Held-out toy prompts: drawn with `seed` like [`toy_prompts`], skipping every prompt of
-/// `train` (short digit strings repeat often: with 3 digits there are only 1,440 prompts, so
-/// ~30% of short test prompts used to be training prompts). Fails when the prompt space is too
-/// small to find `n` of them.
-pub fn held_out_prompts(
-    cfg: &Config,
-    n: usize,
-    seed: u64,
-    train: &[String],
-) -> anyhow::Result<Vec<String>> {
-    let seen: std::collections::HashSet<&str> = train.iter().map(String::as_str).collect();
+/// `n` toy prompts of one part of the chain's prompt universe, drawn from the stream of `seed`.
+/// The universe is split once, by each prompt's content ([`kit::data::content_part`]): every
+/// stage, seed and config keeps only the prompts of the part it asks for, so no validation or
+/// test prompt of any stage is a training prompt of any other (SFT, reward model, DPO / RL),
+/// which seeded streams of different lengths could not promise. Prompts may repeat within a
+/// part. Fails when the prompt space is too small to find `n` of them.
+pub fn toy_prompts(cfg: &Config, n: usize, seed: u64, part: Part) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::with_capacity(n);
     let mut i = 0u64;
     while out.len() < n {
         anyhow::ensure!(
             i < 100 * n as u64 + 1000,
-            "only {} of data.test_prompts = {n} prompts not in the training prompts were found: \
-             the toy prompt space is too small (raise data.max_digits or lower data.prompts)",
+            "only {} of {n} toy prompts of the {part:?} part were found: the toy prompt space is \
+             too small (raise data.max_digits)",
             out.len()
         );
         let p = synth::prompt(
@@ -82,25 +78,12 @@ pub fn held_out_prompts(
             cfg.data.min_digits,
             cfg.data.max_digits,
         );
-        if !seen.contains(p.as_str()) {
+        if content_part(p.as_bytes()) == part {
             out.push(p);
         }
         i += 1;
     }
     Ok(out)
-}
-
-/// Toy prompts of `seed`.
-pub fn toy_prompts(cfg: &Config, n: usize, seed: u64) -> Vec<String> {
-    (0..n)
-        .map(|i| {
-            synth::prompt(
-                &mut rng_for(seed, 21, i as u64),
-                cfg.data.min_digits,
-                cfg.data.max_digits,
-            )
-        })
-        .collect()
 }
 
 /// Toy preference pairs: two responses per prompt sampled from `sft` (temperature 1), gold
@@ -238,14 +221,14 @@ fn needs_pairs(cfg: &Config) -> bool {
 }
 
 /// The toy task's three prompt sets: training, validation (checkpoint selection) and test
-/// (`eval` only), each held out from the ones before it.
+/// (`eval` only), each from its own part of the prompt universe ([`toy_prompts`]).
 pub fn toy_splits(cfg: &Config) -> anyhow::Result<[Vec<String>; 3]> {
     let (d, seed) = (&cfg.data, cfg.train.seed);
-    let train = toy_prompts(cfg, d.prompts, seed);
-    let val = held_out_prompts(cfg, d.test_prompts, kit::data::val_seed(seed), &train)?;
-    let seen = [train.as_slice(), val.as_slice()].concat();
-    let test = held_out_prompts(cfg, d.test_prompts, kit::data::test_seed(seed), &seen)?;
-    Ok([train, val, test])
+    Ok([
+        toy_prompts(cfg, d.prompts, seed, Part::Train)?,
+        toy_prompts(cfg, d.test_prompts, kit::data::val_seed(seed), Part::Val)?,
+        toy_prompts(cfg, d.test_prompts, kit::data::test_seed(seed), Part::Test)?,
+    ])
 }
 
 /// What `eval` scores without `--data`: the config's test split, which training never read
@@ -351,7 +334,7 @@ pub fn sources(cfg: &Config, device: Device) -> anyhow::Result<(Vec<Example>, Te
         (train, held)
     };
     let examples = match cfg.stage {
-        Stage::Sft if d.source == "toy" => toy_prompts(cfg, d.prompts, seed)
+        Stage::Sft if d.source == "toy" => toy_prompts(cfg, d.prompts, seed, Part::Train)?
             .into_iter()
             .enumerate()
             .map(|(i, p)| {
@@ -374,7 +357,7 @@ pub fn sources(cfg: &Config, device: Device) -> anyhow::Result<(Vec<Example>, Te
         Stage::Reward => train_pairs.into_iter().map(Example::Pair).collect(),
         Stage::Policy => match cfg.policy.method {
             Method::Dpo => train_pairs.into_iter().map(Example::Pair).collect(),
-            Method::Rl if d.source == "toy" => toy_prompts(cfg, d.prompts, seed)
+            Method::Rl if d.source == "toy" => toy_prompts(cfg, d.prompts, seed, Part::Train)?
                 .into_iter()
                 .map(Example::Prompt)
                 .collect(),

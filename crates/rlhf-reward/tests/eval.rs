@@ -1,42 +1,57 @@
-//! rlhf-reward's held-out data and its best-of-n KL: test prompts drawn apart from training and
-//! validation, and the best-of-n KL estimate against enumeration.
+//! rlhf-reward's held-out data and its best-of-n KL: no validation or test prompt of any
+//! shipped config is a training prompt of any other, and the best-of-n KL estimate against enumeration.
+
+/// Every shipped config of the chain (SFT, reward model, DPO, RL, the quick and smoke ones).
+fn shipped_configs() -> Vec<(String, rlhf_reward::config::Config)> {
+    let dir = kit::testing::repo_root().join("configs/rlhf-reward");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().and_then(|x| x.to_str()) == Some("yaml"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let c = kit::config::load(&p, &[]).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (p.display().to_string(), c)
+        })
+        .collect()
+}
 
 #[test]
-fn test_prompts_are_held_out_from_the_training_prompts() {
-    let cfg: rlhf_reward::config::Config = kit::config::load(
-        &kit::testing::repo_root().join("configs/rlhf-reward/default.yaml"),
-        &[],
-    )
-    .unwrap();
-    let d = &cfg.data;
-    let train = rlhf_reward::train::toy_prompts(&cfg, d.prompts, cfg.train.seed);
-    let val = kit::data::val_seed(cfg.train.seed);
-    // Drawn the old way, a sizeable share of the test prompts were training prompts.
-    let naive = rlhf_reward::train::toy_prompts(&cfg, d.test_prompts, val);
-    let overlap = naive.iter().filter(|p| train.contains(p)).count();
+fn no_validation_or_test_prompt_of_any_stage_is_a_training_prompt_of_any_stage() {
+    use std::collections::HashSet;
+    let configs = shipped_configs();
+    assert!(configs.len() >= 11, "only {} configs", configs.len());
+    let mut train: HashSet<String> = HashSet::new();
+    let mut held: Vec<(String, String)> = Vec::new();
+    for (name, cfg) in &configs {
+        assert_eq!(cfg.data.source, "toy", "{name}");
+        let [tr, va, te] = rlhf_reward::sources::toy_splits(cfg).unwrap();
+        assert_eq!(
+            (va.len(), te.len()),
+            (cfg.data.test_prompts, cfg.data.test_prompts)
+        );
+        train.extend(tr);
+        held.extend(va.into_iter().chain(te).map(|p| (name.clone(), p)));
+    }
+    let leaks: Vec<&(String, String)> = held.iter().filter(|(_, p)| train.contains(p)).collect();
     assert!(
-        overlap * 10 > d.test_prompts,
-        "{overlap} of {}",
-        d.test_prompts
+        leaks.is_empty(),
+        "{} of {} held-out prompts occur in some stage's training prompts, e.g. {:?}",
+        leaks.len(),
+        held.len(),
+        leaks.first()
     );
-    let test = rlhf_reward::sources::held_out_prompts(&cfg, d.test_prompts, val, &train).unwrap();
-    assert_eq!(test.len(), d.test_prompts);
-    assert!(test.iter().all(|p| !train.contains(p)));
-    // The three splits: validation (selection) and test (eval only) held out from training
-    // and from each other.
-    let [tr, va, te] = rlhf_reward::sources::toy_splits(&cfg).unwrap();
-    assert_eq!((va.len(), te.len()), (d.test_prompts, d.test_prompts));
-    assert!(va.iter().all(|p| !tr.contains(p)));
-    assert!(te.iter().all(|p| !tr.contains(p) && !va.contains(p)));
-    // A prompt space too small for the request is a clear error, not a loop.
-    let tiny = kit::config::load::<rlhf_reward::config::Config>(
-        &kit::testing::repo_root().join("configs/rlhf-reward/default.yaml"),
-        &["data.min_digits=1".into(), "data.max_digits=1".into()],
-    )
-    .unwrap();
-    let train = rlhf_reward::train::toy_prompts(&tiny, 500, 1);
-    let e = rlhf_reward::sources::held_out_prompts(&tiny, 10, 2, &train).unwrap_err();
-    assert!(e.to_string().contains("data.max_digits"), "{e}");
+    // Validation and test are disjoint too, within and across configs.
+    let splits: Vec<[Vec<String>; 3]> = configs
+        .iter()
+        .map(|(_, c)| rlhf_reward::sources::toy_splits(c).unwrap())
+        .collect();
+    let val: HashSet<&String> = splits.iter().flat_map(|s| &s[1]).collect();
+    assert!(splits.iter().flat_map(|s| &s[2]).all(|p| !val.contains(p)));
 }
 
 #[test]
