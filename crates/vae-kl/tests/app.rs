@@ -2,6 +2,7 @@
 //! gradient, IW bound vs ELBO, MIG on constructed cases, the β schedule, smoke train with
 //! eval / predict from a run whose data is gone, and bad inputs.
 
+use kit::data::Part;
 use std::path::PathBuf;
 use tch::{Device, Kind, Tensor};
 use vae_kl::config::{Anneal, Config, Likelihood};
@@ -19,11 +20,15 @@ fn smoke() -> Config {
 
 #[test]
 fn sprites_are_seeded_and_their_factors_recorded() {
-    let a = sprite(1, 5);
-    assert_eq!(a, sprite(1, 5));
-    assert_ne!(a.pixels, sprite(1, 6).pixels);
+    let a = sprite(1, 5, Part::Train);
+    assert_eq!(a, sprite(1, 5, Part::Train));
+    assert_ne!(a.pixels, sprite(1, 6, Part::Train).pixels);
     assert_eq!(a.factors.len(), data::SPRITE_FACTORS.len());
-    let src = data::Source::Sprites { seed: 3, len: 200 };
+    let src = data::Source::Sprites {
+        seed: 3,
+        len: 200,
+        part: Part::Train,
+    };
     let all = src.all().unwrap();
     for s in &all {
         let on = s.pixels.iter().filter(|&&p| p == 255).count();
@@ -71,7 +76,7 @@ fn reparameterisation_gives_finite_gradients_and_free_bits_floor_the_kl() {
     tch::manual_seed(0);
     let vs = tch::nn::VarStore::new(Device::Cpu);
     let vae = Vae::new(&vs.root(), &cfg.model);
-    let (x, _) = data::collate((0..8).map(|i| sprite(2, i)).collect()).unwrap();
+    let (x, _) = data::collate((0..8).map(|i| sprite(2, i, Part::Train)).collect()).unwrap();
     let p = elbo_parts(&vae, &x, &cfg.loss);
     (&p.recon + &p.kl).backward();
     for (name, v) in vs.variables() {
@@ -95,7 +100,7 @@ fn iw_bound_is_above_the_elbo_and_equals_it_at_k_1() {
     tch::manual_seed(1);
     let vs = tch::nn::VarStore::new(Device::Cpu);
     let vae = Vae::new(&vs.root(), &cfg.model);
-    let (x, _) = data::collate((0..4).map(|i| sprite(4, i)).collect()).unwrap();
+    let (x, _) = data::collate((0..4).map(|i| sprite(4, i, Part::Train)).collect()).unwrap();
     tch::no_grad(|| {
         // E[IW_1] = ELBO: both are unbiased single-sample estimates of the same number (at a
         // random init each draw varies by ~80 nats), so compare their means within 4 standard
