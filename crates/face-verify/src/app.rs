@@ -11,6 +11,7 @@ use kit::app::{App, Info, Opened, Purpose};
 use kit::checkpoint::Checkpoint;
 use kit::cli::RunArgs;
 use kit::cli::Split as EvalSplit;
+use kit::data::Part;
 use kit::train::Outcome;
 use std::path::{Path, PathBuf};
 
@@ -84,7 +85,7 @@ impl App for FaceVerify {
     ) -> anyhow::Result<FaceTask> {
         let classes = classes(meta, cfg)?;
         let split = match purpose {
-            // A folder's pairs.txt is its one verification set (validation and test alike).
+            // `--data DIR`: that folder's test pairs (`pairs.txt`) only.
             Purpose::Eval {
                 data: Some(dir), ..
             } => data::eval_split(dir, classes)?,
@@ -95,14 +96,9 @@ impl App for FaceVerify {
             Purpose::Eval {
                 data: None,
                 split: EvalSplit::Test,
-            } if cfg.data.source == "synthetic" => {
-                data::synthetic_test_split(&cfg.data, cfg.train.seed)
-            }
-            Purpose::Eval {
-                data: None,
-                split: EvalSplit::Test,
-            } => data::eval_split(Path::new(&cfg.data.source), classes)?,
+            } => data::test_split(&cfg.data, cfg.train.seed)?,
             Purpose::Predict => Split {
+                part: Part::Test,
                 train: Vec::new(),
                 held_out: Vec::new(),
                 pairs: Vec::new(),
@@ -114,6 +110,7 @@ impl App for FaceVerify {
 
     fn eval(o: &mut Opened<Self>) -> anyhow::Result<serde_json::Value> {
         let (ev, _) = o.task.evaluate_all()?;
+        let mut accuracy_at_val_threshold = None;
         let v = &ev.verification;
         println!(
             "| head | AUC | EER | TAR@FAR=1e-2 | TAR@FAR=1e-3 | 10-fold acc | closed-set acc |"
@@ -178,7 +175,21 @@ impl App for FaceVerify {
         let img = crate::eval::norms_picture(&ev.norms, &format!("{:?}", o.config.head.kind))?;
         kit::images::save(&image::DynamicImage::ImageRgb8(img), &norms)?;
         println!("feature norms per person: {}", norms.display());
-        predict::save_threshold(&o.run, &o.checkpoint, v.threshold, v.auc)?;
+        // predict's threshold is chosen on validation only: `eval` on test reports the
+        // accuracy at it and never rewrites it.
+        if o.task.part == Part::Val {
+            predict::save_threshold(&o.run, &o.checkpoint, v.threshold, v.auc)?;
+        } else if let Ok(thr) = predict::load_threshold(&o.run, &o.checkpoint) {
+            let right = ev
+                .scores
+                .iter()
+                .zip(&ev.labels)
+                .filter(|(s, l)| (**s >= thr) == **l)
+                .count();
+            let acc = right as f64 / ev.labels.len().max(1) as f64;
+            println!("accuracy at predict's threshold {thr:.4} (chosen on validation): {acc:.4}");
+            accuracy_at_val_threshold = Some(acc);
+        }
         let roc = o.run.file(&format!("roc-{}.png", o.checkpoint));
         let img = crate::eval::roc_picture(&ev.scores, &ev.labels)?;
         kit::images::save(&image::DynamicImage::ImageRgb8(img), &roc)?;
@@ -207,6 +218,9 @@ impl App for FaceVerify {
                 );
             }
             o.insert("all_pairs".into(), serde_json::to_value(all)?);
+            if let Some(a) = accuracy_at_val_threshold {
+                o.insert("accuracy_at_val_threshold".into(), serde_json::json!(a));
+            }
             o.insert("euclidean_unnormalised".into(), serde_json::to_value(e)?);
         }
         Ok(report)
@@ -237,7 +251,7 @@ impl App for FaceVerify {
         }
         let images = data::write_synthetic(out, &d, seed)?;
         Ok(format!(
-            "wrote {images} images of {} training identities and pairs.txt to {}",
+            "wrote {images} images of {} training identities, val_pairs.txt and pairs.txt (test) to {}",
             d.train_identities,
             out.display()
         ))

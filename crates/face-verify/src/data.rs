@@ -1,10 +1,14 @@
 //! Faces by identity: the synthetic renderer, or the real format `train/<identity>/*.{jpg,png}`
-//! plus `pairs.txt` (`path_a path_b 0|1`, relative to its folder) for verification.
+//! plus `pairs.txt` (`path_a path_b 0|1`, relative to its folder): the test pairs `eval`
+//! reports, and `val_pairs.txt` (same format) for the validation training selects on — without
+//! it, a seeded 10% of the training identities (at least two) are held out as validation
+//! people. Closed-set accuracy holds out each identity's last image for test (three images or
+//! more) and its second-last for validation (four or more).
 
 use crate::config::DataConfig;
 use crate::synth::{render, Identity};
 use image::RgbImage;
-use kit::data::{rng_for, DataError, Dataset};
+use kit::data::{rng_for, DataError, Dataset, Part};
 use rand::Rng;
 use std::path::{Path, PathBuf};
 use tch::Tensor;
@@ -88,8 +92,10 @@ pub fn collate(items: Vec<(Vec<f32>, i64)>) -> Result<(Tensor, Tensor), DataErro
 }
 
 /// Everything a run needs: training faces, held-out faces of training identities, pairs of
-/// unseen identities, and the number of training identities.
+/// unseen identities, the number of training identities, and which held-out part (validation
+/// or test) the held-out faces and pairs are.
 pub struct Split {
+    pub part: Part,
     pub train: Vec<(FaceRef, i64)>,
     pub held_out: Vec<(FaceRef, i64)>,
     pub pairs: Vec<(FaceRef, FaceRef, bool)>,
@@ -100,18 +106,18 @@ pub struct Split {
 /// out), the next `test_identities` for the validation pairs training selects on (never seen
 /// in training).
 pub fn synthetic_split(d: &DataConfig, seed: u64) -> Split {
-    synthetic_pairs_from(d, seed, d.train_identities as u64, 0x9A1E)
+    synthetic_pairs_from(d, seed, d.train_identities as u64, 0x9A1E, Part::Val)
 }
 
 /// The synthetic test pairs `eval` reports: `test_identities` further identities, seen neither
 /// in training nor in the validation pairs, with their own pair stream.
 pub fn synthetic_test_split(d: &DataConfig, seed: u64) -> Split {
     let first = d.train_identities as u64 + d.test_identities.max(2) as u64;
-    synthetic_pairs_from(d, seed, first, 0x7E57)
+    synthetic_pairs_from(d, seed, first, 0x7E57, Part::Test)
 }
 
 /// Training identities and pairs among `test_identities` identities from `first` on.
-fn synthetic_pairs_from(d: &DataConfig, seed: u64, first: u64, stream: u64) -> Split {
+fn synthetic_pairs_from(d: &DataConfig, seed: u64, first: u64, stream: u64, part: Part) -> Split {
     let (nt, ni) = (d.train_identities as u64, d.images_per_identity as u64);
     let train = (0..nt)
         .flat_map(|id| (0..ni).map(move |j| (FaceRef::Synthetic { id, image: j }, id as i64)))
@@ -145,6 +151,7 @@ fn synthetic_pairs_from(d: &DataConfig, seed: u64, first: u64, stream: u64) -> S
         })
         .collect();
     Split {
+        part,
         train,
         held_out,
         pairs,
@@ -158,9 +165,11 @@ fn is_image(p: &Path) -> bool {
         .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
 }
 
-/// Reads `root/train/<identity>/*` and `root/pairs.txt`. The last image of each identity with
-/// at least three is held out for closed-set accuracy.
-pub fn folder_split(root: &Path) -> Result<Split, DataError> {
+/// Images of one identity folder, sorted by name.
+type PersonFolder = (PathBuf, Vec<PathBuf>);
+
+/// The identity folders of `root/train/`, sorted, each with its sorted images.
+fn identity_folders(root: &Path) -> Result<Vec<PersonFolder>, DataError> {
     let train_dir = root.join("train");
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -172,17 +181,83 @@ pub fn folder_split(root: &Path) -> Result<Split, DataError> {
         .filter(|p| p.is_dir())
         .collect();
     ids.sort();
+    ids.into_iter()
+        .map(|dir| {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .map_err(io(&dir))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| is_image(p))
+                .collect();
+            files.sort();
+            Ok((dir, files))
+        })
+        .collect()
+}
+
+/// Moves a seeded 10% (at least two) of the identities with two or more images out of `ids`:
+/// the validation people of a folder without `val_pairs.txt`.
+fn hold_out_people(ids: &mut Vec<PersonFolder>, seed: u64) -> Vec<PersonFolder> {
+    use rand::seq::SliceRandom;
+    let mut eligible: Vec<usize> = (0..ids.len()).filter(|&i| ids[i].1.len() >= 2).collect();
+    eligible.shuffle(&mut rng_for(seed, 0xFACE, 0));
+    let mut take: Vec<usize> = eligible.into_iter().take((ids.len() / 10).max(2)).collect();
+    take.sort_unstable();
+    take.into_iter().rev().map(|i| ids.remove(i)).collect()
+}
+
+/// Verification pairs among held-out people: each one's consecutive images as same-person
+/// pairs, and as many different-person pairs across them.
+fn people_pairs(people: &[PersonFolder]) -> Vec<(FaceRef, FaceRef, bool)> {
+    let file = |p: &PathBuf| FaceRef::File(p.clone());
+    let mut pairs: Vec<_> = people
+        .iter()
+        .flat_map(|(_, f)| f.windows(2).map(|w| (file(&w[0]), file(&w[1]), true)))
+        .collect();
+    let (m, genuine) = (people.len(), pairs.len());
+    for k in 0..genuine {
+        let (a, b) = (k % m, (k + 1 + (k / m) % (m - 1).max(1)) % m);
+        let (fa, fb) = (&people[a].1, &people[b].1);
+        pairs.push((
+            file(&fa[k % fa.len()]),
+            file(&fb[(k + 1) % fb.len()]),
+            false,
+        ));
+    }
+    pairs
+}
+
+/// Reads `root/train/<identity>/*` and the verification pairs of `part`: `pairs.txt` for test,
+/// `val_pairs.txt` for validation (or, without it, pairs among a seeded 10% of the identities,
+/// taken out of training; `seed` picks them, so every run of a config picks the same).
+/// Closed-set accuracy holds out each identity's last image for test (three or more images)
+/// and its second-last for validation (four or more); neither is trained on.
+pub fn folder_split(root: &Path, seed: u64, part: Part) -> Result<Split, DataError> {
+    let train_dir = root.join("train");
+    let mut ids = identity_folders(root)?;
+    let val_file = root.join("val_pairs.txt");
+    let val_people = if val_file.is_file() {
+        Vec::new()
+    } else {
+        hold_out_people(&mut ids, seed)
+    };
+    if ids.len() < 2 {
+        return Err(DataError::Invalid {
+            path: train_dir,
+            message: format!(
+                "{} identity folders with images left for training: a classifier needs at least \
+                 two (without val_pairs.txt, a seeded 10% of the identities, at least two, are \
+                 held out for validation)",
+                ids.len()
+            ),
+        });
+    }
     let (mut train, mut held_out) = (Vec::new(), Vec::new());
-    for (label, dir) in ids.iter().enumerate() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(io(dir))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| is_image(p))
-            .collect();
-        files.sort();
-        if files.len() >= 3 {
-            held_out.push((FaceRef::File(files.pop().unwrap_or_default()), label as i64));
-        }
+    for (label, (_, mut files)) in ids.into_iter().enumerate() {
+        let n = files.len();
+        let test = (n >= 3).then(|| files.pop()).flatten();
+        let val = (n >= 4).then(|| files.pop()).flatten();
+        let held = if part == Part::Test { test } else { val };
+        held_out.extend(held.map(|f| (FaceRef::File(f), label as i64)));
         train.extend(files.into_iter().map(|f| (FaceRef::File(f), label as i64)));
     }
     if train.is_empty() {
@@ -191,29 +266,37 @@ pub fn folder_split(root: &Path) -> Result<Split, DataError> {
             message: "no identity folders with images".into(),
         });
     }
-    let pairs = read_pairs(root)?;
-    if ids.len() < 2 {
-        return Err(DataError::Invalid {
-            path: train_dir,
-            message: "one identity folder: training a classifier needs at least two".into(),
-        });
-    }
+    let classes = train.iter().map(|t| t.1).max().unwrap_or(0) + 1;
+    let pairs = match part {
+        Part::Test | Part::Train => read_pairs_file(&root.join("pairs.txt"), root)?,
+        Part::Val if val_people.is_empty() => read_pairs_file(&val_file, root)?,
+        Part::Val => people_pairs(&val_people),
+    };
     Ok(Split {
+        part,
         train,
         held_out,
         pairs,
-        classes: ids.len() as i64,
+        classes,
     })
 }
 
-/// Reads and checks `root/pairs.txt` (`path_a path_b 0|1`, paths relative to `root`): every
-/// image exists, and there are both same-person and different-person pairs.
+/// Reads and checks `root/pairs.txt`, the test pairs ([`read_pairs_file`]).
 pub fn read_pairs(root: &Path) -> Result<Vec<(FaceRef, FaceRef, bool)>, DataError> {
+    read_pairs_file(&root.join("pairs.txt"), root)
+}
+
+/// Reads and checks a pairs file (`path_a path_b 0|1`, paths relative to `root`): every image
+/// exists, and there are both same-person and different-person pairs.
+pub fn read_pairs_file(
+    pairs_path: &Path,
+    root: &Path,
+) -> Result<Vec<(FaceRef, FaceRef, bool)>, DataError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| DataError::Io { path, source }
     };
-    let pairs_path = root.join("pairs.txt");
+    let pairs_path = pairs_path.to_path_buf();
     let text = std::fs::read_to_string(&pairs_path).map_err(io(&pairs_path))?;
     let mut pairs = Vec::new();
     for (i, line) in text
@@ -252,6 +335,7 @@ pub fn read_pairs(root: &Path) -> Result<Vec<(FaceRef, FaceRef, bool)>, DataErro
 /// (no training folder; closed-set accuracy needs the training identities and is skipped).
 pub fn eval_split(root: &Path, classes: i64) -> Result<Split, DataError> {
     Ok(Split {
+        part: Part::Test,
         train: Vec::new(),
         held_out: Vec::new(),
         pairs: read_pairs(root)?,
@@ -259,21 +343,28 @@ pub fn eval_split(root: &Path, classes: i64) -> Result<Split, DataError> {
     })
 }
 
+/// What training reads: the training faces and the validation part.
 pub fn split(d: &DataConfig, seed: u64) -> Result<Split, DataError> {
     match d.source.as_str() {
         "synthetic" => Ok(synthetic_split(d, seed)),
-        folder => folder_split(Path::new(folder)),
+        folder => folder_split(Path::new(folder), seed, Part::Val),
     }
 }
 
-/// Writes the synthetic dataset in the real format: train/<id>/<j>.png, test/<id>/<j>.png,
-/// pairs.txt.
+/// What `eval` reports without `--data`: the test part (pairs of people neither training nor
+/// validation saw, and each training identity's test image).
+pub fn test_split(d: &DataConfig, seed: u64) -> Result<Split, DataError> {
+    match d.source.as_str() {
+        "synthetic" => Ok(synthetic_test_split(d, seed)),
+        folder => folder_split(Path::new(folder), seed, Part::Test),
+    }
+}
+
+/// Writes the synthetic dataset in the real format: `train/<id>/<j>.png`; the validation
+/// pairs' faces under `val/` with `val_pairs.txt`, the test pairs' under `test/` with
+/// `pairs.txt` (people of the three parts disjoint).
 pub fn write_synthetic(out: &Path, d: &DataConfig, seed: u64) -> Result<usize, DataError> {
     let s = synthetic_split(d, seed);
-    let name = |r: &FaceRef, split: &str| match r {
-        FaceRef::Synthetic { id, image } => format!("{split}/{id:05}/{image:04}.png"),
-        FaceRef::File(p) => p.display().to_string(),
-    };
     let save = |r: &FaceRef, rel: &str| -> Result<(), DataError> {
         let path = out.join(rel);
         if let Some(parent) = path.parent() {
@@ -288,20 +379,36 @@ pub fn write_synthetic(out: &Path, d: &DataConfig, seed: u64) -> Result<usize, D
         )
     };
     for (r, _) in &s.train {
-        save(r, &name(r, "train"))?;
+        save(r, &face_name(r, "train"))?;
     }
-    let mut lines = String::new();
-    for (a, b, same) in &s.pairs {
-        let (na, nb) = (name(a, "test"), name(b, "test"));
-        save(a, &na)?;
-        save(b, &nb)?;
-        lines.push_str(&format!("{na} {nb} {}\n", u8::from(*same)));
-    }
-    kit::rundir::write_atomic(&out.join("pairs.txt"), lines.as_bytes()).map_err(|source| {
-        DataError::Io {
-            path: out.join("pairs.txt"),
-            source,
+    let mut images = s.train.len();
+    for (split, file) in [
+        (s, "val_pairs.txt"),
+        (synthetic_test_split(d, seed), "pairs.txt"),
+    ] {
+        let folder = if file == "pairs.txt" { "test" } else { "val" };
+        let mut lines = String::new();
+        for (a, b, same) in &split.pairs {
+            let (na, nb) = (face_name(a, folder), face_name(b, folder));
+            save(a, &na)?;
+            save(b, &nb)?;
+            lines.push_str(&format!("{na} {nb} {}\n", u8::from(*same)));
         }
-    })?;
-    Ok(s.train.len() + 2 * s.pairs.len())
+        images += 2 * split.pairs.len();
+        kit::rundir::write_atomic(&out.join(file), lines.as_bytes()).map_err(|source| {
+            DataError::Io {
+                path: out.join(file),
+                source,
+            }
+        })?;
+    }
+    Ok(images)
+}
+
+/// A face's file name in the folder format, under `split/`.
+fn face_name(r: &FaceRef, split: &str) -> String {
+    match r {
+        FaceRef::Synthetic { id, image } => format!("{split}/{id:05}/{image:04}.png"),
+        FaceRef::File(p) => p.display().to_string(),
+    }
 }

@@ -21,6 +21,8 @@ pub struct FaceTask {
     /// Training identities (rows of the head), recorded in the run's meta.json.
     pub classes: i64,
     pub pairs: Vec<(FaceRef, FaceRef, bool)>,
+    /// Which held-out part `pairs` and the held-out faces are (validation or test).
+    pub part: kit::data::Part,
     cfg: Config,
     train: Loader<Faces, Batch>,
     held_out: Loader<Faces, Batch>,
@@ -75,6 +77,7 @@ impl FaceTask {
             head,
             classes: split.classes,
             pairs: split.pairs,
+            part: split.part,
             cfg: cfg.clone(),
             train,
             held_out,

@@ -6,6 +6,7 @@ use face_verify::data::{self, FaceRef};
 use face_verify::model::{Backbone, Head};
 use face_verify::synth::{render, Identity};
 use face_verify::train::FaceTask;
+use kit::data::Part;
 use std::path::PathBuf;
 use std::process::Command;
 use tch::{Device, Kind, Tensor};
@@ -157,8 +158,31 @@ fn smoke_train_lowers_loss_then_eval_predict_embed() {
     assert!(auc.is_some_and(|a| (0.0..=1.0).contains(&a)), "{report}");
     let a = ds.join("train/00000/0000.png");
     let b = ds.join("train/00000/0001.png");
+    // `eval` on test never writes predict's threshold (it would be fitted on the pairs it
+    // reports); `eval --split val` chooses it, and a later test eval reports accuracy at it.
+    assert!(!run.file("threshold-last.json").exists());
+    let eval = |split: &str| {
+        let out = Command::new(bin)
+            .args(["eval", "--checkpoint", "last", "--split", split, "--run"])
+            .arg(&run.root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    eval("val");
+    let chosen = std::fs::read_to_string(run.file("threshold-last.json")).unwrap();
+    let stdout = eval("test");
+    assert!(stdout.contains("(chosen on validation)"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(run.file("threshold-last.json")).unwrap(),
+        chosen
+    );
     // A threshold belongs to its checkpoint: eval of `last` must not feed predict with `best`.
-    assert!(run.file("threshold-last.json").is_file());
     let out = Command::new(bin)
         .args(["predict", "--checkpoint", "best", "--run"])
         .arg(&run.root)
@@ -263,17 +287,81 @@ fn run_folder_is_self_contained_and_eval_data_needs_only_pairs() {
     assert!(!ok && out.contains("exactly two images"), "{out}");
 }
 
+/// The files of a split's pairs and held-out faces.
+fn files(
+    s: &data::Split,
+) -> (
+    std::collections::BTreeSet<PathBuf>,
+    std::collections::BTreeSet<PathBuf>,
+) {
+    let f = |r: &FaceRef| match r {
+        FaceRef::File(p) => p.clone(),
+        FaceRef::Synthetic { .. } => panic!("a folder split made a synthetic face"),
+    };
+    (
+        s.pairs.iter().flat_map(|(a, b, _)| [f(a), f(b)]).collect(),
+        s.held_out.iter().map(|(r, _)| f(r)).collect(),
+    )
+}
+
+#[test]
+fn a_folder_s_validation_and_test_share_no_face_and_neither_is_trained_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = smoke();
+    cfg.data.images_per_identity = 5;
+    data::write_synthetic(tmp.path(), &cfg.data, 1).unwrap();
+    for carve in [false, true] {
+        if carve {
+            std::fs::remove_file(tmp.path().join("val_pairs.txt")).unwrap();
+        }
+        let (val, test) = (
+            data::folder_split(tmp.path(), 7, Part::Val).unwrap(),
+            data::folder_split(tmp.path(), 7, Part::Test).unwrap(),
+        );
+        assert_eq!(val.train, test.train, "one training set for both parts");
+        assert_eq!(val.classes, test.classes);
+        let train: std::collections::BTreeSet<PathBuf> = val
+            .train
+            .iter()
+            .map(|(r, _)| match r {
+                FaceRef::File(p) => p.clone(),
+                FaceRef::Synthetic { .. } => unreachable!(),
+            })
+            .collect();
+        let ((vp, vh), (tp, th)) = (files(&val), files(&test));
+        assert!(!vp.is_empty() && !tp.is_empty() && !vh.is_empty() && !th.is_empty());
+        for (name, set) in [
+            ("val pairs", &vp),
+            ("val faces", &vh),
+            ("test pairs", &tp),
+            ("test faces", &th),
+        ] {
+            assert!(set.is_disjoint(&train), "carve {carve}: {name} trained on");
+        }
+        assert!(vp.is_disjoint(&tp) && vh.is_disjoint(&th), "carve {carve}");
+        let genuine = val.pairs.iter().filter(|p| p.2).count();
+        assert!(genuine > 0 && genuine < val.pairs.len(), "carve {carve}");
+        if carve {
+            // Validation people taken out of training: fewer classes.
+            assert!((val.classes as usize) < cfg.data.train_identities);
+        }
+    }
+}
+
 #[test]
 fn bad_pairs_file_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = smoke();
     data::write_synthetic(tmp.path(), &cfg.data, 1).unwrap();
-    let s = data::folder_split(tmp.path()).unwrap();
+    let s = data::folder_split(tmp.path(), 1, Part::Test).unwrap();
     assert_eq!(s.classes as usize, cfg.data.train_identities);
     let pairs = tmp.path().join("pairs.txt");
     let text = std::fs::read_to_string(&pairs).unwrap();
     std::fs::write(&pairs, format!("{text}a.png b.png maybe\n")).unwrap();
-    let msg = data::folder_split(tmp.path()).err().unwrap().to_string();
+    let msg = data::folder_split(tmp.path(), 1, Part::Test)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(
         msg.contains(&format!("pairs.txt:{}", text.lines().count() + 1)),
         "{msg}"
@@ -287,14 +375,20 @@ fn bad_pairs_file_is_named() {
             .collect(),
     ] {
         std::fs::write(&pairs, body).unwrap();
-        let msg = data::folder_split(tmp.path()).err().unwrap().to_string();
+        let msg = data::folder_split(tmp.path(), 1, Part::Test)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(
             msg.contains("pairs.txt") && msg.contains("different-person"),
             "{msg}"
         );
     }
     std::fs::write(&pairs, "test/nope.png test/nope2.png 1\n").unwrap();
-    let msg = data::folder_split(tmp.path()).err().unwrap().to_string();
+    let msg = data::folder_split(tmp.path(), 1, Part::Test)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(
         msg.contains("pairs.txt:1") && msg.contains("nope.png"),
         "{msg}"
