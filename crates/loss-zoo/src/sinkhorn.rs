@@ -12,7 +12,11 @@ pub struct SinkhornOptions {
     /// exact EMD (the plan's cost is at most ε·log P above it).
     pub epsilon: f64,
     /// Cap on the iterations at the target ε (after the ε-scaling stages); the report says
-    /// whether the tolerance was met before it.
+    /// whether the tolerance was met before it. Small clouds with near-tied matchings are the
+    /// slow case: on 200 random pairs of 8 points at the other defaults, iterations to the
+    /// tolerance were 451 (median), 7,021 (90th percentile) and 11,381 (99th), so the default
+    /// cap of 20,000 converges in ≥ 99% of them (a cap of 1,000 did in 53%). Each iteration
+    /// of a small cloud costs microseconds; large clouds converge in tens (set a lower cap).
     pub max_iters: usize,
     /// Stop when the plan's row and column marginals together are within this L1 distance of
     /// uniform (a mass out of a total of 1) in every batch item.
@@ -32,7 +36,7 @@ impl Default for SinkhornOptions {
     fn default() -> Self {
         Self {
             epsilon: 1e-3,
-            max_iters: 1000,
+            max_iters: 20_000,
             tolerance: 1e-4,
             scaling: 0.5,
             relaxation: 1.8,
@@ -55,6 +59,9 @@ pub struct SinkhornReport {
     pub marginal_error: f64,
     /// `marginal_error ≤ tolerance` was reached within `max_iters`.
     pub converged: bool,
+    /// The share of batch items whose own marginal error met the tolerance (1 when
+    /// `converged`): what a training log reports per step.
+    pub converged_share: f64,
 }
 
 /// Transport cost ⟨P, C⟩ of the entropic optimal plan between uniform measures on `x`
@@ -140,6 +147,7 @@ pub fn sinkhorn_emd_report(
         stages: solved.stages,
         marginal_error: solved.marginal_error,
         converged: solved.marginal_error <= opts.tolerance,
+        converged_share: solved.converged_share,
     })
 }
 
@@ -152,6 +160,7 @@ struct Solved {
     iters: usize,
     stages: usize,
     marginal_error: f64,
+    converged_share: f64,
 }
 
 /// The entropic plan (N, P1, P2) for cost `c` and uniform marginals, rounded to be feasible.
@@ -191,20 +200,24 @@ fn solve(c: &Tensor, o: &SinkhornOptions) -> Solved {
         lo.is_finite() && hi.is_finite() && lo > 1e-30 && hi < 1e30
     };
     let mut done = 1;
-    let (plan, marginal_error) = loop {
+    let (plan, marginal_error, converged_share) = loop {
         let kernel = ((&f + &g - c) / eps + log_a + log_b).exp(); // the current plan
         let l1 = |sums: Tensor, target: f64| {
             (sums - target)
                 .abs()
                 .sum_dim_intlist([1i64, 2].as_slice(), false, k)
         };
-        let err = (l1(kernel.sum_dim_intlist([2i64].as_slice(), true, k), a)
-            + l1(kernel.sum_dim_intlist([1i64].as_slice(), true, k), b))
-        .max()
-        .double_value(&[]);
+        let per_item = l1(kernel.sum_dim_intlist([2i64].as_slice(), true, k), a)
+            + l1(kernel.sum_dim_intlist([1i64].as_slice(), true, k), b);
+        let err = per_item.max().double_value(&[]);
         let err = if err.is_finite() { err } else { f64::INFINITY };
         if err <= o.tolerance || done >= o.max_iters {
-            break (kernel, err);
+            let share = per_item
+                .le(o.tolerance)
+                .to_kind(tch::Kind::Double)
+                .mean(tch::Kind::Double)
+                .double_value(&[]);
+            break (kernel, err, share);
         }
         let mut u = Tensor::ones([n, p1, 1], (k, dev));
         let mut v = Tensor::ones([n, p2, 1], (k, dev));
@@ -243,6 +256,7 @@ fn solve(c: &Tensor, o: &SinkhornOptions) -> Solved {
         iters: done,
         stages,
         marginal_error,
+        converged_share,
     }
 }
 

@@ -107,6 +107,7 @@ impl CloudTask {
                 let diag = [
                     ("sinkhorn_marginal_error", r.marginal_error),
                     ("sinkhorn_iters", r.iters as f64),
+                    ("sinkhorn_converged", r.converged_share),
                 ]
                 .map(|(k, v)| (k.to_string(), Tensor::from(v)));
                 let emd = r.value;
