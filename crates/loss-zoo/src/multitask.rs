@@ -18,9 +18,10 @@ pub fn weighted_sum(losses: &[Tensor], weights: &[f64]) -> Result<Tensor> {
 /// Uncertainty weighting: L = Σᵢ exp(−sᵢ)·Lᵢ + sᵢ with sᵢ = log σᵢ² learned per task
 /// (`log_vars`, shape (T,)). A task whose loss stays large is down-weighted by a larger σᵢ²,
 /// and the + sᵢ term keeps σᵢ² from growing without bound; ∂L/∂sᵢ = 1 − exp(−sᵢ)·Lᵢ, so at the
-/// optimum exp(sᵢ) = Lᵢ. This is Kendall et al.'s eq. 7 without the ½ of their Gaussian
-/// (regression) form — the form of their classification likelihood and of most
-/// implementations; the ½ only rescales the learning rate of sᵢ.
+/// optimum exp(sᵢ) = Lᵢ. With sᵢ = log σᵢ², Kendall et al. have ½ e^{−sᵢ}Lᵢ + ½ sᵢ for a
+/// regression task and e^{−sᵢ}Lᵢ + ½ sᵢ for a classification one; this is the common
+/// simplification used by most implementations, exactly twice their regression form (same
+/// optimum; the factor only rescales the learning rate).
 pub fn uncertainty_weighted(losses: &[Tensor], log_vars: &Tensor) -> Result<Tensor> {
     let t = log_vars.size();
     if t.len() != 1 {
