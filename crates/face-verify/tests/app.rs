@@ -449,3 +449,22 @@ fn test_pairs_use_people_seen_neither_in_training_nor_in_validation() {
     assert!(v.is_disjoint(&t), "validation and test pairs share people");
     assert_eq!(test.pairs.len(), val.pairs.len());
 }
+
+#[test]
+fn synthetic_training_validation_and_test_faces_are_disjoint_by_content() {
+    let cfg = smoke();
+    let (d, seed) = (&cfg.data, cfg.train.seed);
+    let (val, test) = (
+        data::synthetic_split(d, seed),
+        data::synthetic_test_split(d, seed),
+    );
+    let px = |r: &FaceRef| data::load_face(r, d, seed).unwrap().into_raw();
+    let train: Vec<Vec<u8>> = val.train.iter().map(|(r, _)| px(r)).collect();
+    let pairs = |s: &data::Split| -> Vec<Vec<u8>> {
+        s.pairs
+            .iter()
+            .flat_map(|(a, b, _)| [px(a), px(b)])
+            .collect()
+    };
+    kit::testing::assert_disjoint_by_content("face-verify", &train, &pairs(&val), &pairs(&test));
+}

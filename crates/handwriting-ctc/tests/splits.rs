@@ -30,3 +30,16 @@ fn eval_reads_a_test_split_that_training_never_saw() {
         tmp.path().join("val")
     );
 }
+
+#[test]
+fn synthetic_train_validation_and_test_lines_are_disjoint_by_content() {
+    let cfg = smoke();
+    let (tr, val) = data::sources(&cfg.data, 9).unwrap();
+    let test = data::test_source(&cfg.data, 9).unwrap();
+    let px = |s: &data::Source| -> Vec<Vec<u8>> {
+        (0..s.len())
+            .map(|i| s.get(i, 0).unwrap().line.pixels)
+            .collect()
+    };
+    kit::testing::assert_disjoint_by_content("handwriting-ctc", &px(&tr), &px(&val), &px(&test));
+}

@@ -225,3 +225,40 @@ pub fn example_bin(package: &str, name: &str) -> std::path::PathBuf {
     );
     bin
 }
+
+/// Asserts that no validation or test item of a synthetic set equals a training item byte for
+/// byte, and no test item a validation one (items as their content bytes: pixels, voxels,
+/// points); panics naming the app, the split and how many.
+pub fn assert_disjoint_by_content(app: &str, train: &[Vec<u8>], val: &[Vec<u8>], test: &[Vec<u8>]) {
+    use std::collections::HashSet;
+    assert!(
+        !train.is_empty() && !val.is_empty() && !test.is_empty(),
+        "{app}: an empty split ({} / {} / {})",
+        train.len(),
+        val.len(),
+        test.len()
+    );
+    let seen: HashSet<&[u8]> = train.iter().map(Vec::as_slice).collect();
+    for (split, items) in [("validation", val), ("test", test)] {
+        let leaked = items.iter().filter(|i| seen.contains(i.as_slice())).count();
+        assert_eq!(
+            leaked,
+            0,
+            "{app}: {leaked} of {} {split} items are training items",
+            items.len()
+        );
+    }
+    let val: HashSet<&[u8]> = val.iter().map(Vec::as_slice).collect();
+    let both = test.iter().filter(|i| val.contains(i.as_slice())).count();
+    assert_eq!(
+        both,
+        0,
+        "{app}: {both} of {} test items are validation items",
+        test.len()
+    );
+}
+
+/// A float slice's bytes, for [`assert_disjoint_by_content`].
+pub fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
