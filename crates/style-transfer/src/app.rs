@@ -173,11 +173,21 @@ impl App for StyleTransfer {
                 let dev = cfg.train.device.resolve()?;
                 kit::device::seed_torch(cfg.train.seed);
                 let (img, stem) = match &content {
-                    Some(p) => (
-                        data::read_rgb(p)?,
-                        p.file_stem()
-                            .map_or("content".into(), |s| s.to_string_lossy().to_string()),
-                    ),
+                    Some(p) => {
+                        let img = data::read_rgb(p)?;
+                        // The same floor as `predict`: a smaller picture is no content.
+                        anyhow::ensure!(
+                            img.width() >= 8 && img.height() >= 8,
+                            "{}: {}×{} pixels is too small to stylise (at least 8×8)",
+                            p.display(),
+                            img.width(),
+                            img.height()
+                        );
+                        let stem = p
+                            .file_stem()
+                            .map_or("content".into(), |s| s.to_string_lossy().to_string());
+                        (img, stem)
+                    }
                     None => (
                         crate::synth::scene(
                             cfg.optimize.size as u32,

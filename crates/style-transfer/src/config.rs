@@ -67,6 +67,38 @@ pub struct FeatureConfig {
     pub style_layer_weights: Vec<f64>,
 }
 
+/// torchvision's VGG-19 `cfgs["E"]`: output channels per 3×3 conv, 0 for a 2×2 max-pool.
+pub const VGG19: [i64; 21] = [
+    64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512, 0, 512, 512, 512, 512, 0,
+];
+
+impl FeatureConfig {
+    /// Every layer name the network of this kind has (`conv1_1`, `relu1_1`, `pool1`, … for
+    /// VGG-19; `ms<k>` per kernel size for the multi-scale filters): what a config may name,
+    /// checked before anything is written.
+    pub fn layer_names(&self) -> Vec<String> {
+        match self.kind {
+            FeatureKind::RandomMultiscale => {
+                self.kernel_sizes.iter().map(|k| format!("ms{k}")).collect()
+            }
+            FeatureKind::Vgg19 | FeatureKind::RandomVgg19 => {
+                let (mut names, mut block, mut conv) = (Vec::new(), 1, 1);
+                for v in VGG19 {
+                    if v == 0 {
+                        names.push(format!("pool{block}"));
+                        (block, conv) = (block + 1, 1);
+                    } else {
+                        names.push(format!("conv{block}_{conv}"));
+                        names.push(format!("relu{block}_{conv}"));
+                        conv += 1;
+                    }
+                }
+                names
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct LossConfig {
@@ -176,9 +208,18 @@ fn validate_features(f: &FeatureConfig, key: &str) -> Result<(), InvalidValue> {
         || "name at least one content layer and one style layer".into(),
     )?;
     ensure(
-        f.style_layer_weights.iter().all(|w| w.is_finite()),
+        f.style_layer_weights
+            .iter()
+            .all(|w| w.is_finite() && *w >= 0.0)
+            && f.style_layer_weights.iter().any(|w| *w > 0.0),
         &format!("{key}.style_layer_weights"),
-        || "must be finite numbers".into(),
+        || {
+            format!(
+                "must be finite numbers ≥ 0, at least one > 0 (a negative weight rewards moving \
+                 away from the style), got {:?}",
+                f.style_layer_weights
+            )
+        },
     )?;
     ensure(
         f.kind != FeatureKind::Vgg19 || !f.weights.is_empty(),
@@ -194,5 +235,22 @@ fn validate_features(f: &FeatureConfig, key: &str) -> Result<(), InvalidValue> {
                 && f.kernel_sizes.iter().all(|k| *k >= 1 && k % 2 == 1)),
         &format!("{key}.kernel_sizes"),
         || "random_multiscale needs filters ≥ 1 and odd kernel sizes".into(),
-    )
+    )?;
+    let names = f.layer_names();
+    for (what, layers) in [
+        ("content_layers", &f.content_layers),
+        ("style_layers", &f.style_layers),
+    ] {
+        if let Some(bad) = layers.iter().find(|l| !names.contains(l)) {
+            return Err(InvalidValue {
+                key: format!("{key}.{what}"),
+                message: format!(
+                    "no layer `{bad}` in {:?}; its layers are {}",
+                    f.kind,
+                    names.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
 }

@@ -2,17 +2,12 @@
 //! exactly as torchvision's (so its weights load by name), and random multi-scale filters that
 //! need no download. Both see ImageNet-normalised RGB in [0, 1], as torchvision's models do.
 
-use crate::config::{FeatureConfig, FeatureKind};
+use crate::config::{FeatureConfig, FeatureKind, VGG19};
 use anyhow::Context;
 use loss_zoo::perceptual::{FeatureExtractor, RandomMultiScale};
 use std::collections::BTreeMap;
 use std::path::Path;
 use tch::{nn, Device, Kind, Tensor};
-
-/// torchvision's `cfgs["E"]`: output channels per 3×3 conv, 0 for a 2×2 max-pool.
-const VGG19: [i64; 21] = [
-    64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512, 0, 512, 512, 512, 512, 0,
-];
 
 /// ImageNet mean and std (torchvision's normalisation).
 fn normalise(x: &Tensor) -> Tensor {

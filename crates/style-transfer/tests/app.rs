@@ -152,7 +152,7 @@ fn bad_settings_are_refused_before_anything_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
     let config = kit::testing::repo_root().join("configs/style-transfer/smoke.yaml");
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 10] = [
         (
             &["loss.content_weight=0", "loss.style_weight=0"],
             "loss.style_weight",
@@ -165,6 +165,20 @@ fn bad_settings_are_refused_before_anything_is_written() {
         (
             &["features.style_layer_weights=[1.0]"],
             "features.style_layer_weights",
+        ),
+        // A negative weight trained with exit 0 and a style ratio of −27.7.
+        (
+            &["features.style_layer_weights=[-1.0, 1.0]"],
+            "features.style_layer_weights",
+        ),
+        (
+            &["features.style_layer_weights=[0.0, 0.0]"],
+            "features.style_layer_weights",
+        ),
+        // An eval network's layer that does not exist used to fail only at `eval`.
+        (
+            &["eval.networks=[{kind: random_vgg19, weights: '', seed: 7, filters: 8, kernel_sizes: [3], content_layers: [relu2_2], style_layers: [relu9_9], style_layer_weights: [1.0]}]"],
+            "eval.networks[0].style_layers",
         ),
     ];
     for (sets, key) in cases {
@@ -205,7 +219,8 @@ fn bad_settings_are_refused_before_anything_is_written() {
         ],
     );
     assert!(
-        !ok && text.contains("no layer `conv4_2`; the layers are ms3, ms5"),
+        !ok && text.contains("`features.content_layers`")
+            && text.contains("no layer `conv4_2` in RandomMultiscale; its layers are ms3, ms5"),
         "{text}"
     );
     assert_eq!(std::fs::read_dir(&runs).map(|d| d.count()).unwrap_or(0), 0);
@@ -233,6 +248,26 @@ fn style_pictures_too_small_are_refused_and_odd_formats_converted() {
     assert!(
         !ok && text.contains("smaller than the 5-pixel receptive field"),
         "{text}"
+    );
+    // A 1×1 content picture: refused by optimize as predict refuses it, nothing written.
+    let dot = tmp.path().join("dot.png");
+    image::RgbImage::new(1, 1).save(&dot).unwrap();
+    let (ok, text) = run_cli(
+        BIN,
+        &[
+            "optimize",
+            "--config",
+            &smoke(),
+            "--runs",
+            &runs,
+            "--content",
+            &p(&dot),
+        ],
+    );
+    assert!(!ok && text.contains("too small to stylise"), "{text}");
+    assert!(
+        !Path::new(&runs).join("style-transfer").exists(),
+        "optimize wrote a folder"
     );
     // A 16-bit greyscale + alpha style picture is converted, and the console says so.
     let la = tmp.path().join("la16.png");

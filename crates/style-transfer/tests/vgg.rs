@@ -129,3 +129,13 @@ fn vgg19_features_equal_pytorch_and_bad_weight_files_are_named() {
         "{e}"
     );
 }
+
+#[test]
+fn the_config_checks_layer_names_against_the_networks_own() {
+    let cfg: style_transfer::config::Config = kit::testing::load_config("style-transfer", "smoke");
+    let vgg = &cfg.eval.networks[0];
+    assert_eq!(vgg.kind, style_transfer::config::FeatureKind::RandomVgg19);
+    let net = style_transfer::features::Vgg19::random(tch::Device::Cpu);
+    assert_eq!(vgg.layer_names(), net.layer_names());
+    assert_eq!(vgg.layer_names().len(), 37);
+}
