@@ -53,6 +53,32 @@ impl Logger {
         })
     }
 
+    /// Continues a run resumed from its checkpoint at `step`: lines of `metrics.jsonl` logged
+    /// after that step (by the killed process, after its last checkpoint) are cut (the file is
+    /// rewritten atomically), and TensorBoard is told to drop its events from `step + 1` on
+    /// ([`EventWriter::session_start`]), so every step is recorded once.
+    pub fn resume_at(&mut self, step: u64) -> std::io::Result<()> {
+        let text = std::fs::read_to_string(&self.jsonl_path)?;
+        let kept: String = text
+            .lines()
+            .filter(|l| {
+                let s = serde_json::from_str::<serde_json::Value>(l)
+                    .ok()
+                    .and_then(|v| v.get("step").and_then(serde_json::Value::as_u64));
+                // A line cut off by the kill (not JSON) goes too.
+                s.is_some_and(|s| s <= step)
+            })
+            .flat_map(|l| [l, "\n"])
+            .collect();
+        if kept.len() != text.len() {
+            crate::rundir::write_atomic(&self.jsonl_path, kept.as_bytes())?;
+            self.jsonl = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&self.jsonl_path)?;
+        }
+        self.tb.session_start(step as i64 + 1)
+    }
+
     /// Logs scalars to TensorBoard and as one JSON line `{"step": s, "tag": value, ...}`.
     pub fn scalars(&mut self, step: u64, values: &[(String, f64)]) -> std::io::Result<()> {
         let mut obj = serde_json::Map::new();

@@ -141,6 +141,9 @@ pub fn fit<T: Task>(
         ck.load_model(task.var_store_mut())?;
         ck.load_optimizer(&mut optim)?;
         state = ck.train_state()?;
+        if crate::distributed::is_main() {
+            logger.resume_at(state.step)?;
+        }
     } else if let Some(init) = &cfg.init_from {
         let from = RunDir::open(&init.run)?;
         let path = match init.checkpoint.as_str() {

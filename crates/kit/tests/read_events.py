@@ -39,7 +39,10 @@ for t in tags["tensors"]:
     for e in acc.Tensors(t):
         arr = tensor_util.make_ndarray(e.tensor_proto)
         out["text"][t] = [x.decode() for x in arr.reshape(-1)]
-content = acc.PluginTagToContent("hparams")
+try:
+    content = acc.PluginTagToContent("hparams")
+except KeyError:  # a run that logged no hparams
+    content = {}
 for tag, raw in content.items():
     d = plugin_data_pb2.HParamsPluginData.FromString(raw)
     which = d.WhichOneof("data")

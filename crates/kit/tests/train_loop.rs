@@ -348,3 +348,73 @@ fn selection_ties_keep_the_latest_or_the_earliest_checkpoint_as_configured() {
         assert_eq!(ck.train_state().unwrap().best_step, want, "{ties}");
     }
 }
+
+#[test]
+fn steps_logged_after_the_last_checkpoint_of_a_killed_run_are_recorded_once_after_resume() {
+    // What a SIGKILL between a step's log line and the end of its checkpoint leaves: the log
+    // runs ahead of `last.safetensors`. Made deterministic here: stop at step 20 (checkpoint
+    // at 20), then write what the killed process had logged for steps 21–24 (metrics.jsonl
+    // lines, one of them cut off mid-write, and events in its own event file), then resume.
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = smoke(&["train.log_every=1"]);
+    let (run, mut log) = new_run(tmp.path(), "killed");
+    let opts = FitOptions {
+        resume: false,
+        stop_after: Some(20),
+    };
+    fit(&mut task(&cfg), &cfg.train, &run, &mut log, opts).unwrap();
+    drop(log);
+    let mut orphan = tboard::EventWriter::new(&run.root).unwrap();
+    let mut lines = std::fs::read_to_string(run.metrics()).unwrap();
+    for s in 21..=24 {
+        orphan.scalar("train/loss", s, 9.0).unwrap();
+        lines += &format!("{{\"step\":{s},\"train/loss\":9.0}}\n");
+    }
+    lines += "{\"step\":25,\"train/lo";
+    std::fs::write(run.metrics(), lines).unwrap();
+    drop(orphan);
+
+    let mut log = Logger::new(&run.root).unwrap();
+    let opts = FitOptions {
+        resume: true,
+        stop_after: None,
+    };
+    let out = fit(&mut task(&cfg), &cfg.train, &run, &mut log, opts).unwrap();
+    let Outcome::Finished { state, .. } = out else {
+        panic!("{out:?}")
+    };
+    drop(log);
+    // metrics.jsonl: the training loss once per step, in order, none of the orphans' values.
+    let loss_steps: Vec<u64> = std::fs::read_to_string(run.metrics())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v.get("train/loss").is_some())
+        .map(|v| {
+            assert_ne!(
+                v["train/loss"].as_f64(),
+                Some(9.0),
+                "an orphan line survived: {v}"
+            );
+            v["step"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        loss_steps,
+        (1..=state.step).collect::<Vec<_>>(),
+        "metrics.jsonl's steps"
+    );
+    // TensorBoard's own reader: train/loss once per step 1..=end, no orphan value.
+    let tb = kit::testing::read_tensorboard(&run.root);
+    let loss = tb["scalars"]["train/loss"].as_array().unwrap();
+    let tb_steps: Vec<u64> = loss.iter().map(|p| p[0].as_u64().unwrap()).collect();
+    assert_eq!(
+        tb_steps,
+        (1..=state.step).collect::<Vec<_>>(),
+        "TensorBoard's steps"
+    );
+    assert!(
+        loss.iter().all(|p| p[1].as_f64() != Some(9.0)),
+        "an orphan event survived"
+    );
+}

@@ -114,6 +114,17 @@ impl EventWriter {
         })
     }
 
+    /// A restart marker (`SessionLog.START`, as TensorFlow writes when a session restarts from
+    /// a checkpoint): TensorBoard forgets every event of earlier files at `step` or later, so
+    /// steps logged after the last checkpoint of a killed run are not shown twice on resume.
+    pub fn session_start(&mut self, step: i64) -> std::io::Result<()> {
+        self.write_event(proto::Event {
+            wall_time: now(),
+            step,
+            what: Some(proto::What::SessionLog(proto::SessionLog { status: 1 })),
+        })
+    }
+
     /// A scalar point on the `tag` curve.
     pub fn scalar(&mut self, tag: &str, step: i64, value: f64) -> std::io::Result<()> {
         self.write_values(

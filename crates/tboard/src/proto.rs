@@ -8,7 +8,7 @@ pub struct Event {
     pub wall_time: f64,
     #[prost(int64, tag = "2")]
     pub step: i64,
-    #[prost(oneof = "What", tags = "3, 5")]
+    #[prost(oneof = "What", tags = "3, 5, 7")]
     pub what: Option<What>,
 }
 #[derive(Clone, PartialEq, Oneof)]
@@ -17,6 +17,16 @@ pub enum What {
     FileVersion(String),
     #[prost(message, tag = "5")]
     Summary(Summary),
+    /// `Event.session_log` is field 7 (6 is the deprecated `log_message`).
+    #[prost(message, tag = "7")]
+    SessionLog(SessionLog),
+}
+/// `SessionLog { status = 1 }`; status 1 is `START`: TensorBoard's loader drops every event
+/// already read whose step is ≥ this event's (the orphans of a run that restarted).
+#[derive(Clone, PartialEq, Message)]
+pub struct SessionLog {
+    #[prost(int32, tag = "1")]
+    pub status: i32,
 }
 #[derive(Clone, PartialEq, Message)]
 pub struct Summary {
