@@ -120,26 +120,14 @@ impl CocoFolder {
                     ),
                 )
             })?;
-            if !(a.bbox[2] > 0.0 && a.bbox[3] > 0.0) || a.bbox.iter().any(|v| !v.is_finite()) {
-                return Err(invalid(
-                    &path,
-                    format!(
-                        "annotation {}: bbox {:?} needs a positive width and height",
-                        a.id, a.bbox
-                    ),
-                ));
-            }
             let im = &coco.images[i];
-            let [x, y, w, h] = a.bbox;
-            let inside_w = (x + w).min(im.width as f64) - x.max(0.0);
-            let inside_h = (y + h).min(im.height as f64) - y.max(0.0);
-            if inside_w <= 0.0 || inside_h <= 0.0 {
+            let (w, h) = (im.width as f64, im.height as f64);
+            if let Some(problem) = scenes::boxes::box_problem(a.bbox, w, h) {
                 return Err(invalid(
                     &path,
                     format!(
-                        "annotation {}: bbox {:?} lies outside its image {} ({}×{}): clipped \
-                         to the image it would be empty",
-                        a.id, a.bbox, im.file_name, im.width, im.height
+                        "annotation {}: bbox {:?} {problem} (image {})",
+                        a.id, a.bbox, im.file_name
                     ),
                 ));
             }

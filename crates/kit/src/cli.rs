@@ -184,6 +184,9 @@ pub fn main(run: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode 
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     keep_freed_memory();
+    // From the first line: a Ctrl-C before training ends with 130 and a message, not by the
+    // signal; the training loop arms it to checkpoint instead.
+    crate::stop::install_early();
     match run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

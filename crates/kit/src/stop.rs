@@ -10,16 +10,31 @@ static STOP: AtomicBool = AtomicBool::new(false);
 /// as the second after the loop has taken the first.
 static PRESSES: AtomicU32 = AtomicU32::new(0);
 static HANDLER: Once = Once::new();
+/// Set once a loop that checkpoints on a stop is running; before that a press ends the process
+/// at once (there is nothing to save yet).
+static ARMED: AtomicBool = AtomicBool::new(false);
 
-/// Installs the Ctrl-C handler once: the loop then checkpoints and returns `Interrupted`.
-/// A second press ends the process with 130 through `_exit`: no exit-time destructors run
-/// while libtorch is still working on the main thread (`process::exit` crashed there), and
-/// checkpoints are written to a temporary file and renamed, so the last good one survives.
+/// Installs the handler and arms it: a loop that checks [`take`] is running, so the first
+/// Ctrl-C asks it to checkpoint and return `Interrupted`. A second press ends the process with
+/// 130 through `_exit`: no exit-time destructors run while libtorch is still working on the
+/// main thread (`process::exit` crashed there), and checkpoints are written to a temporary file
+/// and renamed, so the last good one survives.
 pub fn install_ctrlc() {
+    install_early();
+    ARMED.store(true, Ordering::SeqCst);
+}
+
+/// Installs the handler (once) without arming it: from the first line of `main`, so a Ctrl-C
+/// before any loop runs ends the process with 130 and a message instead of killing it by the
+/// signal.
+pub fn install_early() {
     HANDLER.call_once(|| {
         let _ = ctrlc::set_handler(|| {
             let n = PRESSES.fetch_add(1, Ordering::SeqCst) + 1;
             STOP.store(true, Ordering::SeqCst);
+            if !ARMED.load(Ordering::SeqCst) {
+                exit_now(130, "interrupted (Ctrl-C or SIGTERM) before training started: no checkpoint to save");
+            }
             if n >= 2 {
                 exit_now(130, "second Ctrl-C: exiting without waiting for the checkpoint");
             }

@@ -141,9 +141,6 @@ pub fn fit<T: Task>(
         ck.load_model(task.var_store_mut())?;
         ck.load_optimizer(&mut optim)?;
         state = ck.train_state()?;
-        if crate::distributed::is_main() {
-            logger.resume_at(state.step)?;
-        }
     } else if let Some(init) = &cfg.init_from {
         let from = RunDir::open(&init.run)?;
         let path = match init.checkpoint.as_str() {
@@ -183,6 +180,11 @@ pub fn fit<T: Task>(
         });
     }
     let total = total_steps(cfg, per_epoch);
+    if opts.resume && main && state.step < total {
+        // What the stopped process logged after this checkpoint is dropped (a finished run
+        // resumes to nothing and writes nothing).
+        logger.resume_at(state.step)?;
+    }
     let progress = Progress::new(total, state.step, cfg.log_every);
     let mut last_metrics = None;
     let mut window_start = Instant::now();

@@ -186,3 +186,48 @@ fn resuming_a_finished_run_writes_no_new_event_file() {
     }
     assert_eq!(events(), 1);
 }
+
+#[test]
+fn a_ctrl_c_at_the_first_line_of_output_ends_with_an_exit_code_not_the_signal() {
+    // The handler is installed before the first line is printed: a Ctrl-C while the run is
+    // being prepared ends the process with 130 and says so (or, once the loop is running, is
+    // a normal stop with exit 0), never by the signal itself. (Before, the handler came with
+    // the training loop, so a Ctrl-C in the first moments killed the process by SIGINT.)
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    for trial in 0..5 {
+        let mut args = train_args(&format!("early{trial}"), &["--set", "train.epochs=100000"]);
+        args.push("--runs".into());
+        args.push(tmp.path().to_string_lossy().to_string());
+        let mut child = Command::new(kit::testing::example_bin("kit", "spiral"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        // SAFETY: a plain syscall on our own child, not yet waited for.
+        assert_eq!(
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+            0
+        );
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut out, &mut rest);
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err);
+        assert_eq!(
+            status.signal(),
+            None,
+            "trial {trial}: killed by the signal after {first:?}"
+        );
+        match status.code() {
+            Some(130) => assert!(err.contains("before training started"), "{err}"),
+            Some(0) => assert!(rest.contains("interrupted at step"), "{rest}"),
+            other => panic!("trial {trial}: exit {other:?}\n{err}"),
+        }
+    }
+}

@@ -115,6 +115,12 @@ impl Folder {
                         .ok_or_else(|| bad(i + 1, format!("class {n:?} is not one of {CLASSES:?}")))
                 })
                 .collect::<Result<_, _>>()?;
+            for b in &boxes {
+                let xywh = scenes::boxes::xyxy_to_xywh(*b);
+                if let Some(problem) = scenes::boxes::box_problem(xywh, size as f64, size as f64) {
+                    return Err(bad(i + 1, format!("box {b:?} (x1, y1, x2, y2) {problem}")));
+                }
+            }
             let (image, mask) = (dir.join("images").join(name), dir.join("masks").join(name));
             if !mask.is_file() {
                 return Err(DataError::Invalid {

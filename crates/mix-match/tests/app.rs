@@ -322,6 +322,25 @@ fn a_bad_folder_names_the_file_and_line() {
         msg.contains("boxes.jsonl") && msg.contains("line 2") && msg.contains("hexagon"),
         "{msg}"
     );
+    // Boxes outside the picture or with x2 < x1 are refused, as detect-focal refuses them
+    // (they used to train and score with exit 0).
+    for (bad_box, why) in [
+        ("[500,500,520,530]", "outside its"),
+        ("[20,5,10,15]", "positive width"),
+    ] {
+        let v: serde_json::Value = serde_json::from_str(&second).unwrap();
+        let mut v = v;
+        v["boxes_xyxy"][0] = serde_json::from_str(bad_box).unwrap();
+        std::fs::write(&list, text.replacen(&second, &v.to_string(), 1)).unwrap();
+        let msg = data::Folder::open(tmp.path(), 32, false, 0)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            msg.contains("line 2") && msg.contains(why),
+            "{bad_box}: {msg}"
+        );
+    }
     std::fs::write(&list, &text).unwrap();
     std::fs::remove_file(tmp.path().join("masks/00002.png")).unwrap();
     let msg = data::Folder::open(tmp.path(), 32, false, 0)

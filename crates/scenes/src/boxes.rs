@@ -28,6 +28,21 @@ pub fn xyxy_to_xywh(b: Xyxy) -> [f64; 4] {
     ]
 }
 
+/// Why a ground-truth box `[x, y, w, h]` cannot be trained on in a `width`×`height` picture (a
+/// non-finite value, no positive width and height, or nothing left once clipped to the
+/// picture), or `None`: the check every reader of boxes shares.
+pub fn box_problem(xywh: [f64; 4], width: f64, height: f64) -> Option<String> {
+    let [x, y, w, h] = xywh;
+    if xywh.iter().any(|v| !v.is_finite()) || !(w > 0.0 && h > 0.0) {
+        return Some("needs a positive width and height".into());
+    }
+    let inside_w = (x + w).min(width) - x.max(0.0);
+    let inside_h = (y + h).min(height) - y.max(0.0);
+    (inside_w <= 0.0 || inside_h <= 0.0).then(|| {
+        format!("lies outside its {width}×{height} picture: clipped to it, it would be empty")
+    })
+}
+
 pub fn area(b: &Xyxy) -> f32 {
     (b[2] - b[0]).max(0.0) * (b[3] - b[1]).max(0.0)
 }
