@@ -388,3 +388,13 @@ fn every_config_in_the_folder_validates() {
     let n = kit::testing::validate_every_config::<detect_focal::config::Config>("detect-focal");
     assert!(n >= 5, "only {n} configs in configs/detect-focal/");
 }
+
+#[test]
+fn a_resumed_run_records_each_step_once_after_a_kill_between_log_and_checkpoint() {
+    kit::testing::assert_resume_records_each_step_once(
+        env!("CARGO_BIN_EXE_detect-focal"),
+        "detect-focal",
+        &kit::testing::repo_root().join("configs/detect-focal/smoke.yaml"),
+        &[],
+    );
+}

@@ -468,3 +468,13 @@ fn synthetic_training_validation_and_test_faces_are_disjoint_by_content() {
     };
     kit::testing::assert_disjoint_by_content("face-verify", &train, &pairs(&val), &pairs(&test));
 }
+
+#[test]
+fn a_resumed_run_records_each_step_once_after_a_kill_between_log_and_checkpoint() {
+    kit::testing::assert_resume_records_each_step_once(
+        env!("CARGO_BIN_EXE_face-verify"),
+        "face-verify",
+        &kit::testing::repo_root().join("configs/face-verify/smoke.yaml"),
+        &[],
+    );
+}

@@ -385,3 +385,13 @@ fn every_config_in_the_folder_validates() {
         kit::testing::validate_every_config::<handwriting_ctc::config::Config>("handwriting-ctc");
     assert!(n >= 5, "only {n} configs in configs/handwriting-ctc/");
 }
+
+#[test]
+fn a_resumed_run_records_each_step_once_after_a_kill_between_log_and_checkpoint() {
+    kit::testing::assert_resume_records_each_step_once(
+        env!("CARGO_BIN_EXE_handwriting-ctc"),
+        "handwriting-ctc",
+        &kit::testing::repo_root().join("configs/handwriting-ctc/smoke.yaml"),
+        &[],
+    );
+}

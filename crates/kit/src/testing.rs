@@ -262,3 +262,86 @@ pub fn assert_disjoint_by_content(app: &str, train: &[Vec<u8>], val: &[Vec<u8>],
 pub fn f32_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
+
+/// The kill-at-the-worst-moment check through an app's own binary: trains `config` (+ `sets`)
+/// for 6 steps, every step logged, stopping as Ctrl-C would after 3 (checkpoint at step 3);
+/// adds what a process killed after logging steps 4–5 but before their checkpoint leaves
+/// (`metrics.jsonl` lines, a line torn mid-write, its own event file with those steps of
+/// `train/loss`); resumes; and asserts that `metrics.jsonl` and TensorBoard's own reader hold
+/// `train/loss` exactly once per step 1–6, with no orphan value.
+pub fn assert_resume_records_each_step_once(bin: &str, app: &str, config: &Path, sets: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let runs = tmp.path().to_string_lossy().to_string();
+    let mut args: Vec<String> = [
+        "train",
+        "--config",
+        &config.to_string_lossy(),
+        "--runs",
+        &runs,
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(["--name", "killed", "--stop-after", "3"].map(String::from));
+    for s in [
+        "train.log_every=1",
+        "train.max_steps=6",
+        "train.eval_every=3",
+        "train.epochs=1000",
+    ]
+    .iter()
+    .chain(sets)
+    {
+        args.extend(["--set".to_string(), s.to_string()]);
+    }
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_ok(bin, &a);
+    let run = tmp.path().join(app).join("killed");
+    let metrics = run.join("metrics.jsonl");
+    let orphan_value = 12345.0;
+    let mut lines = std::fs::read_to_string(&metrics).unwrap_or_default();
+    let mut orphan = tboard::EventWriter::new(&run).unwrap_or_else(|e| panic!("{e}"));
+    for s in 4..=5 {
+        orphan
+            .scalar("train/loss", s, orphan_value)
+            .unwrap_or_else(|e| panic!("{e}"));
+        lines += &format!("{{\"step\":{s},\"train/loss\":{orphan_value}}}\n");
+    }
+    lines += "{\"step\":6,\"train/lo";
+    drop(orphan);
+    std::fs::write(&metrics, lines).unwrap_or_else(|e| panic!("{e}"));
+    run_ok(bin, &["train", "--resume", &run.to_string_lossy()]);
+    let logged: Vec<(u64, f64)> = std::fs::read_to_string(&metrics)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .unwrap_or_else(|e| panic!("{app}: metrics.jsonl line {l:?}: {e}"))
+        })
+        .filter_map(|v| Some((v["step"].as_u64()?, v.get("train/loss")?.as_f64()?)))
+        .collect();
+    let steps: Vec<u64> = logged.iter().map(|p| p.0).collect();
+    assert_eq!(
+        steps,
+        (1..=6).collect::<Vec<_>>(),
+        "{app}: metrics.jsonl's train/loss steps"
+    );
+    assert!(
+        logged.iter().all(|p| p.1 != orphan_value),
+        "{app}: an orphan line survived"
+    );
+    let tb = read_tensorboard(&run);
+    let loss = tb["scalars"]["train/loss"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let tb_steps: Vec<u64> = loss.iter().filter_map(|p| p[0].as_u64()).collect();
+    assert_eq!(
+        tb_steps,
+        (1..=6).collect::<Vec<_>>(),
+        "{app}: TensorBoard's train/loss steps"
+    );
+    assert!(
+        loss.iter().all(|p| p[1].as_f64() != Some(orphan_value)),
+        "{app}: an orphan event survived"
+    );
+}

@@ -362,3 +362,13 @@ fn a_bad_folder_names_the_file_and_line() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_resumed_run_records_each_step_once_after_a_kill_between_log_and_checkpoint() {
+    kit::testing::assert_resume_records_each_step_once(
+        env!("CARGO_BIN_EXE_mix-match"),
+        "mix-match",
+        &kit::testing::repo_root().join("configs/mix-match/smoke.yaml"),
+        &[],
+    );
+}

@@ -264,3 +264,13 @@ fn every_config_in_the_folder_validates() {
     );
     assert!(n >= 7, "only {n} configs in configs/pointcloud-chamfer/");
 }
+
+#[test]
+fn a_resumed_run_records_each_step_once_after_a_kill_between_log_and_checkpoint() {
+    kit::testing::assert_resume_records_each_step_once(
+        env!("CARGO_BIN_EXE_pointcloud-chamfer"),
+        "pointcloud-chamfer",
+        &kit::testing::repo_root().join("configs/pointcloud-chamfer/smoke.yaml"),
+        &[],
+    );
+}

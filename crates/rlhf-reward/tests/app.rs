@@ -382,3 +382,13 @@ fn every_config_in_the_folder_validates() {
     let n = kit::testing::validate_every_config::<rlhf_reward::config::Config>("rlhf-reward");
     assert!(n >= 11, "only {n} configs in configs/rlhf-reward/");
 }
+
+#[test]
+fn a_resumed_run_records_each_step_once_after_a_kill_between_log_and_checkpoint() {
+    kit::testing::assert_resume_records_each_step_once(
+        env!("CARGO_BIN_EXE_rlhf-reward"),
+        "rlhf-reward",
+        &kit::testing::repo_root().join("configs/rlhf-reward/smoke.yaml"),
+        &[],
+    );
+}

@@ -326,3 +326,13 @@ fn eval_reads_a_test_split_that_training_never_saw() {
         tmp.path().join("test")
     );
 }
+
+#[test]
+fn a_resumed_run_records_each_step_once_after_a_kill_between_log_and_checkpoint() {
+    kit::testing::assert_resume_records_each_step_once(
+        env!("CARGO_BIN_EXE_segment-dice"),
+        "segment-dice",
+        &kit::testing::repo_root().join("configs/segment-dice/smoke.yaml"),
+        &[],
+    );
+}

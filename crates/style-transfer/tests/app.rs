@@ -352,3 +352,13 @@ fn every_config_and_grid_is_valid() {
     );
     assert!(out.contains("3 grid points × 3 seeds = 9 runs"), "{out}");
 }
+
+#[test]
+fn a_resumed_run_records_each_step_once_after_a_kill_between_log_and_checkpoint() {
+    kit::testing::assert_resume_records_each_step_once(
+        env!("CARGO_BIN_EXE_style-transfer"),
+        "style-transfer",
+        &kit::testing::repo_root().join("configs/style-transfer/smoke.yaml"),
+        &[],
+    );
+}

@@ -393,3 +393,13 @@ fn three_splits_training_selects_on_validation_and_eval_reads_test() {
         "{meta}"
     );
 }
+
+#[test]
+fn a_resumed_run_records_each_step_once_after_a_kill_between_log_and_checkpoint() {
+    kit::testing::assert_resume_records_each_step_once(
+        env!("CARGO_BIN_EXE_vae-kl"),
+        "vae-kl",
+        &kit::testing::repo_root().join("configs/vae-kl/smoke.yaml"),
+        &[],
+    );
+}
