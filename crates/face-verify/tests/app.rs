@@ -467,6 +467,15 @@ fn synthetic_training_validation_and_test_faces_are_disjoint_by_content() {
             .collect()
     };
     kit::testing::assert_disjoint_by_content("face-verify", &train, &pairs(&val), &pairs(&test));
+    // Closed-set faces: validation's and test's are different pictures, neither trained on.
+    let held =
+        |s: &data::Split| -> Vec<Vec<u8>> { s.held_out.iter().map(|(r, _)| px(r)).collect() };
+    kit::testing::assert_disjoint_by_content(
+        "face-verify closed set",
+        &train,
+        &held(&val),
+        &held(&test),
+    );
 }
 
 #[test]
