@@ -180,13 +180,7 @@ impl App for FaceVerify {
         if o.task.part == Part::Val {
             predict::save_threshold(&o.run, &o.checkpoint, v.threshold, v.auc)?;
         } else if let Ok(thr) = predict::load_threshold(&o.run, &o.checkpoint) {
-            let right = ev
-                .scores
-                .iter()
-                .zip(&ev.labels)
-                .filter(|(s, l)| (**s >= thr) == **l)
-                .count();
-            let acc = right as f64 / ev.labels.len().max(1) as f64;
+            let acc = metrics::accuracy_at(&ev.scores, &ev.labels, thr);
             println!("accuracy at predict's threshold {thr:.4} (chosen on validation): {acc:.4}");
             accuracy_at_val_threshold = Some(acc);
         }

@@ -2,7 +2,7 @@
 //! 10-fold accuracy) and the ROC picture.
 
 use image::RgbImage;
-use metrics::{best_threshold_accuracy, eer, roc_auc, roc_curve, tar_at_far};
+use metrics::{accuracy_at, best_threshold_accuracy, eer, roc_auc, roc_curve, tar_at_far};
 use plot::{line_chart, scatter, Chart, PlotError, Series};
 use serde::Serialize;
 
@@ -40,13 +40,7 @@ pub fn kfold_accuracy(scores: &[f64], labels: &[bool], k: usize) -> (f64, f64) {
                 return None;
             }
             let (_, thr) = best_threshold_accuracy(&ts, &tl);
-            Some(
-                vs.iter()
-                    .zip(&vl)
-                    .filter(|(s, l)| (**s >= thr) == **l)
-                    .count() as f64
-                    / vs.len() as f64,
-            )
+            Some(accuracy_at(&vs, &vl, thr))
         })
         .collect();
     let mean = accs.iter().sum::<f64>() / accs.len().max(1) as f64;

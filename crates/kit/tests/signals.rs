@@ -231,3 +231,15 @@ fn a_ctrl_c_at_the_first_line_of_output_ends_with_an_exit_code_not_the_signal() 
         }
     }
 }
+
+#[test]
+fn steps_logged_after_the_last_checkpoint_of_a_killed_run_are_recorded_once_after_resume() {
+    // What a SIGKILL between a step's log line and the end of its checkpoint leaves, made
+    // deterministic (the shared check every app runs through its own binary).
+    kit::testing::assert_resume_records_each_step_once(
+        &kit::testing::example_bin("kit", "spiral").to_string_lossy(),
+        "spiral",
+        &smoke(),
+        &[],
+    );
+}

@@ -10,8 +10,8 @@ pub mod volume;
 pub use detection::{coco_evaluate, iou_xywh, pr_curve, CocoSummary, Detection, GroundTruth};
 pub use text::{cer, levenshtein, wer};
 pub use verification::{
-    all_pairs_tar, best_threshold_accuracy, eer, roc_auc, roc_curve, tar_at_far, AllPairs,
-    FarPoint, RocPoint,
+    accuracy_at, all_pairs_tar, best_threshold_accuracy, eer, roc_auc, roc_curve, tar_at_far,
+    AllPairs, FarPoint, RocPoint,
 };
 
 /// Dice coefficient 2|A∩B| / (|A| + |B|) of two binary masks; 1 when both are empty.

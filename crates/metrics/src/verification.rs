@@ -92,6 +92,17 @@ pub fn tar_at_far(scores: &[f64], labels: &[bool], far: f64) -> (f64, f64) {
         })
 }
 
+/// Accuracy at a fixed threshold (accept when `score >= threshold`): the share of pairs whose
+/// decision matches the label; 0 for no pairs.
+pub fn accuracy_at(scores: &[f64], labels: &[bool], threshold: f64) -> f64 {
+    let right = scores
+        .iter()
+        .zip(labels)
+        .filter(|(s, l)| (**s >= threshold) == **l)
+        .count();
+    right as f64 / scores.len().max(1) as f64
+}
+
 /// Best accuracy over thresholds (accept when `score >= threshold`), with that threshold
 /// (placed midway between the lowest accepted score and the next one below);
 /// the building block of LFW-style k-fold verification accuracy.
@@ -178,6 +189,14 @@ pub fn all_pairs_tar(sim: &[f64], ids: &[u64], fars: &[f64]) -> AllPairs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accuracy_at_a_fixed_threshold_by_hand() {
+        // 0.9 same ✓, 0.1 different ✓, 0.6 different ✗ (accepted), 0.5 same ✓ (>= is accept).
+        let (s, l) = ([0.9, 0.1, 0.6, 0.5], [true, false, false, true]);
+        assert_eq!(accuracy_at(&s, &l, 0.5), 0.75);
+        assert_eq!(accuracy_at(&[], &[], 0.5), 0.0);
+    }
 
     #[test]
     fn all_pairs_by_hand() {
