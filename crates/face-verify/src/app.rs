@@ -29,9 +29,6 @@ pub enum Extra {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Face or no face (the lecture's HW2P2): train small classifiers on synthetic pictures
-    /// and report accuracy and ROC AUC, on a real folder too (`--real data/faces`).
-    FaceOrNot(crate::face_or_not::Args),
 }
 
 /// Training identities = rows of the classification head (saved in meta.json).
@@ -279,7 +276,6 @@ impl App for FaceVerify {
                 println!("wrote {n} embeddings to {}", out.display());
                 Ok(())
             }
-            Extra::FaceOrNot(a) => crate::face_or_not::run(&a),
         }
     }
 }

@@ -2,7 +2,6 @@ pub mod app;
 pub mod config;
 pub mod data;
 pub mod eval;
-pub mod face_or_not;
 pub mod model;
 pub mod predict;
 pub mod synth;

@@ -1,9 +1,10 @@
-//! The pictures face-or-not trains on: rendered faces, and non-faces of five kinds (shape-scene
-//! crops, textures, shuffled faces, smooth shading with edges, face surroundings), all 25×25
-//! grey with the same photometric randomisation, and their tensor form.
+//! The synthetic pictures: face-verify's rendered faces, and non-faces of five kinds
+//! (shape-scene crops, textures, shuffled faces, smooth shading with edges, face surroundings),
+//! all 25×25 grey with the same photometric randomisation; and the standardised input form
+//! that the CNN and the pixel baseline share.
 
-use super::SIDE;
-use crate::synth::{render, Identity};
+use crate::SIDE;
+use face_verify::synth::{render, Identity};
 use image::{imageops, GrayImage, RgbImage};
 use kit::data::rng_for;
 use rand::Rng;
@@ -171,14 +172,17 @@ fn non_face_kind(seed: u64, index: u64, r: &mut ChaCha8Rng) -> GrayImage {
     }
 }
 
+/// A picture as the model sees it: grey values in 0..1 standardised to zero mean and unit
+/// variance (the standard deviation floored at 0.02, so a flat picture stays finite).
+pub fn standardise(p: &GrayImage) -> Vec<f32> {
+    let x: Vec<f32> = p.as_raw().iter().map(|&b| b as f32 / 255.0).collect();
+    let m = x.iter().sum::<f32>() / x.len() as f32;
+    let sd = (x.iter().map(|a| (a - m).powi(2)).sum::<f32>() / x.len() as f32).sqrt();
+    x.iter().map(|a| (a - m) / sd.max(0.02)).collect()
+}
+
 /// (N, 1, 25, 25) inputs, each picture standardised on its own.
 pub fn to_tensor(pictures: &[GrayImage]) -> Tensor {
-    let mut v = Vec::with_capacity(pictures.len() * (SIDE * SIDE) as usize);
-    for p in pictures {
-        let x: Vec<f32> = p.as_raw().iter().map(|&b| b as f32 / 255.0).collect();
-        let m = x.iter().sum::<f32>() / x.len() as f32;
-        let sd = (x.iter().map(|a| (a - m).powi(2)).sum::<f32>() / x.len() as f32).sqrt();
-        v.extend(x.iter().map(|a| (a - m) / sd.max(0.02)));
-    }
+    let v: Vec<f32> = pictures.iter().flat_map(standardise).collect();
     Tensor::from_slice(&v).view([pictures.len() as i64, 1, SIDE as i64, SIDE as i64])
 }
