@@ -80,7 +80,7 @@ impl App for DetectFocal {
     const INFO: Info = Info {
         loss: "sigmoid focal",
         demo_metric: "ap50",
-        demo_floor: ">=0.30",
+        demo_floor: kit::app::Floor::AtLeast(0.30),
         demo_chance: "0.00 (no boxes)",
         demo_before: &[],
         bench_set: &["data.val_size=8"],

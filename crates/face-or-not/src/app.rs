@@ -50,7 +50,7 @@ impl App for FaceOrNot {
     const INFO: Info = Info {
         loss: "binary cross-entropy",
         demo_metric: "accuracy",
-        demo_floor: ">=0.85",
+        demo_floor: kit::app::Floor::AtLeast(0.85),
         demo_chance: "0.5 (balanced classes)",
         demo_before: &[],
         bench_set: &[],

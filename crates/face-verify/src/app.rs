@@ -55,7 +55,7 @@ impl App for FaceVerify {
     const INFO: Info = Info {
         loss: "ArcFace",
         demo_metric: "auc",
-        demo_floor: ">=0.90",
+        demo_floor: kit::app::Floor::AtLeast(0.90),
         demo_chance: "0.50 (coin flip)",
         demo_before: &[],
         bench_set: &["data.pairs=40"],

@@ -43,7 +43,7 @@ impl App for HandwritingCtc {
     const INFO: Info = Info {
         loss: "CTC",
         demo_metric: "cer",
-        demo_floor: "<=0.15",
+        demo_floor: kit::app::Floor::AtMost(0.15),
         demo_chance: "1.00 (nothing read)",
         demo_before: &[],
         bench_set: &["data.val_size=16"],

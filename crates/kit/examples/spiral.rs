@@ -18,7 +18,7 @@ impl App for Spiral {
     const INFO: Info = Info {
         loss: "cross-entropy",
         demo_metric: "accuracy",
-        demo_floor: ">=0.9",
+        demo_floor: kit::app::Floor::AtLeast(0.9),
         demo_chance: "1 / classes",
         demo_before: &[],
         bench_set: &[],

@@ -25,7 +25,7 @@ impl App for MixMatch {
     const INFO: Info = Info {
         loss: "focal + Dice + ELBO",
         demo_metric: "dice",
-        demo_floor: ">=0.55",
+        demo_floor: kit::app::Floor::AtLeast(0.55),
         demo_chance: "0.00 (all background)",
         demo_before: &[],
         bench_set: &["data.val_size=16"],

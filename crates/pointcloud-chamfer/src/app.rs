@@ -54,7 +54,7 @@ impl App for PointcloudChamfer {
     const INFO: Info = Info {
         loss: "Chamfer",
         demo_metric: "chamfer_x1e3",
-        demo_floor: "<=2.8",
+        demo_floor: kit::app::Floor::AtMost(2.8),
         demo_chance: "2.83 (class medoid, true class given)",
         demo_before: &[],
         bench_set: &["data.val_size=18"],

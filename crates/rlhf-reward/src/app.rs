@@ -62,7 +62,7 @@ impl App for RlhfReward {
     const INFO: Info = Info {
         loss: "SFT → Bradley–Terry → RLOO + KL",
         demo_metric: "gold_reward",
-        demo_floor: ">=0.65",
+        demo_floor: kit::app::Floor::AtLeast(0.65),
         demo_chance: "-1.0 (untrained: no digits)",
         demo_before: &[
             ("quick-sft", "data.sft_run"),

@@ -29,7 +29,7 @@ impl App for SegmentDice {
     const INFO: Info = Info {
         loss: "Dice + CE",
         demo_metric: "dice",
-        demo_floor: ">=0.50",
+        demo_floor: kit::app::Floor::AtLeast(0.50),
         demo_chance: "0.00 (all background)",
         demo_before: &[],
         bench_set: &["data.val_size=16"],

@@ -55,7 +55,7 @@ impl App for StyleTransfer {
     const INFO: Info = Info {
         loss: "perceptual + Gram style",
         demo_metric: "style_ratio",
-        demo_floor: "<=0.3",
+        demo_floor: kit::app::Floor::AtMost(0.3),
         demo_chance: "1.0 (the content picture unchanged)",
         demo_before: &[],
         bench_set: &[],

@@ -47,7 +47,7 @@ impl App for VaeKl {
     const INFO: Info = Info {
         loss: "ELBO (recon + KL)",
         demo_metric: "neg_elbo",
-        demo_floor: "<=150",
+        demo_floor: kit::app::Floor::AtMost(150.0),
         demo_chance: "543 nats (untrained, 784 ln 2)",
         demo_before: &[],
         bench_set: &[

@@ -7,6 +7,7 @@
 //! the later ones with `--set`.
 
 use anyhow::{bail, Context};
+use kit::app::Floor;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -16,8 +17,7 @@ struct Entry {
     app: String,
     loss: String,
     metric: String,
-    /// `>=x` (higher is better) or `<=x`.
-    floor: String,
+    floor: Floor,
     chance: String,
     /// `(config, key)` stages trained before `quick.yaml` (`Info::demo_before`).
     before: Vec<(String, String)>,
@@ -52,19 +52,41 @@ fn members(manifest: &Path) -> anyhow::Result<Vec<String>> {
 }
 
 /// The app's own declaration (`<app> info --json`), or `None` for a binary that is not an app.
-fn info(bin: &Path) -> Option<Entry> {
-    let out = Command::new(bin).args(["info", "--json"]).output().ok()?;
+fn info(bin: &Path) -> anyhow::Result<Option<Entry>> {
+    let Ok(out) = Command::new(bin).args(["info", "--json"]).output() else {
+        return Ok(None);
+    };
     if !out.status.success() {
-        return None;
+        return Ok(None);
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    match serde_json::from_slice::<serde_json::Value>(&out.stdout) {
+        Ok(v) => entry(&v).with_context(|| format!("{} info --json", bin.display())),
+        Err(_) => Ok(None),
+    }
+}
+
+/// An app's entry from its `info --json` (None when it is not an app's answer); a floor that
+/// does not parse is an error, so the demo stops before training anything.
+fn entry(v: &serde_json::Value) -> anyhow::Result<Option<Entry>> {
     let text = |k: &str| v["info"][k].as_str().map(str::to_string);
-    Some(Entry {
-        app: v["name"].as_str()?.to_string(),
-        loss: text("loss")?,
-        metric: text("demo_metric")?,
-        floor: text("demo_floor")?,
-        chance: text("demo_chance")?,
+    let (Some(app), Some(loss), Some(metric), Some(floor), Some(chance)) = (
+        v["name"].as_str().map(str::to_string),
+        text("loss"),
+        text("demo_metric"),
+        text("demo_floor"),
+        text("demo_chance"),
+    ) else {
+        return Ok(None);
+    };
+    let floor: Floor = floor
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("{app}: {e}"))?;
+    Ok(Some(Entry {
+        app,
+        loss,
+        metric,
+        floor,
+        chance,
         before: v["info"]["demo_before"]
             .as_array()
             .map(|a| {
@@ -73,7 +95,7 @@ fn info(bin: &Path) -> Option<Entry> {
                     .collect()
             })
             .unwrap_or_default(),
-    })
+    }))
 }
 
 /// The last logged value of `eval/<metric>` in a run's metrics.jsonl.
@@ -87,15 +109,6 @@ fn last_eval(run: &Path, metric: &str) -> anyhow::Result<f64> {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .find_map(|v| v.get(&key).and_then(|x| x.as_f64()))
         .with_context(|| format!("{}: no `{key}` logged", path.display()))
-}
-
-fn meets(value: f64, floor: &str) -> bool {
-    let bound: f64 = floor[2..].parse().unwrap_or(f64::NAN);
-    if floor.starts_with(">=") {
-        value >= bound
-    } else {
-        value <= bound
-    }
 }
 
 /// Trains `configs/<app>/<config>.yaml` as run `name` with the given `--set`s; false when the
@@ -127,7 +140,10 @@ fn run() -> anyhow::Result<()> {
         .iter()
         .map(|m| bin_dir.join(m))
         .filter(|b| b.is_file())
-        .filter_map(|b| info(&b))
+        .map(|b| info(&b))
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
         .collect();
     let known = apps
         .iter()
@@ -206,11 +222,7 @@ fn run() -> anyhow::Result<()> {
             value,
             e.floor,
             chance,
-            if meets(*value, &e.floor) {
-                "yes"
-            } else {
-                "**no**"
-            },
+            if e.floor.met(*value) { "yes" } else { "**no**" },
             secs,
             run.display()
         );
@@ -222,4 +234,35 @@ fn run() -> anyhow::Result<()> {
     println!("summary: {}", dir.join("summary.md").display());
     println!("look at the runs: just tensorboard   (http://127.0.0.1:6006/)");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(floor: &str) -> serde_json::Value {
+        serde_json::json!({"name": "x", "info": {"loss": "l", "demo_metric": "m",
+            "demo_floor": floor, "demo_chance": "c"}})
+    }
+
+    #[test]
+    fn a_floor_round_trips_and_a_malformed_one_stops_the_demo() {
+        for f in [Floor::AtLeast(0.9), Floor::AtMost(150.0)] {
+            let json = serde_json::to_value(f).unwrap();
+            let e = entry(&answer(json.as_str().unwrap())).unwrap().unwrap();
+            assert_eq!(e.floor, f);
+        }
+        assert!(Floor::AtLeast(0.5).met(0.5) && !Floor::AtLeast(0.5).met(f64::NAN));
+        assert!(Floor::AtMost(2.8).met(2.2) && !Floor::AtMost(2.8).met(2.9));
+        for bad in ["=>0.5", ">= x", "0.5", ">=", ">=inf"] {
+            let err = entry(&answer(bad)).err().map(|e| e.to_string());
+            assert!(
+                err.as_deref().is_some_and(|m| m.contains("expected")),
+                "{bad}: {err:?}"
+            );
+        }
+        assert!(entry(&serde_json::json!({"name": "doctor"}))
+            .unwrap()
+            .is_none());
+    }
 }

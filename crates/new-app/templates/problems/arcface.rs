@@ -13,7 +13,7 @@ use tch::{nn, Kind, Tensor};
 pub const LOSS: &str = "arcface";
 pub const METRIC: &str = "accuracy";
 pub const HIGHER_IS_BETTER: bool = true;
-pub const FLOOR: &str = ">=0.80";
+pub const FLOOR: kit::app::Floor = kit::app::Floor::AtLeast(0.80);
 pub const CHANCE: &str = "0.05 (1 / 20 classes)";
 const CLASSES: i64 = 20;
 const EMBEDDING: i64 = 8;

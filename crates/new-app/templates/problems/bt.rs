@@ -13,7 +13,7 @@ use tch::{nn, Kind, Tensor};
 pub const LOSS: &str = "bt";
 pub const METRIC: &str = "pair_accuracy";
 pub const HIGHER_IS_BETTER: bool = true;
-pub const FLOOR: &str = ">=0.70";
+pub const FLOOR: kit::app::Floor = kit::app::Floor::AtLeast(0.70);
 pub const CHANCE: &str = "0.50 (coin flip)";
 const DIM: i64 = 8;
 /// a then b.

@@ -13,7 +13,7 @@ use tch::{nn, Tensor};
 pub const LOSS: &str = "chamfer";
 pub const METRIC: &str = "chamfer_x100";
 pub const HIGHER_IS_BETTER: bool = false;
-pub const FLOOR: &str = "<=1.0";
+pub const FLOOR: kit::app::Floor = kit::app::Floor::AtMost(1.0);
 pub const CHANCE: &str = "the mean circle's points";
 const POINTS: i64 = 16;
 pub const INPUT: i64 = 3;

@@ -13,7 +13,7 @@ use tch::{nn, Kind, Tensor};
 pub const LOSS: &str = "ctc";
 pub const METRIC: &str = "cer";
 pub const HIGHER_IS_BETTER: bool = false;
-pub const FLOOR: &str = "<=0.20";
+pub const FLOOR: kit::app::Floor = kit::app::Floor::AtMost(0.20);
 pub const CHANCE: &str = "1.00 (nothing read)";
 const FRAMES: i64 = 16;
 const SYMBOLS: i64 = 6; // blank + digits 1-5

@@ -12,7 +12,7 @@ use tch::{nn, Kind, Tensor};
 pub const LOSS: &str = "dice";
 pub const METRIC: &str = "dice";
 pub const HIGHER_IS_BETTER: bool = true;
-pub const FLOOR: &str = ">=0.60";
+pub const FLOOR: kit::app::Floor = kit::app::Floor::AtLeast(0.60);
 pub const CHANCE: &str = "0.00 (all background)";
 const LEN: i64 = 32;
 pub const INPUT: i64 = LEN;

@@ -13,7 +13,7 @@ use tch::{nn, Tensor};
 pub const LOSS: &str = "focal";
 pub const METRIC: &str = "auc";
 pub const HIGHER_IS_BETTER: bool = true;
-pub const FLOOR: &str = ">=0.80";
+pub const FLOOR: kit::app::Floor = kit::app::Floor::AtLeast(0.80);
 pub const CHANCE: &str = "0.50 (random scores)";
 /// Numbers per sample: inputs, targets; and the network's input and output widths.
 pub const INPUT: i64 = 8;

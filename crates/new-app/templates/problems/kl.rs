@@ -15,7 +15,7 @@ use tch::{Kind, Tensor};
 pub const LOSS: &str = "kl";
 pub const METRIC: &str = "neg_elbo";
 pub const HIGHER_IS_BETTER: bool = false;
-pub const FLOOR: &str = "<=20";
+pub const FLOOR: kit::app::Floor = kit::app::Floor::AtMost(20.0);
 pub const CHANCE: &str = "the untrained model's −ELBO";
 const LATENT: i64 = 2;
 const SIGMA: f64 = 0.1;
