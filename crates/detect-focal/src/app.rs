@@ -9,7 +9,6 @@ use crate::predict;
 use crate::train::DetTask;
 use anyhow::Context;
 use kit::app::{App, Info, Opened, Purpose};
-use kit::cli::Split;
 use kit::data::Either;
 use std::path::{Path, PathBuf};
 
@@ -126,32 +125,25 @@ impl App for DetectFocal {
         purpose: Purpose,
     ) -> anyhow::Result<DetTask> {
         let names = class_names(meta, cfg)?;
-        let val = match purpose {
-            Purpose::Eval {
-                data: Some(dir),
-                split,
-            } => {
-                let split = kit::cli::held_out_split(dir, split);
-                let f = CocoFolder::open(&split, cfg.data.size, false, cfg.train.seed)?;
-                anyhow::ensure!(
-                    f.class_names == names,
-                    "{}: categories {:?} differ from the run's {:?}",
-                    split.join("annotations.json").display(),
-                    f.class_names,
-                    names
-                );
-                Either::Folder(f)
-            }
-            Purpose::Eval {
-                data: None,
-                split: Split::Test,
-            } => data::test_source(cfg)?,
-            Purpose::Eval {
-                data: None,
-                split: Split::Val,
-            } => data::sources(cfg)?.1,
-            Purpose::Predict => empty(cfg),
+        let folder = |dir: &std::path::Path, split| {
+            let split = kit::cli::held_out_split(dir, split);
+            let f = CocoFolder::open(&split, cfg.data.size, false, cfg.train.seed)?;
+            anyhow::ensure!(
+                f.class_names == names,
+                "{}: categories {:?} differ from the run's {:?}",
+                split.join("annotations.json").display(),
+                f.class_names,
+                names
+            );
+            Ok(Either::Folder(f))
         };
+        let val = purpose
+            .held_out(
+                folder,
+                || Ok(data::test_source(cfg)?),
+                || Ok(data::sources(cfg)?.1),
+            )?
+            .unwrap_or_else(|| empty(cfg));
         Ok(DetTask::with_classes(cfg, device, names, empty(cfg), val))
     }
 

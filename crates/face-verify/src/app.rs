@@ -10,7 +10,6 @@ use kit::app::Session;
 use kit::app::{App, Info, Opened, Purpose};
 use kit::checkpoint::Checkpoint;
 use kit::cli::RunArgs;
-use kit::cli::Split as EvalSplit;
 use kit::data::Part;
 use kit::train::Outcome;
 use std::path::{Path, PathBuf};
@@ -81,27 +80,20 @@ impl App for FaceVerify {
         purpose: Purpose,
     ) -> anyhow::Result<FaceTask> {
         let classes = classes(meta, cfg)?;
-        let split = match purpose {
-            // `--data DIR`: that folder's test pairs (`pairs.txt`) only.
-            Purpose::Eval {
-                data: Some(dir), ..
-            } => data::eval_split(dir, classes)?,
-            Purpose::Eval {
-                data: None,
-                split: EvalSplit::Val,
-            } => data::split(&cfg.data, cfg.train.seed)?,
-            Purpose::Eval {
-                data: None,
-                split: EvalSplit::Test,
-            } => data::test_split(&cfg.data, cfg.train.seed)?,
-            Purpose::Predict => Split {
+        // `--data DIR`: that folder's test pairs (`pairs.txt`) only.
+        let split = purpose
+            .held_out(
+                |dir, _| Ok(data::eval_split(dir, classes)?),
+                || Ok(data::test_split(&cfg.data, cfg.train.seed)?),
+                || Ok(data::split(&cfg.data, cfg.train.seed)?),
+            )?
+            .unwrap_or_else(|| Split {
                 part: Part::Test,
                 train: Vec::new(),
                 held_out: Vec::new(),
                 pairs: Vec::new(),
                 classes,
-            },
-        };
+            });
         Ok(FaceTask::new(cfg, device, split))
     }
 

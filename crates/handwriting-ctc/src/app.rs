@@ -9,7 +9,6 @@ use crate::train::CtcTask;
 use anyhow::Context;
 use kit::app::Session;
 use kit::app::{App, Info, Opened, Purpose};
-use kit::cli::Split;
 use kit::train::Outcome;
 use std::path::{Path, PathBuf};
 
@@ -72,25 +71,18 @@ impl App for HandwritingCtc {
         device: tch::Device,
         purpose: Purpose,
     ) -> anyhow::Result<CtcTask> {
-        let val = match purpose {
-            // A labels.tsv folder: its val/ part, or the folder itself.
-            Purpose::Eval {
-                data: Some(dir),
-                split,
-            } => {
-                let split = kit::cli::held_out_split(dir, split);
-                data::read_folder(&split, &cfg.data.alphabet())?.with_ink(cfg.data.ink)
-            }
-            Purpose::Eval {
-                data: None,
-                split: Split::Test,
-            } => data::test_source(&cfg.data, cfg.train.seed)?,
-            Purpose::Eval {
-                data: None,
-                split: Split::Val,
-            } => data::sources(&cfg.data, cfg.train.seed)?.1,
-            Purpose::Predict => empty(cfg),
+        // A labels.tsv folder: its val/ part, or the folder itself.
+        let folder = |dir: &std::path::Path, split| {
+            let split = kit::cli::held_out_split(dir, split);
+            Ok(data::read_folder(&split, &cfg.data.alphabet())?.with_ink(cfg.data.ink))
         };
+        let val = purpose
+            .held_out(
+                folder,
+                || Ok(data::test_source(&cfg.data, cfg.train.seed)?),
+                || Ok(data::sources(&cfg.data, cfg.train.seed)?.1),
+            )?
+            .unwrap_or_else(|| empty(cfg));
         Ok(CtcTask::new(cfg, device, empty(cfg), val))
     }
 

@@ -290,6 +290,34 @@ pub enum Purpose<'a> {
     Predict,
 }
 
+impl Purpose<'_> {
+    /// The held-out data this purpose reads, so that no app matches on it: `folder(dir, split)`
+    /// for `eval --data DIR`, else the run's own `test()` or `val()`; `None` for `predict`,
+    /// which reads no dataset.
+    pub fn held_out<S>(
+        self,
+        folder: impl FnOnce(&Path, Split) -> anyhow::Result<S>,
+        test: impl FnOnce() -> anyhow::Result<S>,
+        val: impl FnOnce() -> anyhow::Result<S>,
+    ) -> anyhow::Result<Option<S>> {
+        match self {
+            Purpose::Eval {
+                data: Some(dir),
+                split,
+            } => folder(dir, split).map(Some),
+            Purpose::Eval {
+                data: None,
+                split: Split::Test,
+            } => test().map(Some),
+            Purpose::Eval {
+                data: None,
+                split: Split::Val,
+            } => val().map(Some),
+            Purpose::Predict => Ok(None),
+        }
+    }
+}
+
 /// A run opened for eval / predict: its config, folder, task with the checkpoint loaded.
 pub struct Opened<A: App> {
     pub config: A::Config,

@@ -13,6 +13,7 @@
 //! | [`multitask`] | fixed and uncertainty-weighted sums of task losses | Kendall, Gal & Cipolla (2018), eq. 7 |
 //! | [`preference`] | Bradley–Terry, DPO | TRL `RewardTrainer`, `DPOTrainer` (sigmoid) |
 //! | [`sinkhorn`] | entropic EMD between point sets | exact assignment by brute force (tests) |
+//! | [`menu`] | the segmentation menu (Dice, CE, Dice + CE, focal) as one config value | the modules above |
 //! | [`perceptual`] | feature (content), Gram style, total variation | PyTorch formulas of Johnson et al. / `fast_neural_style` |
 
 // In tch, `a *= b` on tensors is an in-place op that can invalidate values autograd saved
@@ -25,6 +26,7 @@ pub mod ctc;
 pub mod dice;
 pub mod focal;
 pub mod kl;
+pub mod menu;
 pub mod multitask;
 pub mod perceptual;
 pub mod preference;

@@ -7,7 +7,6 @@ use crate::predict;
 use crate::synth::CLASSES;
 use crate::train::MixTask;
 use kit::app::{App, Info, NoExtra, Opened, Purpose};
-use kit::cli::Split;
 use kit::data::Either;
 use std::path::{Path, PathBuf};
 
@@ -46,21 +45,13 @@ impl App for MixMatch {
         device: tch::Device,
         purpose: Purpose,
     ) -> anyhow::Result<MixTask> {
-        let eval = match purpose {
-            Purpose::Eval {
-                data: Some(dir),
-                split,
-            } => data::eval_folder(cfg, dir, split)?,
-            Purpose::Eval {
-                data: None,
-                split: Split::Test,
-            } => data::test_source(cfg)?,
-            Purpose::Eval {
-                data: None,
-                split: Split::Val,
-            } => data::sources(cfg)?.1,
-            Purpose::Predict => empty(cfg),
-        };
+        let eval = purpose
+            .held_out(
+                |dir, split| Ok(data::eval_folder(cfg, dir, split)?),
+                || Ok(data::test_source(cfg)?),
+                || Ok(data::sources(cfg)?.1),
+            )?
+            .unwrap_or_else(|| empty(cfg));
         Ok(MixTask::new(cfg, device, empty(cfg), eval))
     }
 

@@ -91,22 +91,33 @@ pub struct DetectTask {
     pub neg_iou: f64,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum SegmentLoss {
-    Ce,
-    Dice,
-    DiceCe,
-    Focal,
-}
+/// The segmentation loss: loss-zoo's segmentation menu, the same as segment-dice's.
+pub use loss_zoo::menu::SegKind as SegmentLoss;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentTask {
     pub weight: f64,
     pub loss: SegmentLoss,
-    /// Softmax focal γ (focal only).
+    /// Dice + CE weights (dice_ce only).
+    pub lambda_dice: f64,
+    pub lambda_ce: f64,
+    /// Softmax focal γ and per-class α, background first (focal only; `[]`: none).
     pub gamma: f64,
+    pub alpha: Vec<f64>,
+}
+
+impl SegmentTask {
+    /// The loss as loss-zoo's segmentation menu computes it.
+    pub fn menu(&self) -> loss_zoo::menu::SegmentationLoss<'_> {
+        loss_zoo::menu::SegmentationLoss {
+            kind: self.loss,
+            lambda_dice: self.lambda_dice,
+            lambda_ce: self.lambda_ce,
+            gamma: self.gamma,
+            alpha: &self.alpha,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -250,9 +261,9 @@ impl AppConfig for Config {
             "tasks.detect.pos_iou",
             || "needs 0 < neg_iou ≤ pos_iou ≤ 1".into(),
         )?;
-        ensure(t.segment.gamma >= 0.0, "tasks.segment.gamma", || {
-            format!("must be ≥ 0, got {}", t.segment.gamma)
-        })?;
+        if let Err((key, message)) = t.segment.menu().check(2) {
+            ensure(false, &format!("tasks.segment.{key}"), || message)?;
+        }
         ensure(t.generate.beta >= 0.0, "tasks.generate.beta", || {
             format!("must be ≥ 0, got {}", t.generate.beta)
         })?;

@@ -3,7 +3,7 @@
 //! the −ELBO per pixel-channel), combined with fixed or uncertainty weights; evaluation of each
 //! task's metric with pictures for TensorBoard.
 
-use crate::config::{Config, DetectLoss, SegmentLoss, Weighting, Which};
+use crate::config::{Config, DetectLoss, Weighting, Which};
 use crate::data::{self, Batch, Source, Targets};
 use crate::eval::{panel, Collector, Panel, Report};
 use crate::model::{Features, MixNet};
@@ -11,8 +11,8 @@ use crate::synth::CLASSES;
 use kit::data::{Dataset, Loader};
 use kit::logging::Logger;
 use kit::train::{Losses, Metrics, StepContext, Task};
-use loss_zoo::dice::{dice_ce_parts, dice_loss, DiceOptions};
-use loss_zoo::focal::{sigmoid_focal_loss, softmax_focal_loss};
+use loss_zoo::dice::DiceOptions;
+use loss_zoo::focal::sigmoid_focal_loss;
 use loss_zoo::kl::gaussian_kl;
 use loss_zoo::multitask::{uncertainty_weighted, weighted_sum};
 use loss_zoo::Reduction;
@@ -154,27 +154,7 @@ impl MixTask {
             batch_sums: Some(kit::distributed::sum_over_ranks),
             ..Default::default()
         };
-        let ce = || {
-            logits.cross_entropy_loss::<Tensor>(
-                &masks.squeeze_dim(1),
-                None,
-                tch::Reduction::Mean,
-                -100,
-                0.0,
-            )
-        };
-        Ok(match t.loss {
-            SegmentLoss::Dice => dice_loss(logits, &masks, &opts)?,
-            SegmentLoss::Ce => ce(),
-            SegmentLoss::DiceCe => dice_ce_parts(logits, &masks, &opts, 1.0, 1.0)?.total,
-            SegmentLoss::Focal => softmax_focal_loss(
-                logits,
-                &masks.squeeze_dim(1),
-                None,
-                t.gamma,
-                Reduction::Mean,
-            )?,
-        })
+        Ok(t.menu().compute(logits, &masks, &opts)?.0)
     }
 
     /// Per image: −log p(x|z) (Bernoulli on [0, 1] intensities, summed over pixels and

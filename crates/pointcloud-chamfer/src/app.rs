@@ -9,7 +9,6 @@ use crate::train::{points_of, CloudTask};
 use anyhow::Context;
 use kit::app::Session;
 use kit::app::{App, Info, Opened, Purpose};
-use kit::cli::Split;
 use kit::train::Outcome;
 use std::path::{Path, PathBuf};
 
@@ -76,24 +75,21 @@ impl App for PointcloudChamfer {
         device: tch::Device,
         purpose: Purpose,
     ) -> anyhow::Result<CloudTask> {
-        let val: Vec<Sample> = match purpose {
-            Purpose::Eval {
-                data: Some(dir),
-                split,
-            } => {
-                let split = kit::cli::held_out_split(dir, split);
-                data::read_split(&cfg.data, &split, kit::data::test_seed(cfg.train.seed))?
-            }
-            Purpose::Eval {
-                data: None,
-                split: Split::Test,
-            } => data::test_set(&cfg.data, cfg.train.seed)?,
-            Purpose::Eval {
-                data: None,
-                split: Split::Val,
-            } => data::sources(&cfg.data, cfg.train.seed)?.1,
-            Purpose::Predict => Vec::new(),
+        let folder = |dir: &std::path::Path, split| {
+            let split = kit::cli::held_out_split(dir, split);
+            Ok(data::read_split(
+                &cfg.data,
+                &split,
+                kit::data::test_seed(cfg.train.seed),
+            )?)
         };
+        let val: Vec<Sample> = purpose
+            .held_out(
+                folder,
+                || Ok(data::test_set(&cfg.data, cfg.train.seed)?),
+                || Ok(data::sources(&cfg.data, cfg.train.seed)?.1),
+            )?
+            .unwrap_or_default();
         let mut task = CloudTask::new(cfg, device, Vec::new(), val);
         if let Purpose::Eval {
             data: Some(dir), ..

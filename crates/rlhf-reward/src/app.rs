@@ -5,10 +5,9 @@ use crate::config::{Config, Stage};
 use crate::data::{self, Pair};
 use crate::eval::{self, PolicyEval};
 use crate::synth;
-use crate::train::{self, RlhfTask, TestSet, Trained};
+use crate::train::{self, RlhfTask, Trained};
 use anyhow::Context;
 use kit::app::{App, Info, NoExtra, Opened, Purpose};
-use kit::cli::Split;
 use std::path::{Path, PathBuf};
 
 pub struct RlhfReward;
@@ -93,21 +92,13 @@ impl App for RlhfReward {
         device: tch::Device,
         purpose: Purpose,
     ) -> anyhow::Result<RlhfTask> {
-        let test = match purpose {
-            Purpose::Eval {
-                data: Some(dir),
-                split,
-            } => crate::sources::folder_eval(dir, split, cfg.data.max_len)?,
-            Purpose::Eval {
-                data: None,
-                split: Split::Test,
-            } => crate::sources::test_set(cfg, device)?,
-            Purpose::Eval {
-                data: None,
-                split: Split::Val,
-            } => crate::sources::sources(cfg, device)?.1,
-            Purpose::Predict => TestSet::default(),
-        };
+        let test = purpose
+            .held_out(
+                |dir, split| Ok(crate::sources::folder_eval(dir, split, cfg.data.max_len)?),
+                || Ok(crate::sources::test_set(cfg, device)?),
+                || Ok(crate::sources::sources(cfg, device)?.1),
+            )?
+            .unwrap_or_default();
         RlhfTask::new(cfg, device, Vec::new(), test)
     }
 

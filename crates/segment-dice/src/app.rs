@@ -7,7 +7,6 @@ use crate::predict;
 use crate::train::SegTask;
 use anyhow::Context;
 use kit::app::{App, Info, NoExtra, Opened, Purpose};
-use kit::cli::Split;
 use std::path::{Path, PathBuf};
 
 pub struct SegmentDice;
@@ -58,21 +57,13 @@ impl App for SegmentDice {
         device: tch::Device,
         purpose: Purpose,
     ) -> anyhow::Result<SegTask> {
-        let val = match purpose {
-            Purpose::Eval {
-                data: Some(dir),
-                split,
-            } => data::eval_folder(cfg, dir, split)?,
-            Purpose::Eval {
-                data: None,
-                split: Split::Test,
-            } => data::test_source(cfg)?,
-            Purpose::Eval {
-                data: None,
-                split: Split::Val,
-            } => data::sources(cfg)?.1,
-            Purpose::Predict => empty(cfg),
-        };
+        let val = purpose
+            .held_out(
+                |dir, split| Ok(data::eval_folder(cfg, dir, split)?),
+                || Ok(data::test_source(cfg)?),
+                || Ok(data::sources(cfg)?.1),
+            )?
+            .unwrap_or_else(|| empty(cfg));
         Ok(SegTask::new(cfg, device, empty(cfg), val))
     }
 

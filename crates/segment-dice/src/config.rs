@@ -104,15 +104,8 @@ fn one() -> i64 {
     1
 }
 
-/// Which loss trains the network.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum LossKind {
-    Dice,
-    Ce,
-    DiceCe,
-    Focal,
-}
+/// Which loss trains the network (loss-zoo's segmentation menu).
+pub use loss_zoo::menu::SegKind as LossKind;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -125,6 +118,19 @@ pub struct LossConfig {
     pub alpha: Vec<f64>,
     /// Dice over the whole batch at once (MONAI `batch=True`): stable when slices are empty.
     pub batch_dice: bool,
+}
+
+impl LossConfig {
+    /// The loss as loss-zoo's segmentation menu computes it.
+    pub fn menu(&self) -> loss_zoo::menu::SegmentationLoss<'_> {
+        loss_zoo::menu::SegmentationLoss {
+            kind: self.kind,
+            lambda_dice: self.lambda_dice,
+            lambda_ce: self.lambda_ce,
+            gamma: self.gamma,
+            alpha: &self.alpha,
+        }
+    }
 }
 
 impl AppConfig for Config {
@@ -203,28 +209,10 @@ impl AppConfig for Config {
                 format!("must lie in [0, 0.95), got {e}")
             })?;
         }
-        ensure(l.gamma.is_finite() && l.gamma >= 0.0, "loss.gamma", || {
-            format!("must be ≥ 0, got {}", l.gamma)
-        })?;
-        for (key, v) in [
-            ("loss.lambda_dice", l.lambda_dice),
-            ("loss.lambda_ce", l.lambda_ce),
-        ] {
-            ensure(v.is_finite() && v >= 0.0, key, || {
-                format!("must be ≥ 0, got {v}")
-            })?;
+        match l.menu().check(m.classes as usize) {
+            Ok(()) => Ok(()),
+            Err((key, message)) => ensure(false, &format!("loss.{key}"), || message),
         }
-        ensure(
-            l.alpha.is_empty() || l.alpha.len() == m.classes as usize,
-            "loss.alpha",
-            || {
-                format!(
-                    "needs one weight per class ({}), got {}",
-                    m.classes,
-                    l.alpha.len()
-                )
-            },
-        )
     }
 }
 

@@ -1,16 +1,14 @@
 //! The segmentation task plugged into kit's loop: data, loss selection, evaluation with
 //! pictures for TensorBoard.
 
-use crate::config::{Config, LossKind};
+use crate::config::Config;
 use crate::data::{self, Source};
 use crate::eval::{overlay, score_volumes, Report, Scores};
 use crate::model::UNet;
 use kit::data::Loader;
 use kit::logging::Logger;
 use kit::train::{Losses, Metrics, StepContext, Task};
-use loss_zoo::dice::{dice_ce_parts, dice_loss, DiceOptions};
-use loss_zoo::focal::softmax_focal_loss;
-use loss_zoo::Reduction;
+use loss_zoo::dice::DiceOptions;
 use std::sync::Arc;
 use tch::{nn, Device, Kind, Tensor};
 
@@ -58,50 +56,15 @@ impl SegTask {
         logits: &Tensor,
         masks: &Tensor,
     ) -> anyhow::Result<(Tensor, Vec<(String, Tensor)>)> {
-        let l = &self.cfg.loss;
-        let opts = self.dice_options();
-        let ce = || {
-            logits.cross_entropy_loss::<Tensor>(
-                &masks.squeeze_dim(1),
-                None,
-                tch::Reduction::Mean,
-                -100,
-                0.0,
-            )
-        };
-        Ok(match l.kind {
-            LossKind::Dice => {
-                let d = dice_loss(logits, masks, &opts)?;
-                (d.shallow_clone(), vec![("dice_loss".into(), d)])
-            }
-            LossKind::Ce => {
-                let c = ce();
-                (c.shallow_clone(), vec![("ce_loss".into(), c)])
-            }
-            LossKind::DiceCe => {
-                let p = dice_ce_parts(logits, masks, &opts, l.lambda_dice, l.lambda_ce)?;
-                (
-                    p.total,
-                    vec![
-                        ("dice_loss".into(), p.dice.detach()),
-                        ("ce_loss".into(), p.ce.detach()),
-                    ],
-                )
-            }
-            LossKind::Focal => {
-                let alpha = Tensor::from_slice(&l.alpha)
-                    .to_kind(logits.kind())
-                    .to_device(logits.device());
-                let f = softmax_focal_loss(
-                    logits,
-                    &masks.squeeze_dim(1),
-                    Some(&alpha),
-                    l.gamma,
-                    Reduction::Mean,
-                )?;
-                (f.shallow_clone(), vec![("focal_loss".into(), f)])
-            }
-        })
+        let (total, terms) = self
+            .cfg
+            .loss
+            .menu()
+            .compute(logits, masks, &self.dice_options())?;
+        Ok((
+            total,
+            terms.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        ))
     }
 
     /// The U-Net halves the size `depth` times: the side must divide by 2^depth.

@@ -8,7 +8,6 @@ use crate::train::VaeTask;
 use anyhow::Context;
 use kit::app::{App, Info, Opened, Purpose};
 use kit::cli::RunArgs;
-use kit::cli::Split;
 use std::path::{Path, PathBuf};
 
 pub struct VaeKl;
@@ -72,27 +71,19 @@ impl App for VaeKl {
         device: tch::Device,
         purpose: Purpose,
     ) -> anyhow::Result<VaeTask> {
-        let (test, names) = match purpose {
-            Purpose::Eval {
-                data: Some(dir),
-                split,
-            } => {
-                let split = kit::cli::held_out_split(dir, split);
-                data::read_folder(&split)?
-            }
-            Purpose::Eval {
-                data: None,
-                split: Split::Test,
-            } => data::test_set(cfg)?,
-            Purpose::Eval {
-                data: None,
-                split: Split::Val,
-            } => {
-                let (_, val, names) = data::sources(cfg)?;
-                (val, names)
-            }
-            Purpose::Predict => (Vec::new(), Vec::new()),
+        let folder = |dir: &std::path::Path, split| {
+            Ok(data::read_folder(&kit::cli::held_out_split(dir, split))?)
         };
+        let (test, names) = purpose
+            .held_out(
+                folder,
+                || Ok(data::test_set(cfg)?),
+                || {
+                    let (_, val, names) = data::sources(cfg)?;
+                    Ok((val, names))
+                },
+            )?
+            .unwrap_or_default();
         Ok(VaeTask::new(
             cfg,
             device,

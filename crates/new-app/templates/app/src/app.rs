@@ -43,27 +43,20 @@ impl App for __TYPE__ {
         device: tch::Device,
         purpose: Purpose,
     ) -> anyhow::Result<AppTask> {
-        let eval = match purpose {
-            Purpose::Eval {
-                data: Some(dir),
-                split,
-            } => {
-                let name = match split {
-                    kit::cli::Split::Test => "test.csv",
-                    kit::cli::Split::Val => "val.csv",
-                };
-                Either::Folder(Csv::open(&dir.join(name))?)
-            }
-            Purpose::Eval {
-                data: None,
-                split: kit::cli::Split::Test,
-            } => data::test_source(cfg)?,
-            Purpose::Eval {
-                data: None,
-                split: kit::cli::Split::Val,
-            } => data::sources(cfg)?.1,
-            Purpose::Predict => empty(),
+        let folder = |dir: &Path, split| {
+            let name = match split {
+                kit::cli::Split::Test => "test.csv",
+                kit::cli::Split::Val => "val.csv",
+            };
+            Ok(Either::Folder(Csv::open(&dir.join(name))?))
         };
+        let eval = purpose
+            .held_out(
+                folder,
+                || Ok(data::test_source(cfg)?),
+                || Ok(data::sources(cfg)?.1),
+            )?
+            .unwrap_or_else(empty);
         Ok(AppTask::new(cfg, device, empty(), eval))
     }
 
