@@ -1,5 +1,5 @@
-//! Segmentation metrics on 3-D masks with anisotropic voxels: the 95th-percentile Hausdorff
-//! distance in millimetres, as MONAI's `compute_hausdorff_distance(percentile=95, spacing=…)`
+//! Segmentation metrics on 3-D masks with anisotropic voxels, and on 2-D masks as grids one
+//! voxel thick: the 95th-percentile Hausdorff distance in millimetres (pixels in 2-D), as MONAI's `compute_hausdorff_distance(percentile=95, spacing=…)`
 //! computes it (surface voxels = mask XOR its 6-neighbour erosion; distances by an exact
 //! Euclidean distance transform with the voxel spacing, like `scipy.ndimage.distance_transform_edt`).
 
@@ -22,7 +22,8 @@ impl Grid {
 }
 
 /// Surface voxels: in the mask with at least one of their 6 neighbours outside it (voxels
-/// beyond the grid count as outside, as in `scipy.ndimage.binary_erosion`).
+/// beyond the grid count as outside, as in `scipy.ndimage.binary_erosion`). An axis one voxel
+/// long is no direction to look along: a 2-D mask's surface is its in-plane boundary.
 pub fn surface(mask: &[bool], grid: Grid) -> Vec<bool> {
     assert_eq!(mask.len(), grid.len(), "mask and grid sizes differ");
     let st = grid.strides();
@@ -35,7 +36,7 @@ pub fn surface(mask: &[bool], grid: Grid) -> Vec<bool> {
                     continue;
                 }
                 let c = [x, y, z];
-                out[i] = (0..3).any(|a| {
+                out[i] = (0..3).filter(|&a| grid.dims[a] > 1).any(|a| {
                     c[a] == 0 || c[a] + 1 == grid.dims[a] || !mask[i - st[a]] || !mask[i + st[a]]
                 });
             }
@@ -143,6 +144,16 @@ pub fn hd95_3d(pred: &[bool], truth: &[bool], grid: Grid) -> f64 {
     percentile(directed(&a, &b, grid), 95.0).max(percentile(directed(&b, &a, grid), 95.0))
 }
 
+/// [`hd95_3d`] of two `size`×`size` masks (row-major), in pixels: MONAI's
+/// `compute_hausdorff_distance(percentile=95)` on a 2-D input.
+pub fn hd95_2d(pred: &[bool], truth: &[bool], size: usize) -> f64 {
+    let grid = Grid {
+        dims: [1, size, size],
+        spacing: [1.0; 3],
+    };
+    hd95_3d(pred, truth, grid)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +228,55 @@ mod tests {
         assert!((hd95_3d(&p, &t, grid) - 2.0).abs() < 1e-12);
         assert!(hd95_3d(&t, &t, grid).abs() < 1e-12);
         assert!(hd95_3d(&vec![false; grid.len()], &t, grid).is_nan());
+    }
+
+    /// 2-D: the in-plane boundary (4-neighbours, the image edge outside) and brute-force
+    /// distances, as segment-dice computed HD95 per slice before it used `hd95_2d`.
+    #[test]
+    fn hd95_2d_is_the_in_plane_boundary_by_brute_force() {
+        let size = 12;
+        let mut state = 99u64;
+        let mut mask = || -> Vec<bool> {
+            (0..size * size)
+                .map(|i| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    let (x, y) = ((i % size) as i64 - 6, (i / size) as i64 - 5);
+                    x * x + y * y < 20 || (state >> 33).is_multiple_of(9)
+                })
+                .collect()
+        };
+        let (a, b) = (mask(), mask());
+        let boundary = |m: &[bool]| -> Vec<(f64, f64)> {
+            let at = |x: i64, y: i64| {
+                x >= 0
+                    && y >= 0
+                    && x < size as i64
+                    && y < size as i64
+                    && m[y as usize * size + x as usize]
+            };
+            (0..size as i64)
+                .flat_map(|y| (0..size as i64).map(move |x| (x, y)))
+                .filter(|&(x, y)| {
+                    at(x, y) && !(at(x - 1, y) && at(x + 1, y) && at(x, y - 1) && at(x, y + 1))
+                })
+                .map(|(x, y)| (x as f64, y as f64))
+                .collect()
+        };
+        let directed = |p: &[(f64, f64)], q: &[(f64, f64)]| {
+            let d = p
+                .iter()
+                .map(|a| {
+                    q.iter()
+                        .map(|b| (a.0 - b.0).hypot(a.1 - b.1))
+                        .fold(f64::INFINITY, f64::min)
+                })
+                .collect();
+            percentile(d, 95.0)
+        };
+        let (ba, bb) = (boundary(&a), boundary(&b));
+        let want = directed(&ba, &bb).max(directed(&bb, &ba));
+        let got = hd95_2d(&a, &b, size);
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        assert!(hd95_2d(&a, &vec![false; size * size], size).is_nan());
     }
 }
