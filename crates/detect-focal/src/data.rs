@@ -1,14 +1,12 @@
 //! Datasets of scenes (synthetic, or COCO via `crate::coco`) and the batch
 //! targets of every anchor, computed on the loader's worker threads.
 
-use crate::boxes::{anchor_targets, Anchors};
 pub use crate::coco::{load_scene, write_synthetic, CocoFolder};
 use crate::config::Config;
 pub use crate::synth::hflip;
 use crate::synth::{flip_for, render, Scene, SceneSpec, CLASSES};
 use image::RgbImage;
 use kit::data::{DataError, Dataset, Either};
-use std::sync::Arc;
 use tch::Tensor;
 
 /// Per-channel normalisation of network inputs (images in 0..1).
@@ -93,25 +91,13 @@ pub use kit::data::val_seed;
 pub struct Batch {
     /// (N, 3, S, S)
     pub images: Tensor,
-    /// (N, A, K): 1 for the matched class of positive anchors, else 0.
-    pub cls_targets: Tensor,
-    /// (N, A) bool: anchors that take part in the classification loss (not ignored).
-    pub valid: Tensor,
-    /// (N, A) bool: positive anchors.
-    pub positive: Tensor,
-    /// (N, A, 4): encoded offsets of the matched box (0 where not positive).
-    pub box_targets: Tensor,
+    /// What each anchor is trained towards.
+    pub targets: BatchTargets,
     /// The scenes themselves (pictures and evaluation).
     pub scenes: Vec<Scene>,
 }
 
-/// How anchors are matched to true boxes.
-pub struct Targets {
-    pub anchors: Arc<Anchors>,
-    pub classes: usize,
-    pub pos_iou: f32,
-    pub neg_iou: f32,
-}
+pub use scenes::boxes::{BatchTargets, Targets};
 
 /// Stacks scenes and assigns every anchor (classes outside 0..K are an error).
 pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
@@ -120,11 +106,6 @@ pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
         .ok_or_else(|| DataError::Other("empty batch".into()))?;
     let (w, h) = first.image.dimensions();
     let n = scenes.len();
-    let (a_n, k) = (t.anchors.len(), t.classes);
-    let mut cls = Vec::with_capacity(n * a_n * k);
-    let mut valid = Vec::with_capacity(n * a_n);
-    let mut pos = Vec::with_capacity(n * a_n);
-    let mut deltas = Vec::with_capacity(n * a_n * 4);
     let mut pixels: Vec<u8> = Vec::with_capacity(n * (w * h * 3) as usize);
     for s in &scenes {
         if s.image.dimensions() != (w, h) {
@@ -134,19 +115,9 @@ pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
                 s.image.dimensions()
             )));
         }
-        if let Some(&c) = s.classes.iter().find(|&&c| c >= k) {
-            return Err(DataError::Other(format!(
-                "class index {c} but the model has {k} classes"
-            )));
-        }
         pixels.extend_from_slice(s.image.as_raw());
-        let at = anchor_targets(&t.anchors, &s.boxes, &s.classes, k, t.pos_iou, t.neg_iou);
-        cls.extend(at.cls);
-        valid.extend(at.valid);
-        pos.extend(at.positive);
-        deltas.extend(at.deltas);
     }
-    let (n, a_n, k) = (n as i64, a_n as i64, k as i64);
+    let n = n as i64;
     // Normalised here, so the loader thread makes one libtorch call (a copy); the permuted view
     // is channels-last in memory, which the convolutions run faster on (see the README).
     let images = Tensor::from_slice(&kit::images::normalise_interleaved(&pixels, &MEAN, &STD))
@@ -154,10 +125,7 @@ pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
         .permute([0, 3, 1, 2]);
     Ok(Batch {
         images,
-        cls_targets: Tensor::from_slice(&cls).view([n, a_n, k]),
-        valid: Tensor::from_slice(&valid).view([n, a_n]),
-        positive: Tensor::from_slice(&pos).view([n, a_n]),
-        box_targets: Tensor::from_slice(&deltas).view([n, a_n, 4]),
+        targets: t.stack(&scenes)?,
         scenes,
     })
 }

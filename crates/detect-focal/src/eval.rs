@@ -1,9 +1,9 @@
 //! From network outputs to detections (decode, threshold, class-wise NMS), the COCO-style
 //! report, and pictures with predicted and true boxes.
 
-use crate::boxes::{xyxy_to_xywh, Xyxy};
+use crate::boxes::{CocoSet, Xyxy};
 use image::{Rgb, RgbImage};
-use metrics::{coco_evaluate, pr_curve, Detection, GroundTruth};
+use metrics::pr_curve;
 use plot::{line_chart, Chart, PlotError, Series};
 pub use scenes::boxes::{postprocess, Det};
 use serde::Serialize;
@@ -11,27 +11,12 @@ use serde::Serialize;
 /// Accumulates detections and true boxes over a dataset.
 #[derive(Debug, Default)]
 pub struct Collector {
-    dets: Vec<Detection>,
-    gts: Vec<GroundTruth>,
-    images: usize,
+    set: CocoSet,
 }
 
 impl Collector {
     pub fn add(&mut self, dets: &[Det], truth: &[Xyxy], classes: &[usize]) {
-        let image = self.images;
-        self.images += 1;
-        self.dets.extend(dets.iter().map(|d| Detection {
-            image,
-            class: d.class,
-            score: d.score as f64,
-            bbox: xyxy_to_xywh(d.bbox),
-        }));
-        self.gts
-            .extend(truth.iter().zip(classes).map(|(b, &c)| GroundTruth {
-                image,
-                class: c,
-                bbox: xyxy_to_xywh(*b),
-            }));
+        self.set.add(dets, truth, classes);
     }
 
     /// Precision against recall per class at IoU 0.5 (the COCO-style PR figure).
@@ -40,7 +25,7 @@ impl Collector {
             .x_range(0.0, 1.0)
             .y_range(0.0, 1.02);
         for (c, name) in class_names.iter().enumerate() {
-            if let Some((r, p)) = pr_curve(&self.dets, &self.gts, c, 0.5, 100) {
+            if let Some((r, p)) = pr_curve(&self.set.dets, &self.set.gts, c, 0.5, 100) {
                 let pts = std::iter::once((0.0, p.first().copied().unwrap_or(0.0)))
                     .chain(r.into_iter().zip(p))
                     .collect();
@@ -51,15 +36,15 @@ impl Collector {
     }
 
     pub fn report(&self, class_names: &[String]) -> Report {
-        let s = coco_evaluate(&self.dets, &self.gts, class_names.len());
+        let s = self.set.evaluate(class_names.len());
         Report {
             ap: s.ap,
             ap50: s.ap50,
             ap75: s.ap75,
             per_class: class_names.iter().cloned().zip(s.per_class).collect(),
-            images: self.images,
-            objects: self.gts.len(),
-            detections: self.dets.len(),
+            images: self.set.images,
+            objects: self.set.gts.len(),
+            detections: self.set.dets.len(),
             negative_loss_share: f64::NAN,
             negative_loss_share_ce: f64::NAN,
         }

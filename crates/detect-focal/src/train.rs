@@ -135,21 +135,21 @@ impl DetTask {
     ) -> anyhow::Result<(Tensor, Vec<(String, Tensor)>)> {
         let l = &self.cfg.loss;
         let dev = cls.device();
-        let valid = b.valid.to_device(dev);
-        let pos = b.positive.to_device(dev);
+        let valid = b.targets.valid.to_device(dev);
+        let pos = b.targets.positive.to_device(dev);
         let n_pos = pos.sum(Kind::Float);
         // The global batch's positives in a data-parallel step, as this rank's share: the
         // ranks' averaged gradient is then the global batch's (mmdetection's reduce_mean).
         let norm = kit::distributed::count_normaliser(&n_pos);
         let fl = sigmoid_focal_loss(
             cls,
-            &b.cls_targets.to_device(dev),
+            &b.targets.cls.to_device(dev),
             l.alpha,
             l.gamma,
             Reduction::None,
         )?;
         let cls_loss = (fl * valid.unsqueeze(-1).to_kind(Kind::Float)).sum(Kind::Float) / &norm;
-        let box_targets = b.box_targets.to_device(dev);
+        let box_targets = b.targets.deltas.to_device(dev);
         let box_loss = match l.box_loss {
             BoxLoss::SmoothL1 => {
                 let per = reg.smooth_l1_loss(&box_targets, tch::Reduction::None, l.smooth_l1_beta);
@@ -197,12 +197,12 @@ impl DetTask {
     /// run's (γ, α) and under plain cross-entropy (γ = 0, no α): how much of each loss the
     /// background contributes (Lin et al. 2017, Fig. 4).
     fn loss_split(&self, logits: &Tensor, b: &Batch) -> anyhow::Result<[f64; 4]> {
-        let valid = b.valid.unsqueeze(-1).to_kind(Kind::Float);
-        let negative = (1.0 - &b.cls_targets) * &valid;
+        let valid = b.targets.valid.unsqueeze(-1).to_kind(Kind::Float);
+        let negative = (1.0 - &b.targets.cls) * &valid;
         let l = &self.cfg.loss;
         let mut out = [0.0; 4];
         for (i, (alpha, gamma)) in [(l.alpha, l.gamma), (None, 0.0)].into_iter().enumerate() {
-            let per = sigmoid_focal_loss(logits, &b.cls_targets, alpha, gamma, Reduction::None)?;
+            let per = sigmoid_focal_loss(logits, &b.targets.cls, alpha, gamma, Reduction::None)?;
             out[2 * i] = (&per * &negative).sum(Kind::Double).double_value(&[]);
             out[2 * i + 1] = (&per * &valid).sum(Kind::Double).double_value(&[]);
         }
@@ -278,10 +278,13 @@ impl DetTask {
             }
             if logger.is_some() {
                 // Score of the true class at positive anchors; best class score at negatives.
-                let p = (&scores * &b.cls_targets)
+                let p = (&scores * &b.targets.cls)
                     .sum_dim_intlist([-1i64].as_slice(), false, Kind::Float)
-                    .masked_select(&b.positive);
-                let negative = b.valid.logical_and(&b.positive.logical_not());
+                    .masked_select(&b.targets.positive);
+                let negative = b
+                    .targets
+                    .valid
+                    .logical_and(&b.targets.positive.logical_not());
                 let q = scores
                     .amax([-1i64].as_slice(), false)
                     .masked_select(&negative);

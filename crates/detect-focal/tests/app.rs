@@ -148,8 +148,8 @@ fn loss_matches_hand_computation() {
         let cls = Tensor::full([n, a, 5], (p / (1.0 - p)).ln(), (Kind::Float, Device::Cpu));
         let reg = Tensor::zeros([n, a, 4], (Kind::Float, Device::Cpu));
         let (total, terms) = task.loss(&cls, &reg, &b).unwrap();
-        let n_pos = b.positive.sum(Kind::Float).double_value(&[]);
-        let n_valid = b.valid.sum(Kind::Float).double_value(&[]);
+        let n_pos = b.targets.positive.sum(Kind::Float).double_value(&[]);
+        let n_valid = b.targets.valid.sum(Kind::Float).double_value(&[]);
         let (al, g) = (0.25, 2.0);
         let fl_pos = al * (1.0 - p).powf(g) * -p.ln();
         let fl_neg = (1.0 - al) * p.powf(g) * -(1.0 - p).ln();
@@ -162,7 +162,7 @@ fn loss_matches_hand_computation() {
         let got_box = terms[1].1.double_value(&[]);
         let want_box = match box_loss {
             BoxLoss::SmoothL1 => {
-                let d: Vec<f32> = Vec::try_from(b.box_targets.flatten(0, -1)).unwrap();
+                let d: Vec<f32> = Vec::try_from(b.targets.deltas.flatten(0, -1)).unwrap();
                 let beta = cfg.loss.smooth_l1_beta;
                 d.iter()
                     .map(|&v| {

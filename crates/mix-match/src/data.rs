@@ -5,9 +5,7 @@
 use crate::config::Config;
 use crate::synth::{flip_for, hflip, render, Scene, SceneSpec, CLASSES};
 use kit::data::{DataError, Dataset, Either};
-use scenes::boxes::{anchor_targets, Anchors};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use tch::Tensor;
 
 /// Per-channel normalisation of network inputs (images in 0..1), as detect-focal.
@@ -251,21 +249,12 @@ pub struct Batch {
     pub pictures: Tensor,
     /// (N, 1, S, S) int64: 1 on object pixels, 0 elsewhere.
     pub masks: Tensor,
-    /// (N, A, K), (N, A) bool, (N, A) bool, (N, A, 4): see [`scenes::boxes::AnchorTargets`].
-    pub cls_targets: Tensor,
-    pub valid: Tensor,
-    pub positive: Tensor,
-    pub box_targets: Tensor,
+    /// What each anchor is trained towards.
+    pub targets: BatchTargets,
     pub scenes: Vec<Scene>,
 }
 
-/// How anchors are matched to true boxes.
-pub struct Targets {
-    pub anchors: Arc<Anchors>,
-    pub classes: usize,
-    pub pos_iou: f32,
-    pub neg_iou: f32,
-}
+pub use scenes::boxes::{BatchTargets, Targets};
 
 /// Stacks scenes (all of one size, each with its mask) into a [`Batch`].
 pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
@@ -273,11 +262,9 @@ pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
         .first()
         .ok_or_else(|| DataError::Other("empty batch".into()))?;
     let (w, h) = first.image.dimensions();
-    let (n, a_n, k) = (scenes.len(), t.anchors.len(), t.classes);
+    let n = scenes.len();
     let mut pixels: Vec<u8> = Vec::with_capacity(n * (w * h * 3) as usize);
     let mut masks: Vec<i64> = Vec::with_capacity(n * (w * h) as usize);
-    let (mut cls, mut valid, mut pos, mut deltas) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for s in &scenes {
         if s.image.dimensions() != (w, h) || s.mask.len() != (w * h) as usize {
             return Err(DataError::Other(format!(
@@ -289,13 +276,8 @@ pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
         }
         pixels.extend_from_slice(s.image.as_raw());
         masks.extend(s.mask.iter().map(|&m| i64::from(m > 0)));
-        let at = anchor_targets(&t.anchors, &s.boxes, &s.classes, k, t.pos_iou, t.neg_iou);
-        cls.extend(at.cls);
-        valid.extend(at.valid);
-        pos.extend(at.positive);
-        deltas.extend(at.deltas);
     }
-    let (n, a_n, k, w, h) = (n as i64, a_n as i64, k as i64, w as i64, h as i64);
+    let (n, w, h) = (n as i64, w as i64, h as i64);
     let to_nchw = |v: &[f32]| {
         Tensor::from_slice(v)
             .view([n, h, w, 3])
@@ -307,10 +289,7 @@ pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
         images: to_nchw(&kit::images::normalise_interleaved(&pixels, &MEAN, &STD)),
         pictures: to_nchw(&raw),
         masks: Tensor::from_slice(&masks).view([n, 1, h, w]),
-        cls_targets: Tensor::from_slice(&cls).view([n, a_n, k]),
-        valid: Tensor::from_slice(&valid).view([n, a_n]),
-        positive: Tensor::from_slice(&pos).view([n, a_n]),
-        box_targets: Tensor::from_slice(&deltas).view([n, a_n, 4]),
+        targets: t.stack(&scenes)?,
         scenes,
     })
 }
@@ -318,6 +297,8 @@ pub fn collate(t: &Targets, scenes: Vec<Scene>) -> Result<Batch, DataError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scenes::boxes::Anchors;
+    use std::sync::Arc;
 
     #[test]
     fn collate_stacks_images_masks_and_anchor_targets() {
@@ -339,7 +320,7 @@ mod tests {
         let b = collate(&t, scenes.clone()).unwrap();
         assert_eq!(b.images.size(), [3, 3, 32, 32]);
         assert_eq!(b.masks.size(), [3, 1, 32, 32]);
-        assert_eq!(b.cls_targets.size(), [3, 32, 5]);
+        assert_eq!(b.targets.cls.size(), [3, 32, 5]);
         let objects: i64 = scenes
             .iter()
             .map(|s| s.mask.iter().filter(|&&m| m > 0).count() as i64)
@@ -347,7 +328,7 @@ mod tests {
         assert_eq!(b.masks.sum(tch::Kind::Int64).int64_value(&[]), objects);
         // Every object claims at least one anchor (low-quality matches).
         let n_obj: usize = scenes.iter().map(|s| s.boxes.len()).sum();
-        assert!(b.positive.sum(tch::Kind::Int64).int64_value(&[]) >= n_obj as i64);
+        assert!(b.targets.positive.sum(tch::Kind::Int64).int64_value(&[]) >= n_obj as i64);
         let px = b.pictures.double_value(&[0, 0, 0, 0]);
         assert!((px - scenes[0].image.get_pixel(0, 0)[0] as f64 / 255.0).abs() < 1e-6);
     }

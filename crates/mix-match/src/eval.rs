@@ -3,16 +3,13 @@
 //! its boxes, mask and reconstruction side by side.
 
 use image::{Rgb, RgbImage};
-use metrics::{coco_evaluate, Detection, GroundTruth};
-use scenes::boxes::{xyxy_to_xywh, Det, Xyxy};
+use scenes::boxes::{CocoSet, Det, Xyxy};
 use serde::Serialize;
 
 /// Accumulates what each task needs over a dataset (a task that is off adds nothing).
 #[derive(Debug, Default)]
 pub struct Collector {
-    dets: Vec<Detection>,
-    gts: Vec<GroundTruth>,
-    images: usize,
+    boxes: CocoSet,
     dice: Vec<f64>,
     iou: Vec<f64>,
     neg_elbo: Vec<f64>,
@@ -38,20 +35,7 @@ pub fn dice_iou(pred: &[bool], truth: &[bool]) -> (f64, f64) {
 impl Collector {
     /// One scene's detections against its true boxes and classes.
     pub fn add_detections(&mut self, dets: &[Det], truth: &[Xyxy], classes: &[usize]) {
-        let image = self.images;
-        self.images += 1;
-        self.dets.extend(dets.iter().map(|d| Detection {
-            image,
-            class: d.class,
-            score: d.score as f64,
-            bbox: xyxy_to_xywh(d.bbox),
-        }));
-        self.gts
-            .extend(truth.iter().zip(classes).map(|(b, &c)| GroundTruth {
-                image,
-                class: c,
-                bbox: xyxy_to_xywh(*b),
-            }));
+        self.boxes.add(dets, truth, classes);
     }
 
     pub fn add_mask(&mut self, pred: &[bool], truth: &[bool]) {
@@ -69,7 +53,7 @@ impl Collector {
 
     pub fn report(&self, classes: usize) -> Report {
         let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-        let coco = (self.images > 0).then(|| coco_evaluate(&self.dets, &self.gts, classes));
+        let coco = (self.boxes.images > 0).then(|| self.boxes.evaluate(classes));
         Report {
             ap: coco.as_ref().map(|c| c.ap),
             ap50: coco.as_ref().map(|c| c.ap50),
@@ -79,7 +63,7 @@ impl Collector {
             neg_elbo: mean(&self.neg_elbo),
             rec: mean(&self.rec),
             kl: mean(&self.kl),
-            scenes: self.images.max(self.dice.len()).max(self.rec.len()),
+            scenes: self.boxes.images.max(self.dice.len()).max(self.rec.len()),
         }
     }
 }

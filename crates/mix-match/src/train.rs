@@ -118,7 +118,10 @@ impl MixTask {
     fn detect_loss(&self, cls: &Tensor, reg: &Tensor, b: &Batch) -> anyhow::Result<Tensor> {
         let t = &self.cfg.tasks.detect;
         let dev = cls.device();
-        let (valid, pos) = (b.valid.to_device(dev), b.positive.to_device(dev));
+        let (valid, pos) = (
+            b.targets.valid.to_device(dev),
+            b.targets.positive.to_device(dev),
+        );
         // The global batch's positives in a data-parallel step (this rank's share of them).
         let norm = kit::distributed::count_normaliser(&pos.sum(Kind::Float));
         let (alpha, gamma) = match t.loss {
@@ -127,14 +130,14 @@ impl MixTask {
         };
         let fl = sigmoid_focal_loss(
             cls,
-            &b.cls_targets.to_device(dev),
+            &b.targets.cls.to_device(dev),
             alpha,
             gamma,
             Reduction::None,
         )?;
         let cls_loss = (fl * valid.unsqueeze(-1).to_kind(Kind::Float)).sum(Kind::Float) / &norm;
         let per = reg.smooth_l1_loss(
-            &b.box_targets.to_device(dev),
+            &b.targets.deltas.to_device(dev),
             tch::Reduction::None,
             1.0 / 9.0,
         );
