@@ -87,6 +87,84 @@ pub fn resolve<C: AppConfig>(
     Ok(config)
 }
 
+/// The run `--resume` names (checked to be this app's) and the config to train: its own
+/// `config.yaml` when resuming, else `--config`.
+fn run_and_config(app: &str, args: &TrainArgs) -> anyhow::Result<(Option<RunDir>, PathBuf)> {
+    let existing = match &args.resume {
+        Some(dir) => {
+            let run = RunDir::open(dir)?;
+            run.check_app(app)?;
+            Some(run)
+        }
+        None => None,
+    };
+    let path = match (&existing, &args.config) {
+        (Some(run), _) => run.config(),
+        (None, Some(p)) => p.clone(),
+        (None, None) => {
+            anyhow::bail!("pass --config configs/{app}/<name>.yaml (or --resume runs/{app}/<run>)")
+        }
+    };
+    Ok((existing, path))
+}
+
+/// The config as the run folder keeps it; under data parallel, with a line saying how it was
+/// trained (`train.batch_size` is per rank).
+fn run_yaml<C: AppConfig>(
+    config: &C,
+    dist: Option<&crate::distributed::Group>,
+) -> anyhow::Result<String> {
+    let mut yaml = config::to_yaml(config)?;
+    if let Some(g) = dist {
+        let b = config.train().batch_size;
+        yaml += &format!(
+            "# data parallel: {} ranks × train.batch_size {b} = global batch {}\n",
+            g.placement.world,
+            b * g.placement.world
+        );
+    }
+    Ok(yaml)
+}
+
+/// A resumed run checked before its files change: partial files of an earlier stop removed,
+/// its checkpoint loaded into `task` (a config that no longer fits fails here), and its
+/// `config.yaml` rewritten only if the config changed.
+fn reopen<T: Task>(run: RunDir, task: &mut T, yaml: &str) -> anyhow::Result<RunDir> {
+    let removed = run.clean_temp()?;
+    if removed > 0 {
+        println!("removed {removed} partial file(s) left by an earlier stop");
+    }
+    Checkpoint::read(&run.last())?
+        .load_model(task.var_store_mut())
+        .context("the run's checkpoint does not fit this config (a --set changed the model?)")?;
+    if std::fs::read_to_string(run.config()).ok().as_deref() != Some(yaml) {
+        run.write("config.yaml", yaml.as_bytes())?;
+    }
+    Ok(run)
+}
+
+/// Whether a resumed run has nothing left to train (said so when it has not).
+fn is_finished_run<T: Task>(
+    run: &RunDir,
+    task: &T,
+    cfg: &TrainConfig,
+    resume: bool,
+) -> anyhow::Result<bool> {
+    if !resume {
+        return Ok(false);
+    }
+    let state = Checkpoint::read(&run.last())?.train_state()?;
+    let finished = crate::train::is_finished(cfg, task.batches_per_epoch() as u64, &state);
+    if finished {
+        println!(
+            "the run already finished at step {}: nothing to train (raise train.epochs or \
+             train.max_steps with --set to continue it)",
+            state.step
+        );
+    }
+    Ok(finished)
+}
+
 /// `<app> train`: loads and validates the config (from `--config`, or the run folder with
 /// `--resume`), builds the task with `build` (model + data), and only then touches the run
 /// folder: a new run gets a fresh folder, a resumed one is checked against its checkpoint
@@ -101,21 +179,7 @@ where
     C: AppConfig,
     T: Task,
 {
-    let existing = match &args.resume {
-        Some(dir) => {
-            let run = RunDir::open(dir)?;
-            run.check_app(app)?;
-            Some(run)
-        }
-        None => None,
-    };
-    let config_path = match (&existing, &args.config) {
-        (Some(run), _) => run.config(),
-        (None, Some(p)) => p.clone(),
-        (None, None) => {
-            anyhow::bail!("pass --config configs/{app}/<name>.yaml (or --resume runs/{app}/<run>)")
-        }
-    };
+    let (existing, config_path) = run_and_config(app, args)?;
     let config: C = resolve(&config_path, &args.set, args.device)?;
     let t = config.train();
     let dist = crate::distributed::join_group(t)?;
@@ -125,20 +189,11 @@ where
     if task.batches_per_epoch() == 0 {
         return Err(TrainError::NoBatch {
             samples: task.train_loader().dataset().len(),
-            batch_size: config.train().batch_size,
+            batch_size: t.batch_size,
         }
         .into());
     }
-    let mut yaml = config::to_yaml(&config)?;
-    if let Some(g) = dist {
-        // The run's config says how it was trained: batch_size is per rank.
-        yaml += &format!(
-            "# data parallel: {} ranks × train.batch_size {} = global batch {}\n",
-            g.placement.world,
-            t.batch_size,
-            t.batch_size * g.placement.world
-        );
-    }
+    let yaml = run_yaml(&config, dist)?;
     if let Some(g) = dist {
         let p = &g.placement;
         println!(
@@ -156,33 +211,8 @@ where
             );
         }
     }
-    let mut finished = false;
     let run = match existing {
-        Some(run) => {
-            let removed = run.clean_temp()?;
-            if removed > 0 {
-                println!("removed {removed} partial file(s) left by an earlier stop");
-            }
-            // A resume that cannot work must fail before the run's files change.
-            let ck = Checkpoint::read(&run.last())?;
-            ck.load_model(task.var_store_mut()).context(
-                "the run's checkpoint does not fit this config (a --set changed the model?)",
-            )?;
-            let state = ck.train_state()?;
-            finished =
-                crate::train::is_finished(config.train(), task.batches_per_epoch() as u64, &state);
-            if finished {
-                println!(
-                    "the run already finished at step {}: nothing to train (raise \
-                     train.epochs or train.max_steps with --set to continue it)",
-                    state.step
-                );
-            }
-            if std::fs::read_to_string(run.config()).ok().as_deref() != Some(yaml.as_str()) {
-                run.write("config.yaml", yaml.as_bytes())?;
-            }
-            run
-        }
+        Some(run) => reopen(run, &mut task, &yaml)?,
         None => {
             let tag = config_path
                 .file_stem()
@@ -197,6 +227,7 @@ where
             run
         }
     };
+    let finished = is_finished_run(&run, &task, config.train(), args.resume.is_some())?;
     run.write_meta(
         app,
         inference_meta(&task),

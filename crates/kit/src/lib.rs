@@ -43,3 +43,4 @@ pub mod testing;
 pub mod train;
 mod train_config;
 mod train_error;
+mod train_parts;

@@ -1,7 +1,7 @@
 //! The training loop, generic over a [`Task`]: optimiser + schedule + clipping, eval and
 //! checkpoint cadence, best-checkpoint tracking, resume, Ctrl-C and NaN handling.
 
-use crate::checkpoint::{save_checkpoint, Checkpoint};
+use crate::checkpoint::save_checkpoint;
 use crate::data::Dataset;
 use crate::device::seed_torch;
 use crate::logging::{Logger, Progress};
@@ -11,6 +11,7 @@ use crate::step_values::StepValues;
 pub use crate::step_values::{host_reads, Losses};
 pub use crate::train_config::{DistMode, InitFrom, SelectionTies, TrainConfig};
 pub use crate::train_error::TrainError;
+use crate::train_parts;
 use std::time::Instant;
 use tch::nn::VarStore;
 
@@ -122,7 +123,9 @@ pub fn is_finished(cfg: &TrainConfig, per_epoch: u64, state: &TrainState) -> boo
     state.step >= total_steps(cfg, per_epoch) || state.epoch >= cfg.epochs
 }
 
-/// Trains `task` in `run` according to `cfg`.
+/// Trains `task` in `run` according to `cfg`: [`train_parts::start`] (resume or warm
+/// start), then per step the task's forward pass, [`train_parts::update`], the cadence of
+/// [`train_parts::Due`] (log, evaluate + best checkpoint, save), and a stop on request.
 pub fn fit<T: Task>(
     task: &mut T,
     cfg: &TrainConfig,
@@ -135,36 +138,7 @@ pub fn fit<T: Task>(
         crate::layers::to_channels_last(task.var_store());
     }
     let mut optim = Optimizer::new(task.var_store(), cfg.optim_settings());
-    let mut state = TrainState::default();
-    if opts.resume {
-        let ck = Checkpoint::read(&run.last())?;
-        ck.load_model(task.var_store_mut())?;
-        ck.load_optimizer(&mut optim)?;
-        state = ck.train_state()?;
-    } else if let Some(init) = &cfg.init_from {
-        let from = RunDir::open(&init.run)?;
-        let path = match init.checkpoint.as_str() {
-            "last" => from.last(),
-            _ => from.best(),
-        };
-        let ws = Checkpoint::read(&path)?.load_partial(
-            task.var_store_mut(),
-            &init.rename,
-            &init.allow_new,
-        )?;
-        println!(
-            "warm start from {}: {} variables loaded, {} new, {} in the checkpoint unused{}",
-            path.display(),
-            ws.loaded.len(),
-            ws.new.len(),
-            ws.skipped.len(),
-            if ws.new.is_empty() {
-                String::new()
-            } else {
-                format!(" (new: {})", ws.new.join(", "))
-            }
-        );
-    }
+    let mut state = train_parts::start(task.var_store_mut(), &mut optim, cfg, run, opts.resume)?;
     // Data parallel: every rank starts from rank 0's weights (a resumed run's included).
     let dist = crate::distributed::group();
     let main = crate::distributed::is_main();
@@ -187,10 +161,7 @@ pub fn fit<T: Task>(
     }
     let progress = Progress::new(total, state.step, cfg.log_every);
     let mut last_metrics = None;
-    let mut window_start = Instant::now();
-    let mut window_samples = 0usize;
-    // Seconds of the window spent blocked on the loader (data not ready when the step wanted it).
-    let mut window_wait = 0f64;
+    let mut window = train_parts::Throughput::new();
     // Loss, terms and gradient norm of the steps not yet read to the host; the loss shown.
     let mut pending = StepValues::default();
     let mut shown = String::from("–");
@@ -204,7 +175,7 @@ pub fn fit<T: Task>(
         loop {
             let asked = Instant::now();
             let Some(batch) = batches.next() else { break };
-            window_wait += asked.elapsed().as_secs_f64();
+            let waited = asked.elapsed().as_secs_f64();
             let batch = batch?;
             seed_torch(cfg.seed.wrapping_add(state.step));
             let lr = lr_at(state.step, cfg.lr, cfg.min_lr, cfg.warmup_steps, total);
@@ -216,31 +187,13 @@ pub fn fit<T: Task>(
                 progress: &progress,
             };
             crate::distributed::set_in_step(dist.is_some());
-            let stepped = task.train_step(batch, &mut ctx).map(|losses| {
-                optim.zero_grad();
-                let backward = losses.total.f_backward();
-                (losses, backward)
-            });
+            let stepped = task
+                .train_step(batch, &mut ctx)
+                .map(|losses| (train_parts::backward(&mut optim, &losses), losses));
             crate::distributed::set_in_step(false);
-            let (losses, backward) = stepped?;
-            if let Some(g) = dist {
-                // A collective of the step that failed (the forward pass keeps its error).
-                if let Some(e) = crate::distributed::take_error() {
-                    return Err(TrainError::Task(e.into()));
-                }
-                if let Err(e) = &backward {
-                    let e = g.failure("backward", &e.to_string());
-                    return Err(TrainError::Task(e.into()));
-                }
-            }
-            backward.map_err(|e| TrainError::Task(e.into()))?;
-            if let Some(g) = dist {
-                // The clipping norm below is then the averaged gradient's, as with DDP.
-                g.average_gradients(task.var_store())
-                    .map_err(|e| TrainError::Task(e.into()))?;
-            }
-            let grad_norm = optim.clip_grad_norm(cfg.grad_clip);
-            optim.step(lr).map_err(|e| TrainError::Task(e.into()))?;
+            let (backward, losses) = stepped?;
+            let grad_norm =
+                train_parts::update(task.var_store(), &mut optim, backward, dist, cfg, lr)?;
             pending.push(state.step, &losses, &grad_norm);
             state.step += 1;
             state.batch_in_epoch += 1;
@@ -248,19 +201,9 @@ pub fn fit<T: Task>(
                 state.epoch += 1;
                 state.batch_in_epoch = 0;
             }
-            window_samples += losses.samples;
-            let epoch_end = state.batch_in_epoch == 0;
+            window.add(losses.samples, waited);
             let done = state.step >= total;
-            let step = state.step;
-            let due = |every: u64| {
-                if every == 0 {
-                    epoch_end
-                } else {
-                    step % every == 0
-                }
-            };
-            let (eval_due, checkpoint_due) = (due(cfg.eval_every), due(cfg.checkpoint_every));
-            let log_due = step % cfg.log_every.max(1) == 0;
+            let due = train_parts::Due::after(cfg, state.step, state.batch_in_epoch == 0);
             let mut stop_requested =
                 crate::stop::take() || opts.stop_after.is_some_and(|k| state.step >= k);
             if let Some(g) = dist {
@@ -271,24 +214,19 @@ pub fn fit<T: Task>(
             }
             // One host read for every step since the last one, and always before anything is
             // saved: a non-finite loss or gradient stops training with the checkpoints untouched.
-            if log_due || eval_due || checkpoint_due || done || stop_requested {
+            if due.log || due.eval || due.checkpoint || done || stop_requested {
                 let last = pending.read().inspect_err(|_| progress.finish())?;
-                if let (Some(values), true) = (last, log_due) {
-                    let secs = window_start.elapsed().as_secs_f64().max(1e-9);
+                if let (Some(values), true) = (last, due.log) {
                     let mut scalars: Vec<(String, f64)> = values
                         .iter()
                         .map(|(k, v)| (format!("train/{k}"), *v))
                         .collect();
                     scalars.push(("train/lr".into(), lr));
-                    scalars.push(("train/samples_per_sec".into(), window_samples as f64 / secs));
-                    scalars.push(("train/data_wait_share".into(), window_wait / secs));
+                    scalars.extend(window.take());
                     logger.scalars(state.step, &scalars)?;
                     if let Some((_, v)) = values.iter().find(|(k, _)| k == "loss") {
                         shown = format!("{v:.4}");
                     }
-                    window_start = Instant::now();
-                    window_samples = 0;
-                    window_wait = 0.0;
                 }
             }
             progress.update(
@@ -298,7 +236,7 @@ pub fn fit<T: Task>(
             );
             // Rank 0 alone evaluates and writes the run folder; the others wait in the next
             // collective.
-            if (eval_due || done) && main {
+            if (due.eval || done) && main {
                 let m = evaluate(task, logger, &mut state, &progress, cfg.selection_ties)?;
                 if state.best_step == state.step {
                     ensure_finite(task.var_store(), None, state.step)?;
@@ -306,7 +244,7 @@ pub fn fit<T: Task>(
                 }
                 last_metrics = Some(m);
             }
-            if (checkpoint_due || done) && main {
+            if (due.checkpoint || done) && main {
                 save_last(task, &optim, &state)?;
             }
             if stop_requested && !done {
@@ -384,15 +322,9 @@ fn evaluate<T: Task>(
             m.selection, state.step
         ));
     }
-    if let Some(v) = Some(selected).filter(|v| v.is_finite()) {
-        let latest = ties == crate::train_config::SelectionTies::Latest;
-        let better = state
-            .best_metric
-            .is_none_or(|b| (if m.higher_is_better { v > b } else { v < b }) || (latest && v == b));
-        if better {
-            state.best_metric = Some(v);
-            state.best_step = state.step;
-        }
+    if train_parts::improves(state.best_metric, selected, m.higher_is_better, ties) {
+        state.best_metric = Some(selected);
+        state.best_step = state.step;
     }
     Ok(m)
 }
