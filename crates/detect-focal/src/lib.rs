@@ -1,8 +1,9 @@
 //! detect-focal: a RetinaNet-style single-stage detector trained with sigmoid focal loss.
-//! [`config`] (typed YAML), [`synth`] (synthetic shape scenes, from the `scenes` crate), [`data`] (datasets and batch targets),
-//! [`coco`] (COCO JSON read / write), [`boxes`] (anchors, box coding, matching, NMS; from the
-//! `scenes` crate), [`model`] (backbone + FPN + heads),
-//! [`train`] (the task in kit's loop), [`eval`] (COCO AP, pictures, the γ table), [`predict`], [`app`] (the shared command line's hooks).
+//! [`config`] (typed YAML), [`synth`] (synthetic shape scenes, from the `scenes` crate), [`data`]
+//! (datasets and batch targets), [`coco`] (COCO JSON read / write), [`boxes`] (anchors, box coding,
+//! matching, NMS; from the `scenes` crate), [`model`] (backbone + FPN + heads), [`train`] (the task
+//! in kit's loop), [`eval`] (COCO AP, pictures, the γ table), [`predict`], [`app`] (the shared
+//! command line's hooks).
 
 pub mod app;
 /// Anchors, box coding, matching and NMS (from the shared `scenes` crate).

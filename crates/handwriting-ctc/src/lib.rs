@@ -1,8 +1,8 @@
-//! handwriting-ctc: read handwritten strings with CTC. [`config`] (typed YAML), [`glyphs`] + [`synth`] (synthetic
-//! handwriting), [`data`] (synthetic, MNIST digit strings, labels.tsv folders), [`batch`] (padded
-//! batches), [`model`] (CRNN),
-//! [`train`] (the task in kit's loop), [`eval`] (CER / WER / string accuracy), [`predict`], [`viz`]
-//! (alignment picture), [`app`] (the shared command line's hooks).
+//! handwriting-ctc: read handwritten strings with CTC. [`config`] (typed YAML), [`glyphs`] +
+//! [`synth`] (synthetic handwriting), [`data`] (synthetic, MNIST digit strings, labels.tsv
+//! folders), [`batch`] (padded batches), [`model`] (CRNN), [`train`] (the task in kit's loop),
+//! [`eval`] (CER / WER / string accuracy), [`predict`], [`viz`] (alignment picture), [`app`] (the
+//! shared command line's hooks).
 
 pub mod app;
 pub mod batch;
