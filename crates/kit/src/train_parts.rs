@@ -66,11 +66,11 @@ impl Due {
             if every == 0 {
                 epoch_end
             } else {
-                step % every == 0
+                step.is_multiple_of(every)
             }
         };
         Self {
-            log: step % cfg.log_every.max(1) == 0,
+            log: step.is_multiple_of(cfg.log_every.max(1)),
             eval: due(cfg.eval_every),
             checkpoint: due(cfg.checkpoint_every),
         }

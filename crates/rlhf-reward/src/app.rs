@@ -94,8 +94,8 @@ impl App for RlhfReward {
     ) -> anyhow::Result<RlhfTask> {
         let test = purpose
             .held_out(
-                |dir, split| Ok(crate::sources::folder_eval(dir, split, cfg.data.max_len)?),
-                || Ok(crate::sources::test_set(cfg, device)?),
+                |dir, split| crate::sources::folder_eval(dir, split, cfg.data.max_len),
+                || crate::sources::test_set(cfg, device),
                 || Ok(crate::sources::sources(cfg, device)?.1),
             )?
             .unwrap_or_default();

@@ -77,7 +77,7 @@ impl App for VaeKl {
         let (test, names) = purpose
             .held_out(
                 folder,
-                || Ok(data::test_set(cfg)?),
+                || data::test_set(cfg),
                 || {
                     let (_, val, names) = data::sources(cfg)?;
                     Ok((val, names))
