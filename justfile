@@ -48,10 +48,11 @@ setup:
 build: setup
     cargo build --workspace --all-targets
 
-# Formatting, lints and the whole test suite (what CI runs).
+# Formatting, lints (clippy; rustdoc with its lints denied: broken intra-doc links fail) and the whole test suite (what CI runs).
 test: setup
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet
     cargo test --workspace
 
 # The main job: each app (or `just demo APP`) trains its quick.yaml (~1 min) on synthetic data; one results table.

@@ -17,7 +17,7 @@ pub struct Config {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
-    /// `synthetic`, or a folder with train/<identity>/*.png and pairs.txt.
+    /// `synthetic`, or a folder with `train/<identity>/*.png` and `pairs.txt`.
     pub source: String,
     /// Synthetic identities seen in training, and images of each.
     pub train_identities: usize,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 /// Arguments of `<app> train`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TrainArgs {
-    /// YAML config, e.g. configs/<app>/default.yaml (not needed with --resume).
+    /// YAML config, e.g. `configs/<app>/default.yaml` (not needed with --resume).
     #[arg(long, short)]
     pub config: Option<PathBuf>,
     /// Override any config key, e.g. --set train.lr=0.01 (repeatable).
@@ -20,7 +20,7 @@ pub struct TrainArgs {
     /// auto | cpu | cuda | cuda:N (overrides train.device).
     #[arg(long)]
     pub device: Option<DeviceSpec>,
-    /// Run folder name (default: <config name>-<UTC time>).
+    /// Run folder name (default: `<config name>-<UTC time>`).
     #[arg(long)]
     pub name: Option<String>,
     /// Where run folders go.
@@ -34,7 +34,7 @@ pub struct TrainArgs {
 /// Arguments of `<app> eval` and `<app> predict`: which run and which checkpoint.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RunArgs {
-    /// A run folder, e.g. runs/<app>/<run-name>.
+    /// A run folder, e.g. `runs/<app>/<run-name>`.
     #[arg(long, value_name = "RUN_DIR")]
     pub run: PathBuf,
     /// best | last
@@ -96,7 +96,7 @@ pub struct SynthArgs {
     /// Generator seed (default: the config's train.seed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Config whose `data:` section drives the generator (default: configs/<app>/default.yaml).
+    /// Config whose `data:` section drives the generator (default: `configs/<app>/default.yaml`).
     #[arg(long)]
     pub config: Option<PathBuf>,
 }

@@ -123,9 +123,10 @@ pub fn is_finished(cfg: &TrainConfig, per_epoch: u64, state: &TrainState) -> boo
     state.step >= total_steps(cfg, per_epoch) || state.epoch >= cfg.epochs
 }
 
-/// Trains `task` in `run` according to `cfg`: [`train_parts::start`] (resume or warm
-/// start), then per step the task's forward pass, [`train_parts::update`], the cadence of
-/// [`train_parts::Due`] (log, evaluate + best checkpoint, save), and a stop on request.
+/// Trains `task` in `run` according to `cfg`: where the run starts (resume or warm start),
+/// then per step the task's forward pass, the update (backward, the data-parallel gradient
+/// average, clipping, the optimiser step), the cadence of log, evaluation + best checkpoint
+/// and save, and a stop on request (the parts: the private module `train_parts`).
 pub fn fit<T: Task>(
     task: &mut T,
     cfg: &TrainConfig,

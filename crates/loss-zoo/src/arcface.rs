@@ -114,7 +114,9 @@ pub fn margin_logits(cosine: &Tensor, labels: &Tensor, cfg: &MarginConfig) -> Re
 /// target class when labels are given.
 #[derive(Debug)]
 pub struct ArcFaceHead {
+    /// Class centres W (C, D), normalised at each use.
     pub weight: Tensor,
+    /// The margin on the target class (ArcFace, CosFace, SphereFace or none).
     pub margin: MarginConfig,
 }
 

@@ -23,7 +23,9 @@ pub const CHUNK: i64 = 1024;
 /// batch, both directions).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ChamferOptions {
+    /// How each cloud's nearest-neighbour distances are reduced (pytorch3d `point_reduction`).
     pub point_reduction: PointReduction,
+    /// How the per-pair distances are reduced over the batch.
     pub batch_reduction: Reduction,
     /// Only the x → y term.
     pub single_directional: bool,

@@ -11,6 +11,7 @@ use tch::{Device, Kind, Tensor};
 pub struct CtcOptions {
     /// Index of the blank class.
     pub blank: i64,
+    /// `mean`: each sequence's loss divided by its target length, then averaged (PyTorch).
     pub reduction: Reduction,
     /// Infeasible alignments give 0 (and a zero gradient) instead of +inf.
     pub zero_infinity: bool,

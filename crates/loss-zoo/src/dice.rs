@@ -22,6 +22,7 @@ pub struct DiceOptions {
     /// Smoothing added to the numerator / denominator: an empty target with an empty
     /// prediction gives loss 0 instead of 0/0.
     pub smooth_nr: f64,
+    /// The denominator's smoothing term.
     pub smooth_dr: f64,
     /// Sum over the batch before the ratio (one Dice per channel for the whole batch).
     pub batch: bool,
@@ -188,7 +189,9 @@ pub fn dice_ce_loss(
 pub struct DiceCe {
     /// `lambda_dice`·dice + `lambda_ce`·ce (what is back-propagated).
     pub total: Tensor,
+    /// The Dice term, unweighted.
     pub dice: Tensor,
+    /// The cross-entropy term, unweighted.
     pub ce: Tensor,
 }
 

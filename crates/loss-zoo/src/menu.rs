@@ -11,9 +11,13 @@ use tch::Tensor;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SegKind {
+    /// Dice alone.
     Dice,
+    /// Cross-entropy alone.
     Ce,
+    /// `lambda_dice`·Dice + `lambda_ce`·CE.
     DiceCe,
+    /// Softmax focal loss.
     Focal,
 }
 
@@ -23,10 +27,15 @@ pub enum SegKind {
 /// and per-class `alpha` (empty: none).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SegmentationLoss<'a> {
+    /// Which loss.
     pub kind: SegKind,
+    /// Weight of the Dice term of `dice_ce`.
     pub lambda_dice: f64,
+    /// Weight of the cross-entropy term of `dice_ce`.
     pub lambda_ce: f64,
+    /// Focal γ.
     pub gamma: f64,
+    /// Focal per-class α (empty: none).
     pub alpha: &'a [f64],
 }
 

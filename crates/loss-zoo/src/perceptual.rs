@@ -122,6 +122,8 @@ pub struct RandomMultiScale {
 }
 
 impl RandomMultiScale {
+    /// `filters` random filters per kernel size over `channels` input channels, fixed at
+    /// creation (seeded by the caller's torch seed).
     pub fn new(channels: i64, filters: i64, kernel_sizes: &[i64], device: Device) -> Self {
         let filters_per = kernel_sizes
             .iter()

@@ -48,6 +48,7 @@ pub struct DpoOutput {
     pub losses: Tensor,
     /// β·(π_c − ref_c) and β·(π_r − ref_r), detached (what TRL logs as rewards/chosen, rejected).
     pub chosen_rewards: Tensor,
+    /// β·(π_r − ref_r), detached.
     pub rejected_rewards: Tensor,
 }
 

@@ -105,7 +105,7 @@ pub fn slice(img: &Image, labels: Option<&[u8]>, axis: usize, k: usize, size: us
 }
 
 /// Puts per-slice `size × size` values back into a volume of `dims` (the inverse of
-/// [`slice`]; voxels cropped away get `T::default()`).
+/// [`slice`](fn@slice); voxels cropped away get `T::default()`).
 pub fn assemble<T: Copy + Default>(
     slices: &[&[T]],
     dims: [usize; 3],

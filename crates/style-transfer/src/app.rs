@@ -32,7 +32,7 @@ pub enum Extra {
         /// auto | cpu | cuda | cuda:N
         #[arg(long)]
         device: Option<kit::device::DeviceSpec>,
-        /// Folder name (default: optimize-<content>-<UTC time>).
+        /// Folder name (default: `optimize-<content>-<UTC time>`).
         #[arg(long)]
         name: Option<String>,
         #[arg(long, default_value = "runs")]

@@ -53,7 +53,7 @@ pub enum SweepAction {
     Collect {
         dir: PathBuf,
         /// Also draw a metric against this numeric axis (a line per value of the other
-        /// axes, mean ± std bars): DIR/<metric>-vs-<axis>.png.
+        /// axes, mean ± std bars): `DIR/<metric>-vs-<axis>.png`.
         #[arg(long, value_name = "AXIS")]
         plot: Option<String>,
         /// Metrics to draw with --plot (repeatable; default: the grid's first metric).
@@ -65,7 +65,7 @@ pub enum SweepAction {
         #[arg(long, value_name = "AXIS=VALUE")]
         baseline: Option<String>,
         /// Also draw a logged scalar against the step, one line per grid point (mean over
-        /// seeds): e.g. `--curves train/detect_loss`; DIR/<tag>-curves.png (repeatable).
+        /// seeds): e.g. `--curves train/detect_loss`; `DIR/<tag>-curves.png` (repeatable).
         #[arg(long, value_name = "TAG")]
         curves: Vec<String>,
     },
@@ -92,7 +92,7 @@ pub struct SweepArgs {
     /// Seeds per grid point (default: the grid's `seeds`, else 1).
     #[arg(long)]
     pub seeds: Option<usize>,
-    /// Sweep name: the folder is runs/<app>/sweep-<name>; the same name continues a sweep.
+    /// Sweep name: the folder is `runs/<app>/sweep-<name>`; the same name continues a sweep.
     #[arg(long)]
     pub name: Option<String>,
     /// Runs at once on this machine (libtorch threads are split between them).

@@ -129,7 +129,7 @@ fn eval_at(run: &Path, step: u64) -> anyhow::Result<std::collections::BTreeMap<S
 
 /// `<app> sweep task DIR INDEX`: finished → nothing; stopped → resume; else a new run (a
 /// folder left without any checkpoint is replaced). Writes result.json when the run
-/// finishes, failed/<index>.txt when it fails.
+/// finishes, `failed/<index>.txt` when it fails.
 pub fn run_task(
     dir: &Path,
     index: usize,

@@ -1,6 +1,6 @@
 //! What the field reports for a VAE: test ELBO and its two terms (nats per image, summed over
 //! pixels), the importance-weighted bound (Burda et al. 2015), active latent units
-//! (Cov_x E_q[z_d] > 0.01), KL per dimension, and MIG on data with known factors (Chen et al.
+//! (`Cov_x E_q[z_d] > 0.01`), KL per dimension, and MIG on data with known factors (Chen et al.
 //! 2018).
 
 use crate::config::LossConfig;
