@@ -2,7 +2,8 @@
 //! A small CNN trained by the kit's loop on real photos (a folder, split by a stratified
 //! k-fold) or on synthetic pictures, reported beside the baselines a reader tries first.
 //!
-//! Modules: [`config`] (typed YAML), [`data`] (folders, folds, the synthetic split),
+//! Modules: [`config`] (typed YAML), [`data`] (pictures, the synthetic split, training additions, the dataset), [`folds`]
+//! (k-fold and fixed splits of a folder),
 //! [`pictures`] (the synthetic faces and non-faces), [`model`] (the CNN), [`train`] (the task in
 //! kit's loop), [`baselines`] (pixel and HOG logistic regressions), [`eval`] (the report),
 //! [`predict`] (a picture, or a photo by sliding window), [`app`] (the command line's hooks).
@@ -12,6 +13,7 @@ pub mod baselines;
 pub mod config;
 pub mod data;
 pub mod eval;
+pub mod folds;
 pub mod model;
 pub mod pictures;
 pub mod predict;

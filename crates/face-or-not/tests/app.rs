@@ -15,6 +15,23 @@ fn smoke() -> std::path::PathBuf {
     kit::testing::repo_root().join("configs/face-or-not/smoke.yaml")
 }
 
+/// `n` synthetic pictures written to `out` as `train/ val/ test/` folders.
+fn synth(out: &Path, n: usize) {
+    let n = n.to_string();
+    kit::testing::run_ok(
+        BIN,
+        &[
+            "synth",
+            "--out",
+            &p(out),
+            "--n",
+            &n,
+            "--config",
+            &p(&smoke()),
+        ],
+    );
+}
+
 #[test]
 fn every_config_validates() {
     assert!(kit::testing::validate_every_config::<face_or_not::config::Config>("face-or-not") >= 4);
@@ -24,18 +41,7 @@ fn every_config_validates() {
 fn trains_on_a_folder_then_eval_and_predict_read_only_the_run() {
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
-    kit::testing::run_ok(
-        BIN,
-        &[
-            "synth",
-            "--out",
-            &p(&tmp.path().join("ds")),
-            "--n",
-            "320",
-            "--config",
-            &p(&smoke()),
-        ],
-    );
+    synth(&tmp.path().join("ds"), 320);
     let source = format!("data.source={}", p(&tmp.path().join("ds")));
     kit::testing::run_ok(
         BIN,
@@ -159,18 +165,7 @@ fn a_missing_class_folder_names_the_layout_and_the_fix() {
 #[test]
 fn init_from_a_run_of_another_fold_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    kit::testing::run_ok(
-        BIN,
-        &[
-            "synth",
-            "--out",
-            &p(&tmp.path().join("ds")),
-            "--n",
-            "80",
-            "--config",
-            &p(&smoke()),
-        ],
-    );
+    synth(&tmp.path().join("ds"), 80);
     let pool = format!("data.source={}", p(&tmp.path().join("ds/train")));
     let runs = tmp.path().join("runs");
     let (config, r) = (p(&smoke()), p(&runs));

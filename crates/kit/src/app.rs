@@ -17,6 +17,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+mod floor;
+mod run;
+pub use floor::Floor;
+use run::{is_finished_run, reopen, run_and_config, run_yaml};
+
 /// Writes [`AppConfig`]'s `train` / `train_mut` for a config whose `train:` section is a field
 /// named `train`: `kit::train_section!();` inside `impl AppConfig for …`.
 #[macro_export]
@@ -85,84 +90,6 @@ pub fn resolve<C: AppConfig>(
         anyhow::bail!("{}{from}: {e}", path.display());
     }
     Ok(config)
-}
-
-/// The run `--resume` names (checked to be this app's) and the config to train: its own
-/// `config.yaml` when resuming, else `--config`.
-fn run_and_config(app: &str, args: &TrainArgs) -> anyhow::Result<(Option<RunDir>, PathBuf)> {
-    let existing = match &args.resume {
-        Some(dir) => {
-            let run = RunDir::open(dir)?;
-            run.check_app(app)?;
-            Some(run)
-        }
-        None => None,
-    };
-    let path = match (&existing, &args.config) {
-        (Some(run), _) => run.config(),
-        (None, Some(p)) => p.clone(),
-        (None, None) => {
-            anyhow::bail!("pass --config configs/{app}/<name>.yaml (or --resume runs/{app}/<run>)")
-        }
-    };
-    Ok((existing, path))
-}
-
-/// The config as the run folder keeps it; under data parallel, with a line saying how it was
-/// trained (`train.batch_size` is per rank).
-fn run_yaml<C: AppConfig>(
-    config: &C,
-    dist: Option<&crate::distributed::Group>,
-) -> anyhow::Result<String> {
-    let mut yaml = config::to_yaml(config)?;
-    if let Some(g) = dist {
-        let b = config.train().batch_size;
-        yaml += &format!(
-            "# data parallel: {} ranks × train.batch_size {b} = global batch {}\n",
-            g.placement.world,
-            b * g.placement.world
-        );
-    }
-    Ok(yaml)
-}
-
-/// A resumed run checked before its files change: partial files of an earlier stop removed,
-/// its checkpoint loaded into `task` (a config that no longer fits fails here), and its
-/// `config.yaml` rewritten only if the config changed.
-fn reopen<T: Task>(run: RunDir, task: &mut T, yaml: &str) -> anyhow::Result<RunDir> {
-    let removed = run.clean_temp()?;
-    if removed > 0 {
-        println!("removed {removed} partial file(s) left by an earlier stop");
-    }
-    Checkpoint::read(&run.last())?
-        .load_model(task.var_store_mut())
-        .context("the run's checkpoint does not fit this config (a --set changed the model?)")?;
-    if std::fs::read_to_string(run.config()).ok().as_deref() != Some(yaml) {
-        run.write("config.yaml", yaml.as_bytes())?;
-    }
-    Ok(run)
-}
-
-/// Whether a resumed run has nothing left to train (said so when it has not).
-fn is_finished_run<T: Task>(
-    run: &RunDir,
-    task: &T,
-    cfg: &TrainConfig,
-    resume: bool,
-) -> anyhow::Result<bool> {
-    if !resume {
-        return Ok(false);
-    }
-    let state = Checkpoint::read(&run.last())?.train_state()?;
-    let finished = crate::train::is_finished(cfg, task.batches_per_epoch() as u64, &state);
-    if finished {
-        println!(
-            "the run already finished at step {}: nothing to train (raise train.epochs or \
-             train.max_steps with --set to continue it)",
-            state.step
-        );
-    }
-    Ok(finished)
 }
 
 /// `<app> train`: loads and validates the config (from `--config`, or the run folder with
@@ -381,57 +308,6 @@ pub struct Info {
     pub bench_set: &'static [&'static str],
     /// Apps whose steps take ~10–25 ms time this many times the benchmark's steps.
     pub bench_steps_scale: u32,
-}
-
-/// What a demo's metric must reach: typed, so a floor cannot be mistyped in an app; written
-/// as `>=x` / `<=x` in `info --json` and parsed back (with an error) by the demo.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Floor {
-    /// Higher is better: met at or above the value.
-    AtLeast(f64),
-    /// Lower is better: met at or below the value.
-    AtMost(f64),
-}
-
-impl Floor {
-    /// Whether `value` meets the floor (a NaN never does).
-    pub fn met(self, value: f64) -> bool {
-        match self {
-            Floor::AtLeast(b) => value >= b,
-            Floor::AtMost(b) => value <= b,
-        }
-    }
-}
-
-impl std::fmt::Display for Floor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Floor::AtLeast(b) => write!(f, ">={b}"),
-            Floor::AtMost(b) => write!(f, "<={b}"),
-        }
-    }
-}
-
-impl std::str::FromStr for Floor {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("floor {s:?}: expected `>=NUMBER` or `<=NUMBER`");
-        let (make, rest): (fn(f64) -> Floor, &str) = match s.trim() {
-            t if t.starts_with(">=") => (Floor::AtLeast, &t[2..]),
-            t if t.starts_with("<=") => (Floor::AtMost, &t[2..]),
-            _ => return Err(bad()),
-        };
-        match rest.trim().parse::<f64>() {
-            Ok(v) if v.is_finite() => Ok(make(v)),
-            _ => Err(bad()),
-        }
-    }
-}
-
-impl Serialize for Floor {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
 }
 
 /// No extra subcommands.
