@@ -125,6 +125,8 @@ pub fn held_out_only(dir: &Path, part: Part) -> anyhow::Result<Splits> {
 /// turn and kept when their pixels hash to `part`, so no picture is in two parts.
 pub fn synthetic(seed: u64, part: Part, n: usize) -> Vec<Picture> {
     let mut out = Vec::with_capacity(n);
+    // Pictures kept per class (non-faces, faces): each class stops at half.
+    let mut kept = [0usize; 2];
     let mut next = 0u64;
     while out.len() < n {
         let batch = (n - out.len()) * 2 + 16;
@@ -139,9 +141,9 @@ pub fn synthetic(seed: u64, part: Part, n: usize) -> Vec<Picture> {
         });
         next += batch as u64;
         for (i, pixels, is_face) in drawn {
-            let wanted =
-                out.iter().filter(|p: &&Picture| p.face == is_face).count() < n.div_ceil(2);
+            let wanted = kept[usize::from(is_face)] < n.div_ceil(2);
             if out.len() < n && wanted && content_part(pixels.as_raw()) == part {
+                kept[usize::from(is_face)] += 1;
                 out.push(Picture {
                     pixels,
                     face: is_face,
