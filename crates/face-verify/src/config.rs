@@ -73,7 +73,7 @@ pub struct HeadConfig {
 }
 
 impl AppConfig for Config {
-    const BF16: bool = true;
+    const AUTOCAST: bool = true;
     kit::train_section!();
     fn validate(&self) -> Result<(), InvalidValue> {
         let (d, h) = (&self.data, &self.head);

@@ -41,8 +41,8 @@ pub trait AppConfig: Serialize + DeserializeOwned {
     fn train(&self) -> &TrainConfig;
     fn train_mut(&mut self) -> &mut TrainConfig;
     /// Whether the app runs its forward pass through [`crate::precision::forward`], so that
-    /// `train.precision: bf16` means something (other apps refuse it).
-    const BF16: bool = false;
+    /// `train.precision: bf16 | fp16` means something (other apps refuse it).
+    const AUTOCAST: bool = false;
     /// Checks the app's own keys (the `train:` section is checked by the kit) before anything
     /// is written: `loss.gamma must be ≥ 0, got -1`.
     fn validate(&self) -> Result<(), InvalidValue> {
@@ -69,14 +69,14 @@ pub fn resolve<C: AppConfig>(
     if let Some(d) = device {
         config.train_mut().device = d;
     }
-    let bf16 = config.train().precision == crate::precision::Precision::Bf16;
+    let autocast = config.train().precision != crate::precision::Precision::Fp32;
     let checked = config
         .train()
         .validate()
         .and_then(|()| {
-            config::ensure(!bf16 || C::BF16, "train.precision", || {
-                "bf16 is not supported by this app yet (face-verify and segment-dice have it): \
-                 use fp32"
+            config::ensure(!autocast || C::AUTOCAST, "train.precision", || {
+                "bf16 and fp16 are not supported by this app yet (face-verify and segment-dice \
+                 have them): use fp32"
                     .into()
             })
         })

@@ -10,7 +10,17 @@ use tch::{nn::VarStore, Device, Kind, Tensor};
 
 fn state_tensors(s: &TrainState) -> Vec<(String, Tensor)> {
     let i = |v: u64| Tensor::from_slice(&[v as i64]);
-    vec![
+    let scaler = s.scaler.map(|c| {
+        [
+            (
+                "train_state/loss_scale".into(),
+                Tensor::from_slice(&[c.scale]),
+            ),
+            ("train_state/scale_growth".into(), i(c.growth_tracker)),
+            ("train_state/amp_skipped".into(), i(c.skipped)),
+        ]
+    });
+    let mut v = vec![
         ("train_state/step".into(), i(s.step)),
         ("train_state/epoch".into(), i(s.epoch)),
         ("train_state/batch_in_epoch".into(), i(s.batch_in_epoch)),
@@ -19,7 +29,9 @@ fn state_tensors(s: &TrainState) -> Vec<(String, Tensor)> {
             "train_state/best_metric".into(),
             Tensor::from_slice(&[s.best_metric.unwrap_or(f64::NAN)]),
         ),
-    ]
+    ];
+    v.extend(scaler.into_iter().flatten());
+    v
 }
 
 /// Saves model + optimiser + state to `path` atomically.
@@ -203,12 +215,22 @@ impl Checkpoint {
             .get("train_state/best_metric")
             .map(|t| t.to_kind(Kind::Double).double_value(&[0]))
             .filter(|v| !v.is_nan());
+        // Written only by fp16 runs; the counters with it.
+        let scaler = match self.tensors.get("train_state/loss_scale") {
+            Some(t) => Some(crate::precision::GradScaler {
+                scale: t.to_kind(Kind::Double).double_value(&[0]),
+                growth_tracker: int("scale_growth")?,
+                skipped: int("amp_skipped")?,
+            }),
+            None => None,
+        };
         Ok(TrainState {
             step: int("step")?,
             epoch: int("epoch")?,
             batch_in_epoch: int("batch_in_epoch")?,
             best_metric: best,
             best_step: int("best_step")?,
+            scaler,
         })
     }
 }

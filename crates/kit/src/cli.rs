@@ -99,11 +99,21 @@ pub fn run<A: App>() -> std::process::ExitCode {
 pub fn run_with<A: App, T: Subcommand>(
     tool: impl FnOnce(T) -> anyhow::Result<()>,
 ) -> std::process::ExitCode {
+    run_with_args::<A, T>(std::env::args_os(), tool)
+}
+
+/// [`run_with`] on the given command line (its first item is the program name), for a binary
+/// that holds several apps and picks one by its first argument (the device build's `zoo`).
+pub fn run_with_args<A: App, T: Subcommand>(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+    tool: impl FnOnce(T) -> anyhow::Result<()>,
+) -> std::process::ExitCode {
     main(|| {
         let matches = Cli::<A::Extra, T>::command()
             .name(A::NAME)
             .about(A::ABOUT)
-            .get_matches();
+            .try_get_matches_from(args)
+            .unwrap_or_else(|e| e.exit());
         let cli = Cli::<A::Extra, T>::from_arg_matches(&matches)?;
         match cli.cmd {
             Command::Tool(t) => tool(t),

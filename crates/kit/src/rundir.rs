@@ -67,6 +67,8 @@ pub struct TrainState {
     /// Best selection metric so far and the step it was reached at.
     pub best_metric: Option<f64>,
     pub best_step: u64,
+    /// The loss scale of `train.precision: fp16` (none in other precisions).
+    pub scaler: Option<crate::precision::GradScaler>,
 }
 
 /// A run's folder and the paths inside it.

@@ -140,6 +140,8 @@ pub fn fit<T: Task>(
     }
     let mut optim = Optimizer::new(task.var_store(), cfg.optim_settings());
     let mut state = train_parts::start(task.var_store_mut(), &mut optim, cfg, run, opts.resume)?;
+    state.scaler = (cfg.precision == crate::precision::Precision::Fp16)
+        .then(|| state.scaler.unwrap_or_default());
     // Data parallel: every rank starts from rank 0's weights (a resumed run's included).
     let dist = crate::distributed::group();
     let main = crate::distributed::is_main();
@@ -188,13 +190,22 @@ pub fn fit<T: Task>(
                 progress: &progress,
             };
             crate::distributed::set_in_step(dist.is_some());
-            let stepped = task
-                .train_step(batch, &mut ctx)
-                .map(|losses| (train_parts::backward(&mut optim, &losses), losses));
+            let stepped = task.train_step(batch, &mut ctx).map(|losses| {
+                let b = train_parts::backward(&mut optim, &losses, state.scaler.as_ref());
+                (b, losses)
+            });
             crate::distributed::set_in_step(false);
             let (backward, losses) = stepped?;
-            let grad_norm =
-                train_parts::update(task.var_store(), &mut optim, backward, dist, cfg, lr)?;
+            let scaler = state.scaler.as_mut();
+            let grad_norm = train_parts::update(
+                task.var_store(),
+                &mut optim,
+                backward,
+                dist,
+                cfg,
+                lr,
+                scaler,
+            )?;
             pending.push(state.step, &losses, &grad_norm);
             state.step += 1;
             state.batch_in_epoch += 1;
@@ -223,6 +234,10 @@ pub fn fit<T: Task>(
                         .map(|(k, v)| (format!("train/{k}"), *v))
                         .collect();
                     scalars.push(("train/lr".into(), lr));
+                    if let Some(s) = state.scaler {
+                        scalars.push(("train/loss_scale".into(), s.scale));
+                        scalars.push(("train/amp_skipped_steps".into(), s.skipped as f64));
+                    }
                     scalars.extend(window.take());
                     logger.scalars(state.step, &scalars)?;
                     if let Some((_, v)) = values.iter().find(|(k, _)| k == "loss") {

@@ -6,6 +6,7 @@
 use crate::checkpoint::Checkpoint;
 use crate::distributed::Group;
 use crate::optim::Optimizer;
+use crate::precision::GradScaler;
 use crate::rundir::{RunDir, TrainState};
 use crate::step_values::Losses;
 use crate::train_config::{SelectionTies, TrainConfig};
@@ -127,14 +128,24 @@ pub(crate) fn improves(
 
 /// The forward pass's losses back-propagated (inside the step's collective window, as a
 /// collective in a loss's backward needs).
-pub(crate) fn backward(optim: &mut Optimizer, losses: &Losses) -> Result<(), tch::TchError> {
+/// Under fp16 the loss is multiplied by the scaler's scale first.
+pub(crate) fn backward(
+    optim: &mut Optimizer,
+    losses: &Losses,
+    scaler: Option<&GradScaler>,
+) -> Result<(), tch::TchError> {
     optim.zero_grad();
-    losses.total.f_backward()
+    match scaler {
+        Some(s) => (&losses.total * s.scale).f_backward(),
+        None => losses.total.f_backward(),
+    }
 }
 
 /// After [`backward`]: a failed collective of the step reported first, then the data-parallel
 /// gradient average (so that clipping sees the averaged gradient, as with DDP), clipping and
-/// the optimiser step; returns the gradient norm before clipping.
+/// the optimiser step; returns the gradient norm before clipping. Under fp16 the gradients are
+/// unscaled after the average and a step whose gradients overflowed is skipped (its gradient
+/// norm reads 0) as `GradScaler.step` does.
 pub(crate) fn update(
     vs: &VarStore,
     optim: &mut Optimizer,
@@ -142,6 +153,7 @@ pub(crate) fn update(
     group: Option<&Group>,
     cfg: &TrainConfig,
     lr: f64,
+    scaler: Option<&mut GradScaler>,
 ) -> Result<tch::Tensor, TrainError> {
     if let Some(g) = group {
         if let Some(e) = crate::distributed::take_error() {
@@ -157,6 +169,19 @@ pub(crate) fn update(
     if let Some(g) = group {
         g.average_gradients(vs)
             .map_err(|e| TrainError::Task(e.into()))?;
+    }
+    if let Some(s) = scaler {
+        let found_inf = optim
+            .unscale(1.0 / s.scale)
+            .map_err(|e| TrainError::Task(e.into()))?;
+        s.update(found_inf);
+        if found_inf {
+            optim.zero_grad();
+            return Ok(tch::Tensor::zeros(
+                [],
+                (tch::Kind::Double, tch::Device::Cpu),
+            ));
+        }
     }
     let grad_norm = optim.clip_grad_norm(cfg.grad_clip);
     optim.step(lr).map_err(|e| TrainError::Task(e.into()))?;

@@ -147,6 +147,50 @@ fn nan_gradient_stops_before_the_checkpoint() {
 }
 
 #[test]
+fn fp16_loss_scaling_is_exact_and_an_overflowing_step_is_skipped_not_fatal() {
+    // The spiral's forward is not autocast, so fp16 here is the loss scaling alone: scaling by
+    // 2^16 and unscaling is exact in float32, so the weights equal the fp32 run's bit for bit.
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = smoke(&[]);
+    let (run, mut log) = new_run(tmp.path(), "fp32");
+    let mut a = task(&plain);
+    fit(&mut a, &plain.train, &run, &mut log, FitOptions::default()).unwrap();
+    let fp16 = smoke(&["train.precision=fp16"]);
+    let (run, mut log) = new_run(tmp.path(), "fp16");
+    let mut b = task(&fp16);
+    fit(&mut b, &fp16.train, &run, &mut log, FitOptions::default()).unwrap();
+    for ((name, x), (_, y)) in weights(&a).iter().zip(weights(&b)) {
+        assert!(x.equal(&y), "{name} differs under loss scaling");
+    }
+    let state = Checkpoint::read(&run.last())
+        .unwrap()
+        .train_state()
+        .unwrap();
+    let s = state.scaler.expect("fp16 saves its loss scale");
+    assert_eq!((s.scale, s.skipped), (65536.0, 0));
+    assert!(s.growth_tracker > 0);
+
+    // A NaN gradient at step 7: the step is skipped and the scale halved, as GradScaler does;
+    // the run goes on (under fp32 the same gradient stops it: nan_gradient_stops_…).
+    let (run, mut log) = new_run(tmp.path(), "overflow");
+    let mut c = Poisoned::gradient_at(task(&fp16), 7);
+    fit(&mut c, &fp16.train, &run, &mut log, FitOptions::default()).unwrap();
+    let s = Checkpoint::read(&run.last())
+        .unwrap()
+        .train_state()
+        .unwrap()
+        .scaler
+        .unwrap();
+    assert_eq!((s.scale, s.skipped), (32768.0, 1));
+    for (name, w) in weights(&c.inner) {
+        assert!(
+            w.isfinite().all().int64_value(&[]) == 1,
+            "{name} not finite"
+        );
+    }
+}
+
+#[test]
 fn the_loop_reads_the_device_once_per_log_window() {
     // 40 steps, logged every 10, evaluated and checkpointed every 20: four host reads, however
     // many terms a step logs (each read waits for the device: once per step would stall a GPU).

@@ -134,7 +134,7 @@ impl LossConfig {
 }
 
 impl AppConfig for Config {
-    const BF16: bool = true;
+    const AUTOCAST: bool = true;
     kit::train_section!();
     fn validate(&self) -> Result<(), InvalidValue> {
         let (m, d, l) = (&self.model, &self.data, &self.loss);

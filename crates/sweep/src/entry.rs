@@ -18,7 +18,15 @@ pub enum Tool {
 /// The whole `main` of an app: kit's shared command line (`train`, `eval`, `predict`, `synth`,
 /// `info`, the app's own subcommands) plus `sweep`.
 pub fn main<A: App>() -> std::process::ExitCode {
-    kit::cli::run_with::<A, Tool>(|Tool::Sweep(cli)| {
+    main_with_args::<A>(std::env::args_os())
+}
+
+/// [`main`] on the given command line (its first item is the program name): one app of a
+/// binary that holds several (the device build's `zoo`).
+pub fn main_with_args<A: App>(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> std::process::ExitCode {
+    kit::cli::run_with_args::<A, Tool>(args, |Tool::Sweep(cli)| {
         let train = |a: &TrainArgs| kit::app::train_app::<A>(a).map(|(o, _, _)| o);
         let check = |path: &Path, set: &[String]| -> anyhow::Result<(u64, bool)> {
             let c: A::Config = kit::app::resolve(path, set, None)?;

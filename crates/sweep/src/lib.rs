@@ -22,7 +22,7 @@ mod paired;
 mod slurm;
 
 pub use collect::{collect, mean_std, Table};
-pub use entry::{main, Tool};
+pub use entry::{main, main_with_args, Tool};
 pub use grid::{expand, Grid, Plan, RunSpec, SlurmConfig};
 use local::run_local;
 pub use local::{run_task, RunResult};

@@ -97,6 +97,28 @@ impl Optimizer {
         }
     }
 
+    /// Divides every gradient by the loss scale (`inv_scale` = 1 / scale) and says whether any
+    /// is not finite, as `GradScaler.unscale_`: one host read, as in PyTorch, which must know
+    /// before the update whether to skip it.
+    pub fn unscale(&mut self, inv_scale: f64) -> Result<bool, tch::TchError> {
+        let grads: Vec<Tensor> = self
+            .slots
+            .iter()
+            .map(|s| s.param.grad())
+            .filter(|g| g.defined())
+            .collect();
+        if grads.is_empty() {
+            return Ok(false);
+        }
+        let finite = tch::no_grad(|| -> Result<Vec<Tensor>, tch::TchError> {
+            grads
+                .into_iter()
+                .map(|mut g| Ok(g.f_mul_scalar_(inv_scale)?.isfinite().all()))
+                .collect()
+        })?;
+        Ok(Tensor::stack(&finite, 0).all().f_int64_value(&[])? == 0)
+    }
+
     /// Rescales gradients so their global L2 norm is at most `max_norm` (0 = no clipping);
     /// returns the norm before clipping.
     pub fn clip_grad_norm(&mut self, max_norm: f64) -> Tensor {
