@@ -69,6 +69,14 @@ doctor: setup
     ./target/debug/doctor
     @if ldd target/debug/doctor | grep -q libtorch_cuda; then echo "links libtorch_cuda: yes"; else echo "links libtorch_cuda: no (CPU-only libtorch?)"; fi
 
+# Every app in one release binary (`zoo`) built against the GPU machine's torch 2.11 (+ loss-zoo's reference test), in target/device/bundle: what travels to a GPU machine (≤ 64 MiB with the tracked files).
+device-build:
+    tools/device/build.sh
+
+# On a GPU machine (no Rust needed; carry target/device/bundle, or run `bash tools/device/gpu-check.sh` there): every app on CUDA, loss-zoo CUDA = CPU, fp16 / bf16, one step against PyTorch; $OUT/gpu-check.md. Without a GPU: what it would run, exit 0.
+gpu-check:
+    tools/device/gpu-check.sh
+
 # Train an app: `just train face-verify` or `just train face-verify configs/face-verify/softmax.yaml`.
 train app config="" *args="": setup
     cargo build -p {{app}} --bin {{app}}

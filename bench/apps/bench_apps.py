@@ -127,7 +127,7 @@ def timed(cmd, env=None):
 def rust(app, a, tmp, extra):
     name = f"bench-{time.time_ns()}"
     sets = [f"train.max_steps={a.warmup + steps(app, a)}", "train.log_every=5", f"train.threads={a.threads}",
-            "train.eval_every=100000", "train.checkpoint_every=100000", "train.device=cpu"]
+            "train.eval_every=100000", "train.checkpoint_every=100000", f"train.device={a.device}"]
     cmd = [os.path.join(a.bin_dir, app), "train", "-c", f"configs/{app}/default.yaml",
            "--runs", tmp, "--name", name]
     for s in sets + list(INFO[app]["bench_set"]) + extra + a.set:
@@ -167,7 +167,8 @@ def replica_flags(app, same):
 
 def torch_run(app, a, flags, compile_=False):
     cmd = [sys.executable, os.path.join(ROOT, "bench/apps/replicas.py"), app,
-           "--steps", str(steps(app, a)), "--warmup", str(a.warmup), "--threads", str(a.threads)] + flags
+           "--steps", str(steps(app, a)), "--warmup", str(a.warmup), "--threads", str(a.threads),
+           "--device", a.device] + flags
     env = None
     if compile_:
         cmd.append("--compile")
@@ -189,16 +190,18 @@ def flops_per_sample(app, a):
     return json.loads(out.strip().splitlines()[-1])["flops_per_sample"]
 
 
-def fp32_peak(threads):
+def fp32_peak(threads, device="cpu"):
     """The median GFLOP/s of a 1024² float32 matmul with `threads` threads: this machine's
     reachable peak (`just bench-peak` prints it at more sizes and in bf16)."""
     import torch
     torch.set_num_threads(threads)
-    x, y = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    x, y = torch.randn(1024, 1024, device=device), torch.randn(1024, 1024, device=device)
     times = []
     for i in range(9):
         t0 = time.perf_counter()
         x @ y
+        if device != "cpu":
+            torch.cuda.synchronize()
         if i >= 2:
             times.append(time.perf_counter() - t0)
     return 2 * 1024 ** 3 / statistics.median(times) / 1e9
@@ -214,6 +217,7 @@ def main():
     ap.add_argument("--set", action="append", default=[],
                     help="a config override for the Rust runs (repeatable), e.g. train.channels_last=false")
     ap.add_argument("--no-compile", action="store_true", help="skip the torch.compile column")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda: where both sides train")
     ap.add_argument("--bin-dir", default=os.path.join(ROOT, "target/debug"),
                     help="where the app binaries are (e.g. an older build, to compare)")
     a = ap.parse_args()
@@ -230,6 +234,10 @@ def main():
     print(f"CPU: {cpu_model()} ({cpu_flags()}); {os.cpu_count()} CPUs, {a.threads} threads each side, "
           f"{a.rounds} × (Rust, PyTorch common, PyTorch same) per app{'' if a.no_compile else ' + one torch.compile run'}, "
           f"{a.steps} timed steps after {a.warmup} ({scaled})", flush=True)
+    if a.device != "cpu":
+        import torch
+        print(f"GPU: {torch.cuda.get_device_name()} (torch {torch.__version__}); the replica's batches are made on "
+              "the GPU, the Rust run's are loaded on the CPU and uploaded", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for app in a.apps:
@@ -250,7 +258,7 @@ def main():
             print(f"  {app}: Rust {[round(x[0], 1) for x in rs]} samples/s, PyTorch common {[round(x[0], 1) for x in common]}, "
                   f"same {[round(x[0], 1) for x in same]}"
                   + ("" if compiled is None else f", compiled {compiled[0]:.1f} (compile {compiled[3]:.0f} s)"), flush=True)
-    peak = fp32_peak(a.threads)
+    peak = fp32_peak(a.threads, a.device)
     print(f"\nfp32 matmul peak here: {peak:.0f} GFLOP/s (1024², {a.threads} threads); Rust GFLOP/s = the replica's "
           "counted matmul + convolution FLOPs per sample (forward + backward) × Rust samples/s")
     print("\n| app | parameters | Rust optimisations | Rust samples/s | PyTorch as commonly written | PyTorch, same optimisations | "

@@ -412,6 +412,7 @@ def main():
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (model and batches made there)")
     ap.add_argument("--channels-last", action="store_true", help="model in channels-last memory (as train.channels_last)")
     ap.add_argument("--bf16", action="store_true", help="forward under CPU bf16 autocast (as train.precision: bf16)")
     ap.add_argument("--fused-adamw", action="store_true", help="AdamW(fused=True) (as train.fused_adamw)")
@@ -423,6 +424,8 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    if a.device != "cpu":
+        torch.set_default_device(a.device)
     OPTIONS["chamfer"] = a.chamfer
     OPTIONS["input_channels_last"] = a.input_channels_last
     model, loss_fn, batch, clip, wd = APPS[a.app]()
@@ -431,7 +434,7 @@ def main():
         model = model.to(memory_format=torch.channels_last)
     if a.compile:
         loss_fn = torch.compile(loss_fn)
-    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.bf16 else contextlib.nullcontext
+    autocast = (lambda: torch.autocast(a.device, dtype=torch.bfloat16)) if a.bf16 else contextlib.nullcontext
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}], lr=1e-3,

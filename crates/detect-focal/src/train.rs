@@ -7,6 +7,7 @@ use crate::data::{self, Batch, Source, Targets};
 use crate::eval::{picture, postprocess, Collector, Det, Report};
 use crate::model::{RetinaNet, STRIDES};
 use kit::data::Loader;
+use kit::device::upload;
 use kit::logging::Logger;
 use kit::train::{Losses, Metrics, StepContext, Task};
 use loss_zoo::focal::sigmoid_focal_loss;
@@ -323,7 +324,7 @@ impl Task for DetTask {
     type Data = Source;
     kit::task_parts!(vs, train);
     fn train_step(&mut self, b: Batch, _ctx: &mut StepContext) -> anyhow::Result<Losses> {
-        let (cls, reg) = self.net.forward_t(&b.images.to_device(self.device), true);
+        let (cls, reg) = self.net.forward_t(&upload(&b.images, self.device), true);
         let (total, terms) = self.loss(&cls, &reg, &b)?;
         Ok(Losses {
             total,

@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::data::{collate, Picture, Pictures};
 use crate::model::Cnn;
 use kit::data::Loader;
+use kit::device::upload;
 use kit::logging::Logger;
 use kit::train::{Losses, Metrics, StepContext, Task};
 use std::sync::Arc;
@@ -72,9 +73,9 @@ impl FaceTask {
     }
 
     fn loss(&self, x: &Tensor, y: &Tensor, train: bool) -> Tensor {
-        let logits = self.net.logits(&x.to_device(self.device), train);
+        let logits = self.net.logits(&upload(&x, self.device), train);
         logits.binary_cross_entropy_with_logits::<Tensor>(
-            &y.to_device(self.device),
+            &upload(&y, self.device),
             None,
             None,
             Reduction::Mean,

@@ -6,6 +6,7 @@ use crate::data::{self, FaceRef, Faces, Split};
 use crate::eval::{roc_picture, verify, Verification};
 use crate::model::{Backbone, Head};
 use kit::data::{DataError, Loader};
+use kit::device::upload;
 use kit::logging::Logger;
 use kit::train::{Losses, Metrics, StepContext, Task};
 use loss_zoo::arcface::l2_normalize;
@@ -207,7 +208,7 @@ impl Task for FaceTask {
     type Data = Faces;
     kit::task_parts!(vs, train);
     fn train_step(&mut self, (x, y): Batch, ctx: &mut StepContext) -> anyhow::Result<Losses> {
-        let (x, y) = (x.to_device(self.device), y.to_device(self.device));
+        let (x, y) = (upload(&x, self.device), upload(&y, self.device));
         if !self.logged_faces {
             self.logged_faces = true;
             let pics: Vec<_> = (0..x.size()[0].min(16))

@@ -8,6 +8,7 @@ use crate::eval::{scores, Decoded};
 use crate::model::{frames, Crnn};
 use crate::viz;
 use kit::data::Loader;
+use kit::device::upload;
 use kit::logging::Logger;
 use kit::train::{Losses, Metrics, StepContext, Task};
 use loss_zoo::ctc::{beam_search_decode, ctc_loss, greedy_decode};
@@ -102,7 +103,7 @@ impl CtcTask {
     pub fn forward(&self, b: &Batch, train: bool) -> (Tensor, Tensor) {
         let lp = self
             .net
-            .forward_t(&b.images.to_device(self.device), &b.widths, train);
+            .forward_t(&upload(&b.images, self.device), &b.widths, train);
         let il: Vec<i64> = b
             .widths
             .iter()

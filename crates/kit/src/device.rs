@@ -75,6 +75,33 @@ impl DeviceSpec {
     }
 }
 
+extern "C" {
+    fn kit_cudnn(benchmark: i32, deterministic: i32) -> i32;
+}
+
+/// Applies `train.cudnn_benchmark` and `train.cudnn_deterministic` (libtorch's global cuDNN
+/// flags; they matter only on CUDA).
+pub fn set_cudnn(benchmark: bool, deterministic: bool) {
+    // SAFETY: sets two flags of libtorch's global context; catches every C++ exception.
+    let _ = unsafe { kit_cudnn(i32::from(benchmark), i32::from(deterministic)) };
+}
+
+/// A batch's tensor onto `device` as `DataLoader(pin_memory=True)` and
+/// `.to(device, non_blocking=True)` do: on CUDA the host tensor is copied into page-locked
+/// memory and the copy to the GPU is queued without waiting (the step's kernels follow it on
+/// the same stream); on the CPU it is the tensor itself, not a copy.
+pub fn upload(t: &tch::Tensor, device: tch::Device) -> tch::Tensor {
+    if !device.is_cuda() || t.device() == device {
+        return t.to_device(device);
+    }
+    let pinned = if t.is_pinned(device) {
+        t.shallow_clone()
+    } else {
+        t.pin_memory(device)
+    };
+    pinned.to_device_(device, t.kind(), true, false)
+}
+
 /// Seeds libtorch's generators (CPU and CUDA) for a given step of a run.
 pub fn seed_torch(seed: u64) {
     tch::manual_seed(seed as i64);
@@ -163,5 +190,13 @@ mod tests {
         assert_eq!("cuda:3".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cuda(3));
         assert!("tpu".parse::<DeviceSpec>().is_err());
         assert_eq!(DeviceSpec::Cpu.resolve().unwrap(), tch::Device::Cpu);
+    }
+
+    #[test]
+    fn upload_to_the_cpu_is_the_tensor_itself() {
+        let t = tch::Tensor::arange(6, (tch::Kind::Float, tch::Device::Cpu));
+        let u = upload(&t, tch::Device::Cpu);
+        assert_eq!(u.data_ptr(), t.data_ptr(), "a CPU upload copied");
+        assert!(u.equal(&t));
     }
 }

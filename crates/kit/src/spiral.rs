@@ -4,6 +4,7 @@
 
 use crate::app::AppConfig;
 use crate::data::{rng_for, DataError, Dataset, Loader};
+use crate::device::upload;
 use crate::logging::Logger;
 use crate::train::{Losses, Metrics, StepContext, Task, TrainConfig};
 use rand::Rng;
@@ -198,8 +199,8 @@ impl Task for SpiralTask {
     type Data = Spirals;
     crate::task_parts!(vs, loader);
     fn train_step(&mut self, (x, y): Batch, _ctx: &mut StepContext) -> anyhow::Result<Losses> {
-        let logits = self.net.forward_t(&x.to_device(self.device), true);
-        let y = y.to_device(self.device);
+        let logits = self.net.forward_t(&upload(&x, self.device), true);
+        let y = upload(&y, self.device);
         let loss = logits.cross_entropy_for_logits(&y);
         let acc = logits
             .argmax(-1, false)

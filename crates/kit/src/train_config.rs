@@ -48,8 +48,15 @@ pub struct TrainConfig {
     /// Convolution kernels in channels-last memory (NHWC; PyTorch's
     /// `memory_format=torch.channels_last`): faster convolutions on CPU for most conv nets.
     pub channels_last: bool,
-    /// `fp32`, or `bf16`: apps that support it run the forward pass under bf16 autocast.
+    /// `fp32`, `bf16` or `fp16`: apps that support it run the forward pass under autocast
+    /// (fp16 with dynamic loss scaling).
     pub precision: crate::precision::Precision,
+    /// cuDNN picks the fastest convolution algorithm per shape (`torch.backends.cudnn.benchmark`):
+    /// faster on a GPU when shapes repeat, not bit-reproducible. CUDA only.
+    pub cudnn_benchmark: bool,
+    /// Deterministic cuDNN algorithms (`torch.backends.cudnn.deterministic`): a CUDA run
+    /// repeats bit for bit, usually slower. CUDA only.
+    pub cudnn_deterministic: bool,
     /// Which checkpoint becomes `best` when an evaluation ties the best so far: `latest`
     /// (it has trained longer; an accuracy on a few hundred examples ties often) or
     /// `earliest`.
@@ -136,6 +143,8 @@ impl Default for TrainConfig {
             workers: 2,
             channels_last: false,
             precision: Default::default(),
+            cudnn_benchmark: false,
+            cudnn_deterministic: false,
             selection_ties: SelectionTies::Latest,
             init_from: None,
             distributed: DistMode::Auto,

@@ -4,15 +4,19 @@
 use crate::{LossError, Result};
 use tch::{Kind, Tensor};
 
-/// L = Σᵢ wᵢ·Lᵢ for scalar task losses `losses` and fixed weights `weights`.
+/// L = Σᵢ wᵢ·Lᵢ for scalar task losses `losses` and fixed weights `weights` (at least one
+/// task: an empty sum would have no device to live on).
 pub fn weighted_sum(losses: &[Tensor], weights: &[f64]) -> Result<Tensor> {
     check(losses, weights.len(), "weights")?;
-    Ok(losses
+    losses
         .iter()
         .zip(weights)
         .map(|(l, &w)| l * w)
         .reduce(|a, b| a + b)
-        .unwrap_or_else(|| Tensor::zeros([], (Kind::Float, tch::Device::Cpu))))
+        .ok_or(LossError::Value {
+            arg: "losses",
+            message: "no task losses to weigh: give at least one task".into(),
+        })
 }
 
 /// Uncertainty weighting: L = Σᵢ exp(−sᵢ)·Lᵢ + sᵢ with sᵢ = log σᵢ² learned per task
@@ -44,6 +48,12 @@ pub fn uncertainty_weighted(losses: &[Tensor], log_vars: &Tensor) -> Result<Tens
 }
 
 fn check(losses: &[Tensor], n: usize, arg: &'static str) -> Result<()> {
+    if losses.is_empty() {
+        return Err(LossError::Value {
+            arg: "losses",
+            message: "no task losses to weigh: give at least one task".into(),
+        });
+    }
     if losses.len() != n {
         return Err(LossError::Value {
             arg,
@@ -103,5 +113,13 @@ mod tests {
         let g: Vec<f64> = Vec::try_from(s.grad()).unwrap();
         assert!(g.iter().all(|v| v.abs() < 1e-12), "{g:?}");
         assert!(uncertainty_weighted(&[scalar(1.0)], &s).is_err());
+    }
+
+    #[test]
+    fn no_task_is_an_error_not_a_cpu_zero() {
+        let e = weighted_sum(&[], &[]).unwrap_err();
+        assert!(e.to_string().contains("at least one task"), "{e}");
+        let s = Tensor::zeros([0], (Kind::Float, tch::Device::Cpu));
+        assert!(uncertainty_weighted(&[], &s).is_err());
     }
 }

@@ -9,6 +9,7 @@ use crate::eval::{panel, Collector, Panel, Report};
 use crate::model::{Features, MixNet};
 use crate::synth::CLASSES;
 use kit::data::{Dataset, Loader};
+use kit::device::upload;
 use kit::logging::Logger;
 use kit::train::{Losses, Metrics, StepContext, Task};
 use loss_zoo::dice::DiceOptions;
@@ -97,7 +98,7 @@ impl MixTask {
         let f: Features = self
             .net
             .backbone
-            .forward_t(&images.to_device(self.device), train);
+            .forward_t(&upload(&images, self.device), train);
         Outputs {
             detect: self.net.detect.as_ref().map(|h| h.forward_t(&f, train)),
             segment: self.net.segment.as_ref().map(|h| h.forward_t(&f, train)),

@@ -8,6 +8,7 @@ use crate::mesh::V3;
 use crate::model::PointNet;
 use crate::predict::{gray_picture, height_colour, hstack, three_views, vstack};
 use kit::data::Loader;
+use kit::device::upload;
 use kit::logging::Logger;
 use kit::train::{Losses, Metrics, StepContext, Task};
 use loss_zoo::chamfer::{chamfer_distance, ChamferOptions};
@@ -166,7 +167,7 @@ impl Task for CloudTask {
     type Data = Split;
     kit::task_parts!(vs, train);
     fn train_step(&mut self, (x, y): Batch, _ctx: &mut StepContext) -> anyhow::Result<Losses> {
-        let (x, y) = (x.to_device(self.device), y.to_device(self.device));
+        let (x, y) = (upload(&x, self.device), upload(&y, self.device));
         let pred = self.net.forward_t(&x, true);
         let (total, terms) = self.losses(&pred, &y)?;
         Ok(Losses {

@@ -6,6 +6,7 @@ use crate::data::{self, Source};
 use crate::eval::{overlay, score_volumes, Report, Scores};
 use crate::model::UNet;
 use kit::data::Loader;
+use kit::device::upload;
 use kit::logging::Logger;
 use kit::train::{Losses, Metrics, StepContext, Task};
 use loss_zoo::dice::DiceOptions;
@@ -161,7 +162,7 @@ impl Task for SegTask {
     type Data = Source;
     kit::task_parts!(vs, train);
     fn train_step(&mut self, (x, y): Batch, _ctx: &mut StepContext) -> anyhow::Result<Losses> {
-        let (x, y) = (x.to_device(self.device), y.to_device(self.device));
+        let (x, y) = (upload(&x, self.device), upload(&y, self.device));
         let precision = self.cfg.train.precision;
         let logits =
             kit::precision::forward(precision, self.device, || self.net.forward_t(&x, true));

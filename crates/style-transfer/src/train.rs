@@ -9,6 +9,7 @@ use crate::features::{objective, Objective};
 use crate::model::Transformer;
 use image::RgbImage;
 use kit::data::Loader;
+use kit::device::upload;
 use kit::logging::Logger;
 use kit::train::{Losses, Metrics, StepContext, Task};
 use std::sync::Arc;
@@ -90,7 +91,7 @@ impl Task for StyleTask {
     type Data = Source;
     kit::task_parts!(vs, train);
     fn train_step(&mut self, x: Tensor, _ctx: &mut StepContext) -> anyhow::Result<Losses> {
-        let x = x.to_device(self.device);
+        let x = upload(&x, self.device);
         let y = self.net.forward(&x);
         let t = self.objective()?.0.terms(&y, &x)?;
         Ok(Losses {

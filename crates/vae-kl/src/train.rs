@@ -9,6 +9,7 @@ use crate::eval::{evaluate, EvalOptions, Evaluation};
 use crate::model::{elbo_parts, perceptual_features, perceptual_term, Vae};
 use image::RgbImage;
 use kit::data::Loader;
+use kit::device::upload;
 use kit::logging::Logger;
 use kit::train::{Losses, Metrics, StepContext, Task};
 use std::sync::Arc;
@@ -131,7 +132,7 @@ impl Task for VaeTask {
     type Data = Source;
     kit::task_parts!(vs, train);
     fn train_step(&mut self, (x, _): Batch, ctx: &mut StepContext) -> anyhow::Result<Losses> {
-        let x = x.to_device(self.device);
+        let x = upload(&x, self.device);
         let p = elbo_parts(&self.vae, &x, &self.cfg.loss);
         let beta = self.cfg.loss.beta_at(ctx.step);
         let w = self.cfg.loss.perceptual_weight;

@@ -114,6 +114,7 @@ pub(crate) fn device_and_threads(
         ),
         _ => crate::device::set_threads(t.threads),
     }
+    crate::device::set_cudnn(t.cudnn_benchmark, t.cudnn_deterministic);
     Ok(device)
 }
 
