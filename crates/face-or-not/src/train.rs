@@ -73,9 +73,9 @@ impl FaceTask {
     }
 
     fn loss(&self, x: &Tensor, y: &Tensor, train: bool) -> Tensor {
-        let logits = self.net.logits(&upload(&x, self.device), train);
+        let logits = self.net.logits(&upload(x, self.device), train);
         logits.binary_cross_entropy_with_logits::<Tensor>(
-            &upload(&y, self.device),
+            &upload(y, self.device),
             None,
             None,
             Reduction::Mean,

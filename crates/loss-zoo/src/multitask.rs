@@ -2,7 +2,7 @@
 //! homoscedastic-uncertainty weighting of Kendall, Gal & Cipolla (CVPR 2018).
 
 use crate::{LossError, Result};
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 /// L = Σᵢ wᵢ·Lᵢ for scalar task losses `losses` and fixed weights `weights` (at least one
 /// task: an empty sum would have no device to live on).
@@ -119,7 +119,7 @@ mod tests {
     fn no_task_is_an_error_not_a_cpu_zero() {
         let e = weighted_sum(&[], &[]).unwrap_err();
         assert!(e.to_string().contains("at least one task"), "{e}");
-        let s = Tensor::zeros([0], (Kind::Float, tch::Device::Cpu));
+        let s = Tensor::zeros([0], (tch::Kind::Float, tch::Device::Cpu));
         assert!(uncertainty_weighted(&[], &s).is_err());
     }
 }

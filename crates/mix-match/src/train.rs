@@ -98,7 +98,7 @@ impl MixTask {
         let f: Features = self
             .net
             .backbone
-            .forward_t(&upload(&images, self.device), train);
+            .forward_t(&upload(images, self.device), train);
         Outputs {
             detect: self.net.detect.as_ref().map(|h| h.forward_t(&f, train)),
             segment: self.net.segment.as_ref().map(|h| h.forward_t(&f, train)),
