@@ -93,6 +93,7 @@ impl App for FaceVerify {
                 held_out: Vec::new(),
                 pairs: Vec::new(),
                 classes,
+                folds: 10,
             });
         Ok(FaceTask::new(cfg, device, split))
     }
@@ -102,7 +103,8 @@ impl App for FaceVerify {
         let mut accuracy_at_val_threshold = None;
         let v = &ev.verification;
         println!(
-            "| head | AUC | EER | TAR@FAR=1e-2 | TAR@FAR=1e-3 | 10-fold acc | closed-set acc |"
+            "| head | AUC | EER | TAR@FAR=1e-2 | TAR@FAR=1e-3 | {}-fold acc | closed-set acc |",
+            o.task.folds
         );
         println!("|---|---|---|---|---|---|---|");
         println!(
@@ -117,9 +119,12 @@ impl App for FaceVerify {
             ev.closed_set_accuracy
         );
         println!(
-            "({} pairs of unseen identities, checkpoint {})",
+            "({} pairs of unseen identities, checkpoint {}; k-fold accuracy: threshold chosen \
+             on k − 1 folds, accuracy on the k-th, mean ± std over the {} folds: LFW's own \
+             with LFW's pairs.txt)",
             ev.labels.len(),
-            o.checkpoint
+            o.checkpoint,
+            o.task.folds,
         );
         if ev.closed_set_accuracy.is_nan() {
             println!("(closed-set accuracy needs held-out images of the training identities)");

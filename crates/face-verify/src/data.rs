@@ -3,7 +3,7 @@
 //! reports, and `val_pairs.txt` (same format) for the validation training selects on — without
 //! it, a seeded 10% of the training identities (at least two) are held out as validation
 //! people. Closed-set accuracy holds out each identity's last image for test (three images or
-//! more) and its second-last for validation (four or more).
+//! more) and its second-last for validation (four or more). Or LFW as downloaded ([`lfw`]).
 
 use crate::config::DataConfig;
 use crate::synth::{render, Identity};
@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use tch::Tensor;
 
 mod folder;
+pub mod lfw;
 pub use folder::{eval_split, folder_split, read_pairs, read_pairs_file};
 
 /// Where one face image comes from.
@@ -103,6 +104,8 @@ pub struct Split {
     pub held_out: Vec<(FaceRef, i64)>,
     pub pairs: Vec<(FaceRef, FaceRef, bool)>,
     pub classes: i64,
+    /// Folds of the k-fold accuracy, contiguous blocks of `pairs` (LFW's N, else 10).
+    pub folds: usize,
 }
 
 /// Synthetic split: identities 0..train_identities for training (2 extra images each held
@@ -165,6 +168,7 @@ fn synthetic_pairs_from(d: &DataConfig, seed: u64, first: u64, stream: u64, part
         held_out,
         pairs,
         classes: nt as i64,
+        folds: 10,
     }
 }
 

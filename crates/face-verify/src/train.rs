@@ -22,6 +22,8 @@ pub struct FaceTask {
     /// Training identities (rows of the head), recorded in the run's meta.json.
     pub classes: i64,
     pub pairs: Vec<(FaceRef, FaceRef, bool)>,
+    /// The folds of the k-fold verification accuracy (contiguous blocks of `pairs`).
+    pub folds: usize,
     /// Which held-out part `pairs` and the held-out faces are (validation or test).
     pub part: kit::data::Part,
     cfg: Config,
@@ -78,6 +80,7 @@ impl FaceTask {
             head,
             classes: split.classes,
             pairs: split.pairs,
+            folds: split.folds,
             part: split.part,
             cfg: cfg.clone(),
             train,
@@ -186,14 +189,14 @@ impl FaceTask {
             total += y.size()[0];
         }
         let ev = Evaluation {
-            verification: verify(&sims, &labels),
+            verification: verify(&sims, &labels, self.folds),
             // NaN when there is no held-out image of a training identity (eval --data).
             closed_set_accuracy: if total == 0 {
                 f64::NAN
             } else {
                 right as f64 / total as f64
             },
-            euclidean: verify(&distance, &labels),
+            euclidean: verify(&distance, &labels, self.folds),
             norms: ids.iter().copied().zip(norms).collect(),
             scores: sims,
             labels,

@@ -1,6 +1,7 @@
 //! The real format: `train/<identity>/*`, `val_pairs.txt` (validation) and `pairs.txt` (test),
-//! read into a [`Split`] of the part asked for.
+//! or LFW's download ([`super::lfw`]), read into a [`Split`] of the part asked for.
 
+use super::lfw::{is_lfw, read_lfw_pairs};
 use super::{FaceRef, Split};
 use kit::data::{rng_for, DataError, Part};
 use std::path::{Path, PathBuf};
@@ -14,9 +15,19 @@ fn is_image(p: &Path) -> bool {
 /// Images of one identity folder, sorted by name.
 type PersonFolder = (PathBuf, Vec<PathBuf>);
 
-/// The identity folders of `root/train/`, sorted, each with its sorted images.
-fn identity_folders(root: &Path) -> Result<Vec<PersonFolder>, DataError> {
-    let train_dir = root.join("train");
+/// The identity folders of `train_dir`, sorted, each with its sorted images.
+fn identity_folders(train_dir: &Path) -> Result<Vec<PersonFolder>, DataError> {
+    let train_dir = train_dir.to_path_buf();
+    if !train_dir.is_dir() {
+        return Err(DataError::Invalid {
+            path: train_dir,
+            message: "not a folder. face-verify reads `train/<identity>/*.jpg` with `pairs.txt` \
+                      (`path_a path_b 0|1`; `val_pairs.txt` optional), or LFW as downloaded \
+                      (person folders, in the folder or its lfw/, lfw-deepfunneled/, with \
+                      LFW's pairs.txt, header `10 300`)"
+                .into(),
+        });
+    }
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| DataError::Io { path, source }
@@ -78,10 +89,21 @@ fn people_pairs(people: &[PersonFolder]) -> Vec<(FaceRef, FaceRef, bool)> {
 /// Closed-set accuracy holds out each identity's last image for test (three or more images)
 /// and its second-last for validation (four or more); neither is trained on.
 pub fn folder_split(root: &Path, seed: u64, part: Part) -> Result<Split, DataError> {
-    let train_dir = root.join("train");
-    let mut ids = identity_folders(root)?;
+    let lfw = is_lfw(root).then(|| read_lfw_pairs(root)).transpose()?;
+    let (train_dir, mut ids) = match &lfw {
+        // LFW: the people who occur in no pair.
+        Some(l) => {
+            let named = |d: &PathBuf| d.file_name().and_then(|n| n.to_str()).map(str::to_string);
+            let ids = identity_folders(&l.images)?
+                .into_iter()
+                .filter(|(d, _)| named(d).is_some_and(|n| !l.people.contains(&n)))
+                .collect();
+            (l.images.clone(), ids)
+        }
+        None => (root.join("train"), identity_folders(&root.join("train"))?),
+    };
     let val_file = root.join("val_pairs.txt");
-    let val_people = if val_file.is_file() {
+    let val_people = if lfw.is_none() && val_file.is_file() {
         Vec::new()
     } else {
         hold_out_people(&mut ids, seed)
@@ -113,10 +135,11 @@ pub fn folder_split(root: &Path, seed: u64, part: Part) -> Result<Split, DataErr
         });
     }
     let classes = train.iter().map(|t| t.1).max().unwrap_or(0) + 1;
-    let pairs = match part {
-        Part::Test | Part::Train => read_pairs_file(&root.join("pairs.txt"), root)?,
-        Part::Val if val_people.is_empty() => read_pairs_file(&val_file, root)?,
-        Part::Val => people_pairs(&val_people),
+    let (pairs, folds) = match (part, lfw) {
+        (Part::Test | Part::Train, Some(l)) => (l.pairs, l.folds),
+        (Part::Test | Part::Train, None) => (read_pairs_file(&root.join("pairs.txt"), root)?, 10),
+        (Part::Val, _) if val_people.is_empty() => (read_pairs_file(&val_file, root)?, 10),
+        (Part::Val, _) => (people_pairs(&val_people), 10),
     };
     Ok(Split {
         part,
@@ -124,6 +147,7 @@ pub fn folder_split(root: &Path, seed: u64, part: Part) -> Result<Split, DataErr
         held_out,
         pairs,
         classes,
+        folds,
     })
 }
 
@@ -180,11 +204,18 @@ pub fn read_pairs_file(
 /// The evaluation split of `eval --data DIR`: the verification pairs of `DIR/pairs.txt` only
 /// (no training folder; closed-set accuracy needs the training identities and is skipped).
 pub fn eval_split(root: &Path, classes: i64) -> Result<Split, DataError> {
+    let (pairs, folds) = if is_lfw(root) {
+        let l = read_lfw_pairs(root)?;
+        (l.pairs, l.folds)
+    } else {
+        (read_pairs(root)?, 10)
+    };
     Ok(Split {
         part: Part::Test,
         train: Vec::new(),
         held_out: Vec::new(),
-        pairs: read_pairs(root)?,
+        pairs,
         classes,
+        folds,
     })
 }
