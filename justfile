@@ -173,12 +173,14 @@ test-slurm: setup
     cargo build -p kit --example spiral
     tools/slurm/test.sh
 
-# Re-write the format fixtures with each format's reference library (Pillow, trimesh, pycocotools, scikit-learn for LFW); the tests read the committed files.
+# Re-write the format fixtures with each format's reference library (Pillow, trimesh, pycocotools, scikit-learn for LFW, torchvision for MNIST IDX); the tests read the committed files.
 format-fixtures: setup
     .venv/bin/python -m pip install --quiet Pillow==13.0.0 trimesh==5.2.0 pycocotools==2.0.11
     .venv/bin/python tools/format_fixtures.py
     .venv/bin/python -m pip install --quiet scikit-learn
     .venv/bin/python crates/face-verify/tools/lfw_fixture.py crates/face-verify/tests/fixtures
+    .venv/bin/python -m pip install --quiet --no-deps torchvision==0.28.0
+    .venv/bin/python crates/kit/tools/mnist_idx_fixture.py crates/kit/tests/fixtures
 
 # The lecture's loss figures, computed by calling loss-zoo, written to docs/figures/*.png.
 figures: setup

@@ -138,7 +138,9 @@ pub fn collate(items: Vec<Sample>) -> Result<Batch, DataError> {
 /// The training, validation and test sets named by the config, and the factor names of a
 /// folder source. Training's evaluations (and so the best checkpoint) use validation; only
 /// `eval` reads test. Sprites: three seeded streams (`test_size` each for validation and
-/// test), each from its own part of the sprite universe by content ([`sprite`]). MNIST: the last 10% of each digit of the training split is validation. A folder:
+/// test), each from its own part of the sprite universe by content ([`sprite`]). MNIST: the last 10% of each digit of the training split is validation. MNIST's IDX
+/// files as downloaded: their test part, and a seeded 10% of their training part for
+/// validation. A folder:
 /// `train/`, `val/` (or, without one, a seeded 10% of `train/`, said on the console) and
 /// `test/`.
 pub fn splits(
@@ -191,6 +193,10 @@ pub fn splits(
                 Vec::new(),
             )
         }
+        folder if kit::mnist::find_idx(Path::new(folder)).is_some() => {
+            let (train, val, test) = idx_splits(Path::new(folder), seed)?;
+            (train, val, test, Vec::new())
+        }
         folder => {
             let root = Path::new(folder);
             let (mut tr, names) = read_folder(&root.join("train"))?;
@@ -221,6 +227,39 @@ pub fn splits(
             )
         }
     })
+}
+
+/// MNIST's IDX files as downloaded (LeCun's `.gz` files or torchvision's `MNIST/raw/`; also
+/// Fashion-MNIST): the official test part for test, a seeded 10% of the training part for
+/// validation.
+fn idx_splits(root: &Path, seed: u64) -> Result<(Source, Source, Source), DataError> {
+    let m = kit::mnist::read_idx(root)?;
+    if (m.rows, m.cols) != (SIDE, SIDE) {
+        return Err(DataError::Invalid {
+            path: root.to_path_buf(),
+            message: format!("{}×{} images: vae-kl reads 28×28", m.rows, m.cols),
+        });
+    }
+    let samples = |part: Vec<(Vec<u8>, u8)>| -> Vec<Sample> {
+        part.into_iter()
+            .map(|(pixels, label)| Sample {
+                pixels,
+                label: i64::from(label),
+                factors: Vec::new(),
+            })
+            .collect()
+    };
+    let mut train = samples(m.train);
+    let val =
+        kit::data::hold_out_validation(&mut train, seed).ok_or_else(|| DataError::Invalid {
+            path: root.to_path_buf(),
+            message: "too few training images to hold some out for validation".into(),
+        })?;
+    Ok((
+        Source::Images(train),
+        Source::Images(val),
+        Source::Images(samples(m.test)),
+    ))
 }
 
 /// Reads `dir/*.png` (any size → 28×28 grayscale) and, when present, `dir/factors.csv`
