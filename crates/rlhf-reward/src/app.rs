@@ -94,7 +94,7 @@ impl App for RlhfReward {
     ) -> anyhow::Result<RlhfTask> {
         let test = purpose
             .held_out(
-                |dir, split| crate::sources::folder_eval(dir, split, cfg.data.max_len),
+                |dir, split| crate::sources::folder_eval(dir, split, cfg),
                 || crate::sources::test_set(cfg, device),
                 || Ok(crate::sources::sources(cfg, device)?.1),
             )?

@@ -10,6 +10,10 @@
 //!   `{"role", "content"}` messages, written out as HH-style text (`\n\nHuman:` for `user`,
 //!   `\n\nAssistant:` for `assistant`, `\n\nSystem:` for `system`) and split the same way.
 //!
+//! The RL stage reads prompts alone ([`read_prompts`]): TRL's prompt-only layout
+//! (`{"prompt": "..."}`, or `{"prompt": [messages]}` ending in a generation turn) or the prompt
+//! of any pair layout above.
+//!
 //! Texts are UTF-8; the model reads their bytes. Over-long texts are counted here and cut when
 //! tokenised (a prompt keeps its end, a response its start: see [`crate::data::encode`]).
 
@@ -83,6 +87,50 @@ pub fn read_jsonl(path: &Path, max_len: usize) -> Result<PairFile, DataError> {
         });
     }
     Ok(out)
+}
+
+/// The prompts of a JSONL file, one per line: TRL's prompt-only layout (`prompt` a string, or a
+/// list of messages written out HH-style and followed by `\n\nAssistant:`, the turn the policy
+/// writes, as a chat template's generation prompt) or any pair layout's prompt. Errors name
+/// the file and line, as [`read_jsonl`]'s.
+pub fn read_prompts(path: &Path) -> Result<Vec<String>, DataError> {
+    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut prompts = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let bad = |m: String| DataError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("line {}: {m}", i + 1),
+        };
+        if line.trim().is_empty() {
+            return Err(bad("empty line (one JSON object per line)".into()));
+        }
+        let v: Value = serde_json::from_str(line).map_err(|e| bad(format!("{e}")))?;
+        let prompt = match (v.get("prompt"), v.get("chosen")) {
+            (_, Some(_)) => parse_line(&v).map_err(bad)?.0.prompt,
+            (Some(Value::String(p)), None) => p.clone(),
+            (Some(Value::Array(m)), None) => dialogue(m).map_err(bad)? + ASSISTANT,
+            (Some(_), None) => {
+                return Err(bad("`prompt` must be a string or a list of messages".into()))
+            }
+            (None, None) => {
+                return Err(bad(
+                    "missing field `prompt` (TRL's prompt-only layout) or `chosen` (a pair)".into(),
+                ))
+            }
+        };
+        prompts.push(prompt);
+    }
+    if prompts.is_empty() {
+        return Err(DataError::Invalid {
+            path: path.to_path_buf(),
+            message: "no prompts".into(),
+        });
+    }
+    Ok(prompts)
 }
 
 /// One line as a pair, and its layout (0 explicit, 1 implicit HH, 2 conversational).

@@ -269,6 +269,33 @@ fn the_whole_chain_on_the_smoke_config() {
         curve.starts_with("step,kl,gold_reward,proxy_reward\n") && curve.lines().count() >= 3,
         "{curve}"
     );
+    // TRL's prompt-only layout (strings and messages) trains the RL stage from a folder.
+    let prompts = tmp.path().join("prompts");
+    std::fs::create_dir_all(&prompts).unwrap();
+    let ps =
+        rlhf_reward::sources::toy_prompts(&self::smoke(), 20, 5, kit::data::Part::Train).unwrap();
+    let mut lines: String = ps
+        .iter()
+        .map(|x| serde_json::json!({ "prompt": x }).to_string() + "\n")
+        .collect();
+    lines += r#"{"prompt": [{"role": "user", "content": "s:12"}]}"#;
+    std::fs::write(prompts.join("train.jsonl"), &lines).unwrap();
+    std::fs::write(prompts.join("test.jsonl"), &lines).unwrap();
+    let source = format!("data.source={}", p(&prompts));
+    let out = train(
+        "rl-prompts",
+        &[
+            "stage=policy".into(),
+            "policy.method=rl".into(),
+            sft_run.clone(),
+            rm_run.clone(),
+            source,
+            "train.batch_size=8".into(),
+        ],
+    );
+    assert!(out.contains("seeded 10%") && out.contains("kl"), "{out}");
+    let e = run(&["eval", "--run", &dir("rl-prompts")]);
+    assert!(e.contains("| this run |"), "{e}");
     // eval of each kind.
     let e = run(&["eval", "--run", &dir("reward")]);
     assert!(e.contains("| test pairs | accuracy | Bayes ceiling"), "{e}");

@@ -107,3 +107,31 @@ fn a_utf8_policy_samples_text_it_scores_and_an_ascii_one_refuses_utf8_data() {
     let (examples, val) = rlhf_reward::sources::sources(&cfg, Device::Cpu).unwrap();
     assert_eq!((examples.len(), val.pairs.len()), (2, 2));
 }
+
+#[test]
+fn trl_prompt_only_lines_and_pair_lines_give_their_prompts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("prompts.jsonl");
+    let lines = [
+        r#"{"prompt": "Café ?"}"#,
+        r#"{"prompt": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]}"#,
+        r#"{"prompt": "s:21", "chosen": "12", "rejected": "21"}"#,
+        r#"{"chosen": "\n\nHuman: 2+2?\n\nAssistant: 4", "rejected": "\n\nHuman: 2+2?\n\nAssistant: 5"}"#,
+    ];
+    std::fs::write(&p, lines.join("\n")).unwrap();
+    let got = rlhf_reward::pairs::read_prompts(&p).unwrap();
+    assert_eq!(
+        got,
+        [
+            "Café ?",
+            "\n\nSystem: Be brief.\n\nHuman: Hi\n\nAssistant:",
+            "s:21",
+            "\n\nHuman: 2+2?\n\nAssistant:"
+        ]
+    );
+    std::fs::write(&p, "{\"prompt\": \"a\"}\n{\"text\": \"b\"}\n").unwrap();
+    let e = rlhf_reward::pairs::read_prompts(&p)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("line 2") && e.contains("prompt-only"), "{e}");
+}
