@@ -106,6 +106,9 @@ pub use scenes::boxes::DetectConfig;
 
 impl AppConfig for Config {
     kit::train_section!();
+    fn data_folder(&self) -> Option<std::path::PathBuf> {
+        kit::app::folder_source(&self.data.source)
+    }
     fn validate(&self) -> Result<(), InvalidValue> {
         let (d, m, l, k) = (&self.data, &self.model, &self.loss, &self.detect);
         ensure(l.gamma.is_finite() && l.gamma >= 0.0, "loss.gamma", || {

@@ -101,6 +101,12 @@ pub struct ScanConfig {
 
 impl AppConfig for Config {
     kit::train_section!();
+    fn data_folder(&self) -> Option<PathBuf> {
+        match &self.data.source {
+            Source::Folder(p) => Some(p.clone()),
+            Source::Synthetic => None,
+        }
+    }
     fn validate(&self) -> Result<(), InvalidValue> {
         self.data.validate()?;
         let m = &self.model;

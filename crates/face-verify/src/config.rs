@@ -75,6 +75,9 @@ pub struct HeadConfig {
 impl AppConfig for Config {
     const AUTOCAST: bool = true;
     kit::train_section!();
+    fn data_folder(&self) -> Option<std::path::PathBuf> {
+        kit::app::folder_source(&self.data.source)
+    }
     fn validate(&self) -> Result<(), InvalidValue> {
         let (d, h) = (&self.data, &self.head);
         ensure(h.s.is_finite() && h.s > 0.0, "head.s", || {

@@ -175,3 +175,56 @@ fn the_smoke_config_trains_on_lfw_and_evaluates_its_folds() {
         "{out}"
     );
 }
+
+#[test]
+fn data_check_names_a_test_face_copied_into_training_and_train_warns() {
+    use kit::testing::{run_cli, run_ok};
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_face-verify");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    let smoke = s(&repo.join("configs/face-verify/smoke.yaml"));
+    // The synthetic set through its config: splits disjoint by content.
+    let out = run_ok(bin, &["data", "check", "--config", &smoke]);
+    assert!(out.contains("0 contents in more than one split"), "{out}");
+    let ds = tmp.path().join("ds");
+    run_ok(bin, &["synth", "--out", &s(&ds), "--config", &smoke]);
+    let test_face = std::fs::read_dir(ds.join("test"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .next()
+        .unwrap();
+    let person = std::fs::read_dir(ds.join("train"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::copy(&test_face, person.join("leaked.png")).unwrap();
+    let (ok, out) = run_cli(bin, &["data", "check", &s(&ds)]);
+    assert!(
+        !ok && out.contains("leaked.png") && out.contains("1 problem"),
+        "{out}"
+    );
+    let source = format!("data.source={}", s(&ds));
+    let runs = s(&tmp.path().join("runs"));
+    let out = run_ok(
+        bin,
+        &[
+            "train",
+            "-c",
+            &smoke,
+            "--runs",
+            &runs,
+            "--set",
+            &source,
+            "--set",
+            "train.max_steps=1",
+        ],
+    );
+    assert!(
+        out.contains("warning: 1 validation / test items") && out.contains("leaked.png"),
+        "{out}"
+    );
+}

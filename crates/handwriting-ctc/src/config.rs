@@ -88,6 +88,9 @@ pub struct DecodeConfig {
 
 impl AppConfig for Config {
     kit::train_section!();
+    fn data_folder(&self) -> Option<std::path::PathBuf> {
+        kit::app::folder_source(&self.data.source)
+    }
     fn validate(&self) -> Result<(), InvalidValue> {
         let d = &self.data;
         ensure(!d.alphabet.is_empty(), "data.alphabet", || {

@@ -43,6 +43,11 @@ pub trait AppConfig: Serialize + DeserializeOwned {
     /// Whether the app runs its forward pass through [`crate::precision::forward`], so that
     /// `train.precision: bf16 | fp16` means something (other apps refuse it).
     const AUTOCAST: bool = false;
+    /// The dataset folder the config trains on, when it names one (not built-in synthetic
+    /// data): `train` checks it for validation or test items that duplicate training items.
+    fn data_folder(&self) -> Option<PathBuf> {
+        None
+    }
     /// Checks the app's own keys (the `train:` section is checked by the kit) before anything
     /// is written: `loss.gamma must be ≥ 0, got -1`.
     fn validate(&self) -> Result<(), InvalidValue> {
@@ -108,6 +113,9 @@ where
 {
     let (existing, config_path) = run_and_config(app, args)?;
     let config: C = resolve(&config_path, &args.set, args.device)?;
+    if let Some(dir) = config.data_folder() {
+        crate::data::check::warn_leaks(&dir, app);
+    }
     let t = config.train();
     let dist = crate::distributed::join_group(t)?;
     let device = crate::distributed::device_and_threads(dist, t)?;
@@ -360,6 +368,11 @@ pub trait App: Sized {
     fn extra(_cmd: Self::Extra) -> anyhow::Result<()> {
         Ok(())
     }
+}
+
+/// `data.source` as a dataset folder, when it is one (a built-in generator's name is not).
+pub fn folder_source(source: &str) -> Option<PathBuf> {
+    Some(PathBuf::from(source)).filter(|p| p.is_dir())
 }
 
 /// `<app> train` through [`train`], then the app's [`App::after_train`].

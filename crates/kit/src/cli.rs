@@ -76,6 +76,9 @@ enum Command<E: Subcommand, T: Subcommand> {
     Predict(PredictArgs),
     /// Write the synthetic dataset in the real on-disk format.
     Synth(SynthArgs),
+    /// Look at a dataset before training on it.
+    #[command(subcommand)]
+    Data(DataCmd),
     /// What this app declares for `just demo` and `just bench-apps` (its metric, floor,
     /// chance level, benchmark settings).
     Info {
@@ -87,6 +90,47 @@ enum Command<E: Subcommand, T: Subcommand> {
     Tool(T),
     #[command(flatten)]
     Extra(E),
+}
+
+/// `data …` subcommands.
+#[derive(Subcommand)]
+enum DataCmd {
+    /// Counts per split and class, unreadable or corrupt files, picture sizes and modes, and
+    /// exact duplicates across splits by content; exits 1 when it finds a problem.
+    Check {
+        /// A dataset folder (`train/`, `val/`, `test/` or `train.jsonl`…; else one split).
+        dir: Option<PathBuf>,
+        /// Check the synthetic data of this config instead (written by `synth` to a
+        /// temporary folder).
+        #[arg(long, conflicts_with = "dir")]
+        config: Option<PathBuf>,
+    },
+}
+
+/// `data check`: a folder, or a config's synthetic data written to a temporary folder.
+fn data_check<A: App>(dir: Option<PathBuf>, config_path: Option<PathBuf>) -> anyhow::Result<()> {
+    let tmp;
+    let dir = match (dir, config_path) {
+        (Some(d), _) => d,
+        (None, Some(path)) => {
+            let cfg: A::Config = config::load(&path, &[])?;
+            tmp = tempfile::tempdir()?;
+            println!("{}", A::synth(&cfg, tmp.path(), None, cfg.train().seed)?);
+            tmp.path().to_path_buf()
+        }
+        (None, None) => anyhow::bail!("data check needs a folder or --config FILE"),
+    };
+    let r = crate::data::check::check(&dir)?;
+    print!("{}", crate::data::check::render(&dir, &r));
+    anyhow::ensure!(
+        r.problems() == 0,
+        "{}: {} problem(s): {} unreadable file(s), {} content(s) in more than one split",
+        dir.display(),
+        r.problems(),
+        r.unreadable.len(),
+        r.duplicates.len()
+    );
+    Ok(())
 }
 
 /// The whole `main` of an app with the shared subcommands and the app's own.
@@ -158,6 +202,7 @@ fn dispatch<A: App, T: Subcommand>(cmd: Command<A::Extra, T>) -> anyhow::Result<
             println!("{}", A::synth(&cfg, &args.out, args.n, seed)?);
             Ok(())
         }
+        Command::Data(DataCmd::Check { dir, config }) => data_check::<A>(dir, config),
         Command::Info { json } => {
             let i = A::INFO;
             if json {

@@ -9,6 +9,7 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+pub mod check;
 mod content;
 pub use content::{content_part, Part};
 

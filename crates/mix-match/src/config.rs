@@ -201,6 +201,9 @@ pub const SELECTIONS: [(&str, Which, bool); 4] = [
 
 impl AppConfig for Config {
     kit::train_section!();
+    fn data_folder(&self) -> Option<std::path::PathBuf> {
+        kit::app::folder_source(&self.data.source)
+    }
     fn validate(&self) -> Result<(), InvalidValue> {
         let (d, m, t) = (&self.data, &self.model, &self.tasks);
         ensure(d.size >= 16 && d.size % 8 == 0, "data.size", || {

@@ -122,6 +122,9 @@ pub struct EvalConfig {
 
 impl AppConfig for Config {
     kit::train_section!();
+    fn data_folder(&self) -> Option<std::path::PathBuf> {
+        kit::app::folder_source(&self.data.source)
+    }
     fn validate(&self) -> Result<(), InvalidValue> {
         let (d, m, l, e) = (&self.data, &self.model, &self.loss, &self.eval);
         ensure(

@@ -106,6 +106,9 @@ pub struct EvalConfig {
 
 impl AppConfig for Config {
     kit::train_section!();
+    fn data_folder(&self) -> Option<std::path::PathBuf> {
+        kit::app::folder_source(&self.data.source)
+    }
     fn validate(&self) -> Result<(), InvalidValue> {
         let (d, m, p) = (&self.data, &self.model, &self.policy);
         ensure(

@@ -136,6 +136,9 @@ impl LossConfig {
 impl AppConfig for Config {
     const AUTOCAST: bool = true;
     kit::train_section!();
+    fn data_folder(&self) -> Option<std::path::PathBuf> {
+        kit::app::folder_source(&self.data.source)
+    }
     fn validate(&self) -> Result<(), InvalidValue> {
         let (m, d, l) = (&self.model, &self.data, &self.loss);
         ensure(m.classes >= 2, "model.classes", || {

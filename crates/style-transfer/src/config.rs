@@ -139,6 +139,9 @@ pub struct EvalConfig {
 
 impl AppConfig for Config {
     kit::train_section!();
+    fn data_folder(&self) -> Option<std::path::PathBuf> {
+        kit::app::folder_source(&self.data.source)
+    }
     fn validate(&self) -> Result<(), InvalidValue> {
         let (d, l, m, o) = (&self.data, &self.loss, &self.model, &self.optimize);
         ensure(d.size >= 32, "data.size", || {

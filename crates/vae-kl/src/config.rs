@@ -92,6 +92,9 @@ pub struct EvalConfig {
 
 impl AppConfig for Config {
     kit::train_section!();
+    fn data_folder(&self) -> Option<std::path::PathBuf> {
+        kit::app::folder_source(&self.data.source)
+    }
     fn validate(&self) -> Result<(), InvalidValue> {
         let (m, l, e, d) = (&self.model, &self.loss, &self.eval, &self.data);
         ensure(m.latent >= 1, "model.latent", || {
