@@ -137,8 +137,37 @@ def coco():
     }))
 
 
+def shapenet():
+    """ShapeNetCore.v2's nesting: <synset>/<model>/models/model_normalized.obj (+ its .mtl and a
+    model_normalized.json, which the app must skip) and ShapeNet's split file all.csv; trimesh's
+    face count and area of every mesh in expected.json."""
+    import shutil
+    import trimesh
+
+    out = ROOT / "crates/pointcloud-chamfer/tests/fixtures/shapenet"
+    shutil.rmtree(out, ignore_errors=True)
+    makers = {"02691156": lambda k: trimesh.creation.cone(radius=0.3 + 0.1 * k, height=1.0, sections=8),
+              "03001627": lambda k: trimesh.creation.box(extents=[0.5 + 0.1 * k, 0.8, 0.4])}
+    rows, expected = ["id,synsetId,subSynsetId,modelId,split"], {}
+    for synset, make in makers.items():
+        for k, split in enumerate(["train", "train", "train", "val", "test"]):
+            model = f"{synset[:3]}model{k:02d}"
+            d = out / synset / model / "models"
+            d.mkdir(parents=True)
+            m = make(k)
+            m.export(d / "model_normalized.obj", include_normals=False, include_texture=False)
+            (d / "model_normalized.mtl").write_text("newmtl material_0\nKd 0.8 0.8 0.8\n")
+            (d / "model_normalized.json").write_text(json.dumps({"id": model}))
+            rows.append(f"{len(rows)},{synset},{synset},{model},{split}")
+            r = trimesh.load(d / "model_normalized.obj", force="mesh", process=False)
+            expected[f"{synset}/{model}"] = {"faces": int(len(r.faces)), "area": float(r.area)}
+    (out / "all.csv").write_text("\n".join(rows) + "\n")
+    (out / "expected.json").write_text(json.dumps(expected, indent=1))
+
+
 if __name__ == "__main__":
     images()
     meshes()
     coco()
+    shapenet()
     print("wrote the image, mesh and COCO fixtures")

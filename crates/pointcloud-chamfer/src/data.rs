@@ -144,7 +144,12 @@ pub fn test_set(cfg: &DataConfig, seed: u64) -> Result<Vec<Sample>, DataError> {
     if cfg.source == "shapes" {
         return Ok(generate(cfg, cfg.val_size, kit::data::test_seed(seed)));
     }
-    let dir = kit::cli::held_out_split(Path::new(&cfg.source), kit::cli::Split::Test);
+    let root = Path::new(&cfg.source);
+    if crate::shapenet::is_shapenet(root) {
+        let files = crate::shapenet::files(root, kit::data::Part::Test)?;
+        return meshes_of(cfg, files, kit::data::test_seed(seed));
+    }
+    let dir = kit::cli::held_out_split(root, kit::cli::Split::Test);
     read_split(cfg, &dir, kit::data::test_seed(seed))
 }
 
@@ -163,15 +168,29 @@ pub fn sources(cfg: &DataConfig, seed: u64) -> Result<(Vec<Sample>, Vec<Sample>)
             message: "data.source is neither `shapes` nor a folder: run `pointcloud-chamfer synth --out DIR` or point it at a folder of meshes (see data/README.md)".into(),
         });
     }
+    if crate::shapenet::is_shapenet(root) {
+        let part = |p| crate::shapenet::files(root, p);
+        return Ok((
+            meshes_of(cfg, part(kit::data::Part::Train)?, seed)?,
+            meshes_of(cfg, part(kit::data::Part::Val)?, kit::data::val_seed(seed))?,
+        ));
+    }
     Ok((
         read_split(cfg, &root.join("train"), seed)?,
         read_split(cfg, &root.join("val"), kit::data::val_seed(seed))?,
     ))
 }
 
-/// A split folder: `synth`'s format when it has `meta.csv`, else a folder of meshes.
+/// A split folder: `synth`'s format when it has `meta.csv`, else a folder of meshes (ShapeNet's
+/// layout: its test part, for `eval --data`).
 pub fn read_split(cfg: &DataConfig, dir: &Path, seed: u64) -> Result<Vec<Sample>, DataError> {
-    let samples = if dir.join("meta.csv").is_file() {
+    let samples = if crate::shapenet::is_shapenet(dir) {
+        meshes_of(
+            cfg,
+            crate::shapenet::files(dir, kit::data::Part::Test)?,
+            seed,
+        )?
+    } else if dir.join("meta.csv").is_file() {
         read_rendered(cfg, dir, seed)?
     } else {
         read_meshes(cfg, dir, seed)?
@@ -347,14 +366,35 @@ pub fn mesh_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, DataError> {
 }
 
 fn read_meshes(cfg: &DataConfig, dir: &Path, seed: u64) -> Result<Vec<Sample>, DataError> {
+    meshes_of(cfg, mesh_files(dir)?, seed)
+}
+
+/// Samples of meshes given as (class, path): `views_per_mesh` rendered views each.
+fn meshes_of(
+    cfg: &DataConfig,
+    files: Vec<(String, PathBuf)>,
+    seed: u64,
+) -> Result<Vec<Sample>, DataError> {
+    if files.is_empty() {
+        return Err(DataError::Other(
+            "no meshes in this part of the dataset".into(),
+        ));
+    }
     let mut out = Vec::new();
-    for (k, (class, path)) in mesh_files(dir)?.into_iter().enumerate() {
+    for (k, (class, path)) in files.into_iter().enumerate() {
         let mesh = mesh::read_mesh(&path)?.up(cfg.up_axis).normalised();
         let class: Arc<str> = Arc::from(class.as_str());
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_default();
+        // ShapeNet names every mesh model_normalized: the model's folder names it.
+        let stem = match path.parent().and_then(Path::parent) {
+            Some(model) if stem == "model_normalized" => model
+                .file_name()
+                .map_or(stem, |n| n.to_string_lossy().to_string()),
+            _ => stem,
+        };
         for v in 0..cfg.views_per_mesh {
             let mut rng = rng_for(seed, 11, (k * 1000 + v) as u64);
             out.push(sample_of(

@@ -74,3 +74,76 @@ fn trimesh_files_read_with_trimeshs_faces_area_bounds_and_centroid() {
         }
     }
 }
+
+#[test]
+fn shapenet_nesting_reads_trimesh_s_meshes_in_all_csv_s_splits_and_trains() {
+    use kit::data::Part;
+    use pointcloud_chamfer::shapenet;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shapenet");
+    assert!(shapenet::is_shapenet(&root));
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("expected.json")).unwrap())
+            .unwrap();
+    let (train, val, test) = (
+        shapenet::files(&root, Part::Train).unwrap(),
+        shapenet::files(&root, Part::Val).unwrap(),
+        shapenet::files(&root, Part::Test).unwrap(),
+    );
+    assert_eq!((train.len(), val.len(), test.len()), (6, 2, 2));
+    assert!(train.iter().any(|(c, _)| c == "airplane") && train.iter().any(|(c, _)| c == "chair"));
+    for (_, path) in train.iter().chain(&val).chain(&test) {
+        let model = path.parent().unwrap().parent().unwrap();
+        let key = format!(
+            "{}/{}",
+            model
+                .parent()
+                .unwrap()
+                .file_name()
+                .unwrap()
+                .to_string_lossy(),
+            model.file_name().unwrap().to_string_lossy()
+        );
+        let m = read_mesh(path).unwrap();
+        let (area, _) = area_and_centroid(&m);
+        assert_eq!(
+            m.faces.len() as u64,
+            expected[&key]["faces"].as_u64().unwrap(),
+            "{key}"
+        );
+        let want = expected[&key]["area"].as_f64().unwrap();
+        assert!((area - want).abs() < 1e-5 * want, "{key}: {area} vs {want}");
+    }
+    // Smoke train + eval on the layout.
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_pointcloud-chamfer");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    let (smoke, runs) = (
+        s(&repo.join("configs/pointcloud-chamfer/smoke.yaml")),
+        s(&tmp.path().join("runs")),
+    );
+    let source = format!("data.source={}", s(&root));
+    kit::testing::run_ok(
+        bin,
+        &[
+            "train",
+            "-c",
+            &smoke,
+            "--runs",
+            &runs,
+            "--name",
+            "sn",
+            "--set",
+            &source,
+            "--set",
+            "train.device=cpu",
+            "--set",
+            "train.batch_size=4",
+        ],
+    );
+    let out = kit::testing::run_ok(
+        bin,
+        &["eval", "--run", &format!("{runs}/pointcloud-chamfer/sn")],
+    );
+    assert!(out.contains("appended to"), "{out}");
+}
