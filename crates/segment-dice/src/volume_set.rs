@@ -4,7 +4,7 @@
 
 use crate::config::{Normalise, VolumeOptions};
 use crate::data::Example;
-use crate::volumes::{read_image, read_labels, Case, Image};
+use crate::volumes::{read_labels, Case, Image};
 use kit::data::DataError;
 
 /// Normalises each channel of `img` in place (MONAI's transforms; see [`Normalise`]).
@@ -175,7 +175,7 @@ impl Volumes {
         let mut volumes = Vec::new();
         let mut examples = Vec::new();
         for case in cases {
-            let mut img = read_image(&case.image, o.opts.channels.as_deref())?;
+            let mut img = crate::volumes::read_case_image(case, o.opts.channels.as_deref())?;
             if img.channels as i64 != o.in_channels {
                 return Err(DataError::Invalid {
                     path: case.image.clone(),

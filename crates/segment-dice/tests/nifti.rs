@@ -240,6 +240,7 @@ fn a_collection_splits_the_same_way_for_every_seed_and_keeps_every_case_once() {
             name: format!("case{i:02}"),
             image: PathBuf::from(format!("i{i}")),
             label: None,
+            modalities: Vec::new(),
         })
         .collect();
     let [tr, va, te] = volumes::split(cases.clone(), 0.2, 0.1);

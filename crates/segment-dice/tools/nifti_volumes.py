@@ -6,6 +6,9 @@
                                  anisotropic voxels (1.5 × 1.5 × 3 mm) with an oblique-free
                                  affine and an origin; labels 0 / 1 (core) / 2 (oedema) /
                                  4 (enhancing rim), uint8, as BraTS numbers them.
+  write DIR --layout brats2021   the same cases as BraTS 2021 ships them: one folder per case,
+                                 BraTS2021_NNNNN/BraTS2021_NNNNN_{flair,t1,t1ce,t2}.nii.gz
+                                 (3-D int16, one modality each) and _seg.nii.gz (uint8).
   describe FILE                  prints what nibabel reads: shape, zooms, affine, dtype, the
                                  sum of the data and a few voxels (x, y, z[, c]) as JSON.
 
@@ -68,6 +71,27 @@ def write(out, n, seed):
     (out / "dataset.json").write_text(json.dumps(meta, indent=1))
 
 
+def write_brats2021(out, n, seed):
+    rng = np.random.default_rng(seed)
+    affine = np.diag([*ZOOMS, 1.0])
+    affine[:3, 3] = [-30.0, -33.0, -18.0]
+    for i in range(n):
+        image, labels = case(rng)
+        flair, t1 = image[..., 0], image[..., 1]
+        t1ce = t1 + (labels == 4) * 400.0
+        t2 = flair * 0.7 + (labels == 2) * 300.0
+        name = f"BraTS2021_{i:05d}"
+        d = out / name
+        d.mkdir(parents=True, exist_ok=True)
+        for m, arr in (("flair", flair), ("t1", t1), ("t1ce", t1ce), ("t2", t2)):
+            img = nib.Nifti1Image(np.round(arr).astype(np.int16), affine)
+            img.header.set_xyzt_units("mm")
+            nib.save(img, d / f"{name}_{m}.nii.gz")
+        seg = nib.Nifti1Image(labels, affine)
+        seg.header.set_xyzt_units("mm")
+        nib.save(seg, d / f"{name}_seg.nii.gz")
+
+
 def describe(path):
     img = nib.load(path)
     data = np.asarray(img.dataobj)
@@ -96,10 +120,13 @@ if __name__ == "__main__":
     w.add_argument("out", type=pathlib.Path)
     w.add_argument("--n", type=int, default=8)
     w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--layout", choices=["decathlon", "brats2021"], default="decathlon")
     d = sub.add_parser("describe")
     d.add_argument("file")
     a = p.parse_args()
-    if a.cmd == "write":
+    if a.cmd == "write" and a.layout == "brats2021":
+        write_brats2021(a.out, a.n, a.seed)
+    elif a.cmd == "write":
         write(a.out, a.n, a.seed)
     else:
         describe(a.file)
