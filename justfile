@@ -173,7 +173,7 @@ test-slurm: setup
     cargo build -p kit --example spiral
     tools/slurm/test.sh
 
-# Re-write the format fixtures with each format's reference library (Pillow, trimesh, pycocotools, scikit-learn for LFW, torchvision for MNIST IDX); the tests read the committed files.
+# Re-write the format fixtures with each format's reference library (Pillow, trimesh, pycocotools — also COCO's tree and a ShapeNet nesting —, scikit-learn for LFW, torchvision for MNIST IDX); the tests read the committed files.
 format-fixtures: setup
     .venv/bin/python -m pip install --quiet Pillow==13.0.0 trimesh==5.2.0 pycocotools==2.0.11
     .venv/bin/python tools/format_fixtures.py

@@ -165,9 +165,51 @@ def shapenet():
     (out / "expected.json").write_text(json.dumps(expected, indent=1))
 
 
+def coco_tree():
+    """COCO's own tree: annotations/instances_{train,val}2017.json + train2017/, val2017/ (JPEG
+    files named by zero-padded id), with a crowd box and a category id gap as COCO has; what
+    pycocotools reads of each image (non-crowd boxes, category ids) in expected.json."""
+    import shutil
+    from PIL import Image
+    from pycocotools.coco import COCO
+
+    out = ROOT / "crates/detect-focal/tests/fixtures/coco-tree"
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "annotations").mkdir(parents=True)
+    rng = np.random.default_rng(11)
+    cats = [{"id": 1, "name": "person", "supercategory": "person"},
+            {"id": 3, "name": "car", "supercategory": "vehicle"},
+            {"id": 18, "name": "dog", "supercategory": "animal"}]
+    expected = {}
+    for split, n, first in [("train2017", 16, 100), ("val2017", 6, 900)]:
+        (out / split).mkdir()
+        images, anns = [], []
+        for i in range(n):
+            iid = first + i
+            w, h = int(rng.integers(48, 80)), int(rng.integers(48, 80))
+            name = f"{iid:012d}.jpg"
+            Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(out / split / name, quality=85)
+            images.append({"id": iid, "file_name": name, "width": w, "height": h})
+            for k in range(int(rng.integers(1, 4))):
+                bw, bh = rng.uniform(8, w / 2), rng.uniform(8, h / 2)
+                x, y = rng.uniform(0, w - bw), rng.uniform(0, h - bh)
+                anns.append({"id": len(anns) + 1 + 10000 * (first // 100), "image_id": iid,
+                             "category_id": int(rng.choice([1, 3, 18])), "bbox": [x, y, bw, bh],
+                             "area": bw * bh, "iscrowd": int(k == 2), "segmentation": []})
+        path = out / "annotations" / f"instances_{split}.json"
+        path.write_text(json.dumps({"info": {"description": "loss-zoo COCO-tree fixture"}, "licenses": [],
+                                    "images": images, "annotations": anns, "categories": cats}))
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco = COCO(str(path))
+        expected[split] = {str(iid): sorted(a["category_id"] for a in coco.loadAnns(coco.getAnnIds(imgIds=[iid], iscrowd=False)))
+                           for iid in coco.getImgIds()}
+    (out / "expected.json").write_text(json.dumps(expected, indent=1))
+
+
 if __name__ == "__main__":
     images()
     meshes()
     coco()
     shapenet()
+    coco_tree()
     print("wrote the image, mesh and COCO fixtures")

@@ -126,12 +126,16 @@ impl App for DetectFocal {
     ) -> anyhow::Result<DetTask> {
         let names = class_names(meta, cfg)?;
         let folder = |dir: &std::path::Path, split| {
-            let split = kit::cli::held_out_split(dir, split);
+            let split = if crate::coco::is_tree(dir) {
+                dir.to_path_buf()
+            } else {
+                kit::cli::held_out_split(dir, split)
+            };
             let f = CocoFolder::open(&split, cfg.data.size, false, cfg.train.seed)?;
             anyhow::ensure!(
                 f.class_names == names,
                 "{}: categories {:?} differ from the run's {:?}",
-                split.join("annotations.json").display(),
+                f.annotations.display(),
                 f.class_names,
                 names
             );

@@ -43,9 +43,11 @@ pub struct CocoCategory {
     pub name: String,
 }
 
-/// One COCO split: `dir/annotations.json` + `dir/images/<file_name>`, resized to `size`.
+/// One COCO split: `dir/annotations.json` + `dir/images/<file_name>` (the app's own tree), or
+/// COCO's own tree ([`CocoFolder::open_tree`]), resized to `size`.
 pub struct CocoFolder {
-    pub dir: PathBuf,
+    /// The annotation file the split was read from.
+    pub annotations: PathBuf,
     pub class_names: Vec<String>,
     /// (image path, boxes in original pixels, class indices)
     pub items: Vec<(PathBuf, Vec<[f64; 4]>, Vec<usize>)>,
@@ -70,7 +72,89 @@ impl CocoFolder {
     /// missing image files are errors naming the file (and the annotation id). Crowd
     /// annotations (`iscrowd: 1`) are skipped, as COCO's evaluation ignores them.
     pub fn open(dir: &Path, size: u32, hflip: bool, seed: u64) -> Result<Self, DataError> {
-        let path = dir.join("annotations.json");
+        if is_tree(dir) {
+            // `eval --data` on COCO's own tree: its val split, the test part.
+            return Self::open_tree(dir, TreeSplit::Test, size, hflip, seed);
+        }
+        Self::open_files(
+            &dir.join("annotations.json"),
+            &dir.join("images"),
+            size,
+            hflip,
+            seed,
+        )
+    }
+
+    /// COCO's own tree as downloaded: `annotations/instances_train2017.json` with `train2017/`
+    /// for training (and, by [`CocoFolder::take_validation`], validation) and
+    /// `instances_val2017.json` with `val2017/` as the test part (COCO's test-dev has no public
+    /// annotations). Any year: the first `instances_train*.json` / `instances_val*.json` whose
+    /// image folder is there.
+    pub fn open_tree(
+        root: &Path,
+        split: TreeSplit,
+        size: u32,
+        hflip: bool,
+        seed: u64,
+    ) -> Result<Self, DataError> {
+        let (json, images) = tree_split(root, split).ok_or_else(|| {
+            invalid(
+                root,
+                format!(
+                    "no annotations/instances_{}*.json with its image folder (COCO's tree: \
+                     annotations/instances_train2017.json + train2017/, instances_val2017.json + \
+                     val2017/)",
+                    split.prefix()
+                ),
+            )
+        })?;
+        Self::open_files(&json, &images, size, hflip, seed)
+    }
+
+    /// Moves a seeded 10% of the images (at least one) out into a validation split of the same
+    /// classes: what training selects on when the tree's val part is the test.
+    pub fn take_validation(&mut self, seed: u64) -> Result<Self, DataError> {
+        let mut idx: Vec<usize> = (0..self.items.len()).collect();
+        kit::data::hold_out_validation(&mut idx, seed).map_or_else(
+            || {
+                Err(invalid(
+                    &self.annotations,
+                    "too few images to hold some out for validation".into(),
+                ))
+            },
+            |mut held| {
+                held.sort_unstable();
+                let mut items = Vec::new();
+                let mut images = Vec::new();
+                for &i in held.iter().rev() {
+                    items.push(self.items.remove(i));
+                    images.push(self.images.remove(i));
+                }
+                items.reverse();
+                images.reverse();
+                Ok(Self {
+                    annotations: self.annotations.clone(),
+                    class_names: self.class_names.clone(),
+                    items,
+                    size: self.size,
+                    hflip: false,
+                    seed: self.seed,
+                    images,
+                    category_ids: self.category_ids.clone(),
+                })
+            },
+        )
+    }
+
+    /// Reads and checks one annotation file and its image folder.
+    pub fn open_files(
+        path: &Path,
+        image_dir: &Path,
+        size: u32,
+        hflip: bool,
+        seed: u64,
+    ) -> Result<Self, DataError> {
+        let path = path.to_path_buf();
         let text = std::fs::read_to_string(&path).map_err(|source| DataError::Io {
             path: path.clone(),
             source,
@@ -93,13 +177,7 @@ impl CocoFolder {
         let mut items: Vec<(PathBuf, Vec<[f64; 4]>, Vec<usize>)> = coco
             .images
             .iter()
-            .map(|im| {
-                (
-                    dir.join("images").join(&im.file_name),
-                    Vec::new(),
-                    Vec::new(),
-                )
-            })
+            .map(|im| (image_dir.join(&im.file_name), Vec::new(), Vec::new()))
             .collect();
         for a in &coco.annotations {
             let i = *index_of.get(&a.image_id).ok_or_else(|| {
@@ -154,7 +232,7 @@ impl CocoFolder {
                 .map(|im| (im.id, im.width, im.height))
                 .collect(),
             category_ids: cats.iter().map(|c| c.id).collect(),
-            dir: dir.to_path_buf(),
+            annotations: path.clone(),
             class_names: cats.iter().map(|c| c.name.clone()).collect(),
             items,
             size,
@@ -162,6 +240,45 @@ impl CocoFolder {
             seed,
         })
     }
+}
+
+/// Which part of COCO's own tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeSplit {
+    /// `instances_train*.json`: training (and the validation held out of it).
+    Train,
+    /// `instances_val*.json`: the test part.
+    Test,
+}
+
+impl TreeSplit {
+    fn prefix(self) -> &'static str {
+        match self {
+            TreeSplit::Train => "train",
+            TreeSplit::Test => "val",
+        }
+    }
+}
+
+/// The annotation file and image folder of `split` in COCO's tree under `root`.
+fn tree_split(root: &Path, split: TreeSplit) -> Option<(PathBuf, PathBuf)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("annotations"))
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    let prefix = format!("instances_{}", split.prefix());
+    files.into_iter().find_map(|f| {
+        let stem = f.file_stem()?.to_str()?.to_string();
+        let year = stem.strip_prefix(&prefix)?;
+        let images = root.join(format!("{}{year}", split.prefix()));
+        (f.extension()? == "json" && images.is_dir()).then_some((f, images))
+    })
+}
+
+/// Whether `root` is COCO's own tree (`annotations/instances_train*.json` + its images).
+pub fn is_tree(root: &Path) -> bool {
+    tree_split(root, TreeSplit::Train).is_some() || tree_split(root, TreeSplit::Test).is_some()
 }
 
 /// Loads an image and its boxes resized to `size`×`size` (boxes scaled with the image).

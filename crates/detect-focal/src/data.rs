@@ -1,7 +1,7 @@
 //! Datasets of scenes (synthetic, or COCO via `crate::coco`) and the batch
 //! targets of every anchor, computed on the loader's worker threads.
 
-pub use crate::coco::{load_scene, write_synthetic, CocoFolder};
+pub use crate::coco::{load_scene, write_synthetic, CocoFolder, TreeSplit};
 use crate::config::Config;
 pub use crate::synth::hflip;
 use crate::synth::{flip_for, render, Scene, SceneSpec, CLASSES};
@@ -161,6 +161,13 @@ pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
             scene_spec(cfg),
             false,
         )),
+        Some(root) if crate::coco::is_tree(&root) => Either::Folder(CocoFolder::open_tree(
+            &root,
+            TreeSplit::Test,
+            d.size,
+            false,
+            cfg.train.seed,
+        )?),
         Some(root) => Either::Folder(CocoFolder::open(
             &kit::cli::held_out_split(&root, kit::cli::Split::Test),
             d.size,
@@ -184,12 +191,24 @@ pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
                 false,
             )),
         ),
+        Some(root) if crate::coco::is_tree(&root) => {
+            let mut tr = CocoFolder::open_tree(&root, TreeSplit::Train, d.size, d.hflip, seed)?;
+            let val = tr.take_validation(seed)?;
+            println!(
+                "{}: COCO's tree: {} training images, {} (a seeded 10%) held out for validation; \
+                 its val split is the test",
+                root.display(),
+                tr.items.len(),
+                val.items.len()
+            );
+            (Either::Folder(tr), Either::Folder(val))
+        }
         Some(root) => {
             let tr = CocoFolder::open(&root.join("train"), d.size, d.hflip, seed)?;
             let val = CocoFolder::open(&root.join("val"), d.size, false, seed)?;
             if tr.class_names != val.class_names {
                 return Err(DataError::Invalid {
-                    path: val.dir.join("annotations.json"),
+                    path: val.annotations.clone(),
                     message: format!(
                         "categories {:?} differ from the training split's {:?}",
                         val.class_names, tr.class_names
