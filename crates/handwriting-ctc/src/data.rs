@@ -5,7 +5,7 @@
 use crate::config::{DataConfig, Ink};
 use crate::synth::{self, Line, HEIGHT};
 use image::GrayImage;
-use kit::data::{rng_for, DataError, Dataset};
+use kit::data::{rng_for, DataError, Dataset, Part};
 use rand::Rng;
 use std::path::{Path, PathBuf};
 
@@ -190,9 +190,36 @@ pub fn line_from_image(mut img: image::GrayImage, ink: Ink) -> (Line, bool) {
     )
 }
 
-/// Reads `dir/labels.tsv`; errors name the file and line.
+/// Items read from a layout of [`crate::layouts`] as a folder source.
+fn folder_source(items: crate::layouts::Items, at: &Path) -> Result<Source, DataError> {
+    if items.is_empty() {
+        return Err(DataError::Invalid {
+            path: at.to_path_buf(),
+            message: "no samples in this part".into(),
+        });
+    }
+    Ok(Source::Folder {
+        items,
+        ink: Ink::Auto,
+    })
+}
+
+/// Reads `dir/labels.tsv`, or a CSV of image paths and transcripts ([`crate::layouts`]);
+/// errors name the file and line.
 pub fn read_folder(dir: &Path, alphabet: &[char]) -> Result<Source, DataError> {
     let tsv = dir.join("labels.tsv");
+    if !tsv.is_file() {
+        if let Some(csv) = crate::layouts::csv_file(dir) {
+            return folder_source(crate::layouts::read_csv(&csv, alphabet)?, &csv);
+        }
+        return Err(DataError::Invalid {
+            path: dir.to_path_buf(),
+            message: "no labels.tsv (`path<TAB>transcript`) or CSV (`image,transcript`) here; \
+                      handwriting-ctc also reads IAM as downloaded (ascii/lines.txt + lines/) \
+                      at the dataset's top"
+                .into(),
+        });
+    }
     let text = std::fs::read_to_string(&tsv).map_err(|source| DataError::Io {
         path: tsv.clone(),
         source,
@@ -272,6 +299,10 @@ pub fn test_source(d: &DataConfig, seed: u64) -> Result<Source, DataError> {
                 seed: kit::data::test_seed(seed),
             }
         }
+        folder if crate::layouts::is_iam(Path::new(folder)) => {
+            let root = Path::new(folder);
+            folder_source(crate::layouts::iam(root, Part::Test, &alphabet)?, root)?.with_ink(d.ink)
+        }
         folder => read_folder(
             &kit::cli::held_out_split(Path::new(folder), kit::cli::Split::Test),
             &alphabet,
@@ -319,6 +350,13 @@ pub fn sources(d: &DataConfig, seed: u64) -> Result<(Source, Source), DataError>
                     seed: seed.wrapping_add(0xBEEF),
                 },
             )
+        }
+        folder if crate::layouts::is_iam(Path::new(folder)) => {
+            let root = Path::new(folder);
+            let part = |p| -> Result<Source, DataError> {
+                Ok(folder_source(crate::layouts::iam(root, p, &alphabet)?, root)?.with_ink(d.ink))
+            };
+            (part(Part::Train)?, part(Part::Val)?)
         }
         folder => (
             read_folder(&Path::new(folder).join("train"), &alphabet)?.with_ink(d.ink),

@@ -1,6 +1,6 @@
 //! handwriting-ctc: read handwritten strings with CTC. [`config`] (typed YAML), [`glyphs`] +
 //! [`synth`] (synthetic handwriting), [`data`] (synthetic, MNIST digit strings, labels.tsv
-//! folders), [`batch`] (padded batches), [`model`] (CRNN), [`train`] (the task in kit's loop),
+//! folders), [`layouts`] (IAM and CSV as downloaded), [`batch`] (padded batches), [`model`] (CRNN), [`train`] (the task in kit's loop),
 //! [`eval`] (CER / WER / string accuracy), [`predict`], [`viz`] (alignment picture), [`app`] (the
 //! shared command line's hooks).
 
@@ -10,6 +10,7 @@ pub mod config;
 pub mod data;
 pub mod eval;
 pub mod glyphs;
+pub mod layouts;
 pub mod model;
 pub mod predict;
 pub mod synth;
