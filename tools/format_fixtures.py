@@ -206,10 +206,45 @@ def coco_tree():
     (out / "expected.json").write_text(json.dumps(expected, indent=1))
 
 
+def yolo():
+    """The COCO-tree fixture converted to the YOLO layout as ultralytics documents it and its
+    JSON2YOLO converter writes it (data.yaml; images/{train,val}; labels/{train,val}/<stem>.txt
+    with `class cx cy w h` normalised; crowd boxes dropped; class = index in `names`)."""
+    import shutil
+
+    src = ROOT / "crates/detect-focal/tests/fixtures/coco-tree"
+    out = ROOT / "crates/detect-focal/tests/fixtures/yolo"
+    shutil.rmtree(out, ignore_errors=True)
+    names = None
+    for split, folder in [("train2017", "train"), ("val2017", "val")]:
+        d = json.loads((src / "annotations" / f"instances_{split}.json").read_text())
+        cats = sorted(d["categories"], key=lambda c: c["id"])
+        names = [c["name"] for c in cats]
+        index = {c["id"]: k for k, c in enumerate(cats)}
+        (out / "images" / folder).mkdir(parents=True)
+        (out / "labels" / folder).mkdir(parents=True)
+        for im in d["images"]:
+            shutil.copy(src / split / im["file_name"], out / "images" / folder / im["file_name"])
+            rows = []
+            for a in d["annotations"]:
+                if a["image_id"] != im["id"] or a["iscrowd"]:
+                    continue
+                b = np.array(a["bbox"], dtype=np.float64)
+                b[:2] += b[2:] / 2
+                b[[0, 2]] /= im["width"]
+                b[[1, 3]] /= im["height"]
+                rows.append(f"{index[a['category_id']]} " + " ".join(f"{v:.6f}" for v in b))
+            if rows:
+                (out / "labels" / folder / (pathlib.Path(im["file_name"]).stem + ".txt")).write_text("\n".join(rows) + "\n")
+    (out / "data.yaml").write_text("path: .\ntrain: images/train\nval: images/val\nnames:\n"
+                                   + "".join(f"  {k}: {n}\n" for k, n in enumerate(names)))
+
+
 if __name__ == "__main__":
     images()
     meshes()
     coco()
     shapenet()
     coco_tree()
+    yolo()
     print("wrote the image, mesh and COCO fixtures")

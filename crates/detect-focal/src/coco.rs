@@ -76,6 +76,9 @@ impl CocoFolder {
             // `eval --data` on COCO's own tree: its val split, the test part.
             return Self::open_tree(dir, TreeSplit::Test, size, hflip, seed);
         }
+        if crate::yolo::is_yolo(dir) {
+            return crate::yolo::open_test(dir, size, seed);
+        }
         Self::open_files(
             &dir.join("annotations.json"),
             &dir.join("images"),
@@ -161,6 +164,20 @@ impl CocoFolder {
         })?;
         let coco: CocoFile =
             serde_json::from_str(&text).map_err(|e| invalid(&path, e.to_string()))?;
+        Self::from_coco(coco, &path, image_dir, size, hflip, seed)
+    }
+
+    /// A split from COCO records (read from `path`, or converted from another layout whose
+    /// labels `path` names), every record checked as [`CocoFolder::open`] says.
+    pub fn from_coco(
+        coco: CocoFile,
+        path: &Path,
+        image_dir: &Path,
+        size: u32,
+        hflip: bool,
+        seed: u64,
+    ) -> Result<Self, DataError> {
+        let path = path.to_path_buf();
         let mut cats: Vec<&CocoCategory> = coco.categories.iter().collect();
         cats.sort_by_key(|c| c.id);
         if cats.is_empty() {

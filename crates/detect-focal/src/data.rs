@@ -161,6 +161,9 @@ pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
             scene_spec(cfg),
             false,
         )),
+        Some(root) if crate::yolo::is_yolo(&root) => {
+            Either::Folder(crate::yolo::open_test(&root, d.size, cfg.train.seed)?)
+        }
         Some(root) if crate::coco::is_tree(&root) => Either::Folder(CocoFolder::open_tree(
             &root,
             TreeSplit::Test,
@@ -191,6 +194,10 @@ pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
                 false,
             )),
         ),
+        Some(root) if crate::yolo::is_yolo(&root) => {
+            let (tr, val) = crate::yolo::open_train_val(&root, d.size, d.hflip, seed)?;
+            (Either::Folder(tr), Either::Folder(val))
+        }
         Some(root) if crate::coco::is_tree(&root) => {
             let mut tr = CocoFolder::open_tree(&root, TreeSplit::Train, d.size, d.hflip, seed)?;
             let val = tr.take_validation(seed)?;

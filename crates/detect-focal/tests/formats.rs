@@ -1,7 +1,8 @@
 //! COCO's own tree as downloaded (`annotations/instances_{train,val}2017.json`, `train2017/`,
 //! `val2017/`; fixture by tools/format_fixtures.py): the boxes pycocotools reads per image
 //! (crowd boxes left out), a seeded validation part held out of train2017, val2017 as the
-//! test, and a smoke train + eval on the tree.
+//! test, and a smoke train + eval on the tree. The YOLO layout of the same images (converted as
+//! ultralytics' JSON2YOLO does) reads back the same boxes and trains.
 
 use detect_focal::data::{CocoFolder, TreeSplit};
 use std::collections::BTreeMap;
@@ -79,4 +80,84 @@ fn coco_s_tree_reads_what_pycocotools_reads_and_trains() {
         &["eval", "--run", &format!("{runs}/detect-focal/coco")],
     );
     assert!(out.contains("appended to"), "{out}");
+}
+
+#[test]
+fn yolo_labels_read_back_coco_s_boxes_and_train() {
+    let yolo = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/yolo");
+    assert!(detect_focal::yolo::is_yolo(&yolo));
+    let y =
+        detect_focal::yolo::open(&yolo, detect_focal::yolo::YoloSplit::Val, 64, false, 0).unwrap();
+    let c = CocoFolder::open_tree(&tree(), TreeSplit::Test, 64, false, 0).unwrap();
+    assert_eq!(y.class_names, c.class_names);
+    assert_eq!(y.items.len(), c.items.len());
+    for ((yp, yb, yc), (cp, cb, cc)) in y.items.iter().zip(&c.items) {
+        assert_eq!(yp.file_name(), cp.file_name());
+        assert_eq!(yc, cc, "{}", yp.display());
+        for (a, b) in yb.iter().zip(cb) {
+            for k in 0..4 {
+                assert!(
+                    (a[k] - b[k]).abs() < 1e-3,
+                    "{}: {a:?} vs {b:?}",
+                    yp.display()
+                );
+            }
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_detect-focal");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    let (smoke, runs) = (
+        s(&repo.join("configs/detect-focal/smoke.yaml")),
+        s(&tmp.path().join("runs")),
+    );
+    let source = format!("data.source={}", s(&yolo));
+    let out = kit::testing::run_ok(
+        bin,
+        &[
+            "train",
+            "-c",
+            &smoke,
+            "--runs",
+            &runs,
+            "--name",
+            "yolo",
+            "--set",
+            &source,
+            "--set",
+            "train.device=cpu",
+            "--set",
+            "train.batch_size=4",
+        ],
+    );
+    assert!(out.contains("no test split"), "{out}");
+    let out = kit::testing::run_ok(
+        bin,
+        &["eval", "--run", &format!("{runs}/detect-focal/yolo")],
+    );
+    assert!(out.contains("appended to"), "{out}");
+    // A label outside [0, 1] is named with its file and line.
+    let bad = tmp.path().join("bad");
+    for d in ["images/train", "images/val", "labels/train"] {
+        std::fs::create_dir_all(bad.join(d)).unwrap();
+    }
+    std::fs::copy(yolo.join("data.yaml"), bad.join("data.yaml")).unwrap();
+    let img = std::fs::read_dir(yolo.join("images/train"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::copy(&img, bad.join("images/train/a.jpg")).unwrap();
+    std::fs::write(
+        bad.join("labels/train/a.txt"),
+        "0 0.5 0.5 0.2 0.2\n1 1.5 0.5 0.2 0.2\n",
+    )
+    .unwrap();
+    let e = detect_focal::yolo::open(&bad, detect_focal::yolo::YoloSplit::Train, 64, false, 0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("a.txt") && e.contains("line 2"), "{e}");
 }
