@@ -240,6 +240,60 @@ def yolo():
                                    + "".join(f"  {k}: {n}\n" for k, n in enumerate(names)))
 
 
+def voc():
+    """The COCO-tree fixture as a Pascal VOC tree (VOCdevkit/VOC2012: Annotations/*.xml,
+    JPEGImages/, ImageSets/Main/{train,val}.txt; 1-based inclusive pixel boxes, one box marked
+    difficult) and what torchvision's VOCDetection parses of each image (expected.json)."""
+    import shutil
+    import xml.etree.ElementTree as ET
+    from torchvision.datasets import VOCDetection
+
+    src = ROOT / "crates/detect-focal/tests/fixtures/coco-tree"
+    out = ROOT / "crates/detect-focal/tests/fixtures/voc"
+    shutil.rmtree(out, ignore_errors=True)
+    voc = out / "VOCdevkit" / "VOC2012"
+    for d in ["Annotations", "JPEGImages", "ImageSets/Main"]:
+        (voc / d).mkdir(parents=True)
+    names = {1: "person", 3: "car", 18: "dog"}
+    first_difficult = True
+    for split, folder in [("train2017", "train"), ("val2017", "val")]:
+        d = json.loads((src / "annotations" / f"instances_{split}.json").read_text())
+        ids = []
+        for im in d["images"]:
+            stem = pathlib.Path(im["file_name"]).stem
+            ids.append(stem)
+            shutil.copy(src / split / im["file_name"], voc / "JPEGImages" / im["file_name"])
+            root = ET.Element("annotation")
+            ET.SubElement(root, "folder").text = "VOC2012"
+            ET.SubElement(root, "filename").text = im["file_name"]
+            size = ET.SubElement(root, "size")
+            for k, v in [("width", im["width"]), ("height", im["height"]), ("depth", 3)]:
+                ET.SubElement(size, k).text = str(v)
+            for a in d["annotations"]:
+                if a["image_id"] != im["id"] or a["iscrowd"]:
+                    continue
+                o = ET.SubElement(root, "object")
+                ET.SubElement(o, "name").text = names[a["category_id"]]
+                ET.SubElement(o, "pose").text = "Unspecified"
+                ET.SubElement(o, "truncated").text = "0"
+                ET.SubElement(o, "difficult").text = "1" if first_difficult else "0"
+                first_difficult = False
+                x, y, w, h = a["bbox"]
+                b = ET.SubElement(o, "bndbox")
+                for k, v in [("xmin", x + 1), ("ymin", y + 1), ("xmax", x + w), ("ymax", y + h)]:
+                    ET.SubElement(b, k).text = str(int(round(v)))
+            ET.ElementTree(root).write(voc / "Annotations" / f"{stem}.xml")
+        (voc / "ImageSets" / "Main" / f"{folder}.txt").write_text("\n".join(ids) + "\n")
+    expected = {}
+    for folder in ["train", "val"]:
+        ds = VOCDetection(str(out), year="2012", image_set=folder, download=False)
+        for i in range(len(ds)):
+            a = ds.parse_voc_xml(ET.parse(ds.annotations[i]).getroot())["annotation"]
+            objs = a.get("object", [])
+            expected[a["filename"]] = [[o["name"], int(o["difficult"])] + [int(o["bndbox"][k]) for k in ["xmin", "ymin", "xmax", "ymax"]] for o in objs]
+    (out / "expected.json").write_text(json.dumps(expected, indent=1))
+
+
 if __name__ == "__main__":
     images()
     meshes()
@@ -247,4 +301,5 @@ if __name__ == "__main__":
     shapenet()
     coco_tree()
     yolo()
+    voc()
     print("wrote the image, mesh and COCO fixtures")

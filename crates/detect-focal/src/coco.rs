@@ -79,6 +79,9 @@ impl CocoFolder {
         if crate::yolo::is_yolo(dir) {
             return crate::yolo::open_test(dir, size, seed);
         }
+        if crate::voc::is_voc(dir) {
+            return crate::voc::open_test(dir, size, seed);
+        }
         Self::open_files(
             &dir.join("annotations.json"),
             &dir.join("images"),

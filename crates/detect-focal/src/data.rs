@@ -164,6 +164,9 @@ pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
         Some(root) if crate::yolo::is_yolo(&root) => {
             Either::Folder(crate::yolo::open_test(&root, d.size, cfg.train.seed)?)
         }
+        Some(root) if crate::voc::is_voc(&root) => {
+            Either::Folder(crate::voc::open_test(&root, d.size, cfg.train.seed)?)
+        }
         Some(root) if crate::coco::is_tree(&root) => Either::Folder(CocoFolder::open_tree(
             &root,
             TreeSplit::Test,
@@ -196,6 +199,10 @@ pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
         ),
         Some(root) if crate::yolo::is_yolo(&root) => {
             let (tr, val) = crate::yolo::open_train_val(&root, d.size, d.hflip, seed)?;
+            (Either::Folder(tr), Either::Folder(val))
+        }
+        Some(root) if crate::voc::is_voc(&root) => {
+            let (tr, val) = crate::voc::open_train_val(&root, d.size, d.hflip, seed)?;
             (Either::Folder(tr), Either::Folder(val))
         }
         Some(root) if crate::coco::is_tree(&root) => {

@@ -1,6 +1,6 @@
 //! detect-focal: a RetinaNet-style single-stage detector trained with sigmoid focal loss.
 //! [`config`] (typed YAML), [`synth`] (synthetic shape scenes, from the `scenes` crate), [`data`]
-//! (datasets and batch targets), [`coco`] (COCO JSON read / write, COCO's tree), [`yolo`] (YOLO labels), [`boxes`] (anchors, box coding,
+//! (datasets and batch targets), [`coco`] (COCO JSON read / write, COCO's tree), [`yolo`] (YOLO labels), [`voc`] (Pascal VOC), [`boxes`] (anchors, box coding,
 //! matching, NMS; from the `scenes` crate), [`model`] (backbone + FPN + heads), [`train`] (the task
 //! in kit's loop), [`eval`] (COCO AP, pictures, the γ table), [`predict`], [`app`] (the shared
 //! command line's hooks).
@@ -16,4 +16,5 @@ pub mod model;
 pub mod predict;
 pub mod synth;
 pub mod train;
+pub mod voc;
 pub mod yolo;

@@ -161,3 +161,70 @@ fn yolo_labels_read_back_coco_s_boxes_and_train() {
         .to_string();
     assert!(e.contains("a.txt") && e.contains("line 2"), "{e}");
 }
+
+#[test]
+fn voc_xml_reads_as_torchvision_parses_it_and_trains() {
+    let voc = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/voc");
+    assert!(detect_focal::voc::is_voc(&voc));
+    let expected: BTreeMap<String, Vec<serde_json::Value>> =
+        serde_json::from_str(&std::fs::read_to_string(voc.join("expected.json")).unwrap()).unwrap();
+    let mut seen = 0;
+    for split in ["train", "val"] {
+        let f = detect_focal::voc::open(&voc, split, 64, false, 0).unwrap();
+        assert_eq!(f.class_names.len(), 20);
+        for (path, boxes, classes) in &f.items {
+            let file = path.file_name().unwrap().to_string_lossy().into_owned();
+            // torchvision's parse: [name, difficult, xmin, ymin, xmax, ymax], 1-based pixels.
+            let want: Vec<(String, [f64; 4])> = expected[&file]
+                .iter()
+                .filter(|o| o[1] == 0)
+                .map(|o| {
+                    let n = |k: usize| o[k].as_f64().unwrap();
+                    (
+                        o[0].as_str().unwrap().to_string(),
+                        [n(2) - 1.0, n(3) - 1.0, n(4) - n(2) + 1.0, n(5) - n(3) + 1.0],
+                    )
+                })
+                .collect();
+            let got: Vec<(String, [f64; 4])> = classes
+                .iter()
+                .zip(boxes)
+                .map(|(&c, b)| (f.class_names[c].clone(), *b))
+                .collect();
+            assert_eq!(got, want, "{file}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 22);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_detect-focal");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    let (smoke, runs) = (
+        s(&repo.join("configs/detect-focal/smoke.yaml")),
+        s(&tmp.path().join("runs")),
+    );
+    let source = format!("data.source={}", s(&voc));
+    let out = kit::testing::run_ok(
+        bin,
+        &[
+            "train",
+            "-c",
+            &smoke,
+            "--runs",
+            &runs,
+            "--name",
+            "voc",
+            "--set",
+            &source,
+            "--set",
+            "train.device=cpu",
+            "--set",
+            "train.batch_size=4",
+        ],
+    );
+    assert!(out.contains("no test image set"), "{out}");
+    let out = kit::testing::run_ok(bin, &["eval", "--run", &format!("{runs}/detect-focal/voc")]);
+    assert!(out.contains("appended to"), "{out}");
+}
