@@ -76,7 +76,10 @@ fn text_of<'a>(n: roxmltree::Node<'a, '_>, tag: &str) -> Option<&'a str> {
 }
 
 /// An annotation file: file name, width, height, objects.
-fn parse(path: &Path) -> Result<(String, u32, u32, Vec<Object>), DataError> {
+type Annotation = (String, u32, u32, Vec<Object>);
+
+/// Reads one annotation file.
+fn parse(path: &Path) -> Result<Annotation, DataError> {
     let bad = |m: String| DataError::Invalid {
         path: path.to_path_buf(),
         message: m,
@@ -139,7 +142,7 @@ pub fn open(
         path: root.to_path_buf(),
         message: "no VOC folder (Annotations/, ImageSets/Main/, JPEGImages/)".into(),
     })?;
-    let parsed: Vec<(String, (String, u32, u32, Vec<Object>))> = ids(&year, split)?
+    let parsed: Vec<(String, Annotation)> = ids(&year, split)?
         .into_iter()
         .map(|id| {
             let p = parse(&year.join("Annotations").join(format!("{id}.xml")))?;
