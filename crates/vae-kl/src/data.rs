@@ -197,6 +197,10 @@ pub fn splits(
             let (train, val, test) = idx_splits(Path::new(folder), seed)?;
             (train, val, test, Vec::new())
         }
+        folder if !Path::new(folder).join("train").is_dir() => {
+            let (tr, va, te) = flat_splits(Path::new(folder))?;
+            (tr, va, te, Vec::new())
+        }
         folder => {
             let root = Path::new(folder);
             let (mut tr, names) = read_folder(&root.join("train"))?;
@@ -227,6 +231,41 @@ pub fn splits(
             )
         }
     })
+}
+
+/// A folder of pictures without splits: each picture's part by its pixels
+/// ([`kit::data::content_part`]: 80 / 10 / 10%), so a picture saved twice lands in one part.
+fn flat_splits(root: &Path) -> Result<(Source, Source, Source), DataError> {
+    let (all, _) = read_folder(root)?;
+    let (mut tr, mut va, mut te) = (Vec::new(), Vec::new(), Vec::new());
+    for s in all {
+        match content_part(&s.pixels) {
+            Part::Train => tr.push(s),
+            Part::Val => va.push(s),
+            Part::Test => te.push(s),
+        }
+    }
+    if va.is_empty() || te.is_empty() {
+        return Err(DataError::Invalid {
+            path: root.to_path_buf(),
+            message: format!(
+                "{} pictures and no train/ folder: too few to split 80 / 10 / 10% by content \
+                 (validation {}, test {})",
+                tr.len() + va.len() + te.len(),
+                va.len(),
+                te.len()
+            ),
+        });
+    }
+    println!(
+        "{}: no train/ folder; {} / {} / {} pictures for training / validation / test, split by \
+         content",
+        root.display(),
+        tr.len(),
+        va.len(),
+        te.len()
+    );
+    Ok((Source::Images(tr), Source::Images(va), Source::Images(te)))
 }
 
 /// MNIST's IDX files as downloaded (LeCun's `.gz` files or torchvision's `MNIST/raw/`; also
@@ -262,7 +301,7 @@ fn idx_splits(root: &Path, seed: u64) -> Result<(Source, Source, Source), DataEr
     ))
 }
 
-/// Reads `dir/*.png` (any size → 28×28 grayscale) and, when present, `dir/factors.csv`
+/// Reads `dir/*.{png,jpg}` (any size → 28×28 grayscale) and, when present, `dir/factors.csv`
 /// (`file,<factor>,…` header, one numeric row per image). Errors name the file (and line).
 pub fn read_folder(dir: &Path) -> Result<(Vec<Sample>, Vec<String>), DataError> {
     let io = |path: &Path| {
@@ -272,13 +311,17 @@ pub fn read_folder(dir: &Path) -> Result<(Vec<Sample>, Vec<String>), DataError> 
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io(dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("png")))
+        .filter(|p| {
+            p.extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| matches!(x.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+        })
         .collect();
     files.sort();
     if files.is_empty() {
         return Err(DataError::Invalid {
             path: dir.to_path_buf(),
-            message: "no .png images".into(),
+            message: "no .png / .jpg images".into(),
         });
     }
     let csv = dir.join("factors.csv");
