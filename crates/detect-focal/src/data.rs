@@ -217,6 +217,16 @@ pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
             );
             (Either::Folder(tr), Either::Folder(val))
         }
+        Some(root) if !root.join("train").is_dir() => {
+            return Err(DataError::Invalid {
+                path: root,
+                message: "no layout detect-focal reads: its own (train/ and val/, each with \
+                          annotations.json + images/), COCO's tree (annotations/instances_*.json \
+                          + train2017/, val2017/), YOLO (data.yaml) or Pascal VOC (Annotations/, \
+                          ImageSets/Main/, JPEGImages/, also under VOCdevkit/VOC20xx/)"
+                    .into(),
+            })
+        }
         Some(root) => {
             let tr = CocoFolder::open(&root.join("train"), d.size, d.hflip, seed)?;
             let val = CocoFolder::open(&root.join("val"), d.size, false, seed)?;

@@ -228,3 +228,15 @@ fn voc_xml_reads_as_torchvision_parses_it_and_trains() {
     let out = kit::testing::run_ok(bin, &["eval", "--run", &format!("{runs}/detect-focal/voc")]);
     assert!(out.contains("appended to"), "{out}");
 }
+
+#[test]
+fn a_folder_of_no_known_layout_lists_the_layouts() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("pictures")).unwrap();
+    let mut cfg: detect_focal::config::Config = kit::testing::load_config("detect-focal", "smoke");
+    cfg.data.source = tmp.path().to_string_lossy().into_owned();
+    let e = detect_focal::data::sources(&cfg).err().unwrap().to_string();
+    for layout in ["annotations.json", "COCO's tree", "YOLO", "Pascal VOC"] {
+        assert!(e.contains(layout), "{e}");
+    }
+}
