@@ -126,7 +126,7 @@ impl App for DetectFocal {
     ) -> anyhow::Result<DetTask> {
         let names = class_names(meta, cfg)?;
         let folder = |dir: &std::path::Path, split| {
-            let split = if crate::coco::is_tree(dir)
+            let split = if crate::coco_tree::is_tree(dir)
                 || crate::yolo::is_yolo(dir)
                 || crate::voc::is_voc(dir)
             {

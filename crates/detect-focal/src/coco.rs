@@ -44,7 +44,7 @@ pub struct CocoCategory {
 }
 
 /// One COCO split: `dir/annotations.json` + `dir/images/<file_name>` (the app's own tree), or
-/// COCO's own tree ([`CocoFolder::open_tree`]), resized to `size`.
+/// COCO's own tree ([`crate::coco_tree`]), resized to `size`.
 pub struct CocoFolder {
     /// The annotation file the split was read from.
     pub annotations: PathBuf,
@@ -60,7 +60,7 @@ pub struct CocoFolder {
     pub category_ids: Vec<u64>,
 }
 
-fn invalid(path: &Path, message: String) -> DataError {
+pub(crate) fn invalid(path: &Path, message: String) -> DataError {
     DataError::Invalid {
         path: path.to_path_buf(),
         message,
@@ -72,9 +72,9 @@ impl CocoFolder {
     /// missing image files are errors naming the file (and the annotation id). Crowd
     /// annotations (`iscrowd: 1`) are skipped, as COCO's evaluation ignores them.
     pub fn open(dir: &Path, size: u32, hflip: bool, seed: u64) -> Result<Self, DataError> {
-        if is_tree(dir) {
+        if crate::coco_tree::is_tree(dir) {
             // `eval --data` on COCO's own tree: its val split, the test part.
-            return Self::open_tree(dir, TreeSplit::Test, size, hflip, seed);
+            return Self::open_tree(dir, crate::coco_tree::TreeSplit::Test, size, hflip, seed);
         }
         if crate::yolo::is_yolo(dir) {
             return crate::yolo::open_test(dir, size, seed);
@@ -88,67 +88,6 @@ impl CocoFolder {
             size,
             hflip,
             seed,
-        )
-    }
-
-    /// COCO's own tree as downloaded: `annotations/instances_train2017.json` with `train2017/`
-    /// for training (and, by [`CocoFolder::take_validation`], validation) and
-    /// `instances_val2017.json` with `val2017/` as the test part (COCO's test-dev has no public
-    /// annotations). Any year: the first `instances_train*.json` / `instances_val*.json` whose
-    /// image folder is there.
-    pub fn open_tree(
-        root: &Path,
-        split: TreeSplit,
-        size: u32,
-        hflip: bool,
-        seed: u64,
-    ) -> Result<Self, DataError> {
-        let (json, images) = tree_split(root, split).ok_or_else(|| {
-            invalid(
-                root,
-                format!(
-                    "no annotations/instances_{}*.json with its image folder (COCO's tree: \
-                     annotations/instances_train2017.json + train2017/, instances_val2017.json + \
-                     val2017/)",
-                    split.prefix()
-                ),
-            )
-        })?;
-        Self::open_files(&json, &images, size, hflip, seed)
-    }
-
-    /// Moves a seeded 10% of the images (at least one) out into a validation split of the same
-    /// classes: what training selects on when the tree's val part is the test.
-    pub fn take_validation(&mut self, seed: u64) -> Result<Self, DataError> {
-        let mut idx: Vec<usize> = (0..self.items.len()).collect();
-        kit::data::hold_out_validation(&mut idx, seed).map_or_else(
-            || {
-                Err(invalid(
-                    &self.annotations,
-                    "too few images to hold some out for validation".into(),
-                ))
-            },
-            |mut held| {
-                held.sort_unstable();
-                let mut items = Vec::new();
-                let mut images = Vec::new();
-                for &i in held.iter().rev() {
-                    items.push(self.items.remove(i));
-                    images.push(self.images.remove(i));
-                }
-                items.reverse();
-                images.reverse();
-                Ok(Self {
-                    annotations: self.annotations.clone(),
-                    class_names: self.class_names.clone(),
-                    items,
-                    size: self.size,
-                    hflip: false,
-                    seed: self.seed,
-                    images,
-                    category_ids: self.category_ids.clone(),
-                })
-            },
         )
     }
 
@@ -260,45 +199,6 @@ impl CocoFolder {
             seed,
         })
     }
-}
-
-/// Which part of COCO's own tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TreeSplit {
-    /// `instances_train*.json`: training (and the validation held out of it).
-    Train,
-    /// `instances_val*.json`: the test part.
-    Test,
-}
-
-impl TreeSplit {
-    fn prefix(self) -> &'static str {
-        match self {
-            TreeSplit::Train => "train",
-            TreeSplit::Test => "val",
-        }
-    }
-}
-
-/// The annotation file and image folder of `split` in COCO's tree under `root`.
-fn tree_split(root: &Path, split: TreeSplit) -> Option<(PathBuf, PathBuf)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("annotations"))
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    files.sort();
-    let prefix = format!("instances_{}", split.prefix());
-    files.into_iter().find_map(|f| {
-        let stem = f.file_stem()?.to_str()?.to_string();
-        let year = stem.strip_prefix(&prefix)?;
-        let images = root.join(format!("{}{year}", split.prefix()));
-        (f.extension()? == "json" && images.is_dir()).then_some((f, images))
-    })
-}
-
-/// Whether `root` is COCO's own tree (`annotations/instances_train*.json` + its images).
-pub fn is_tree(root: &Path) -> bool {
-    tree_split(root, TreeSplit::Train).is_some() || tree_split(root, TreeSplit::Test).is_some()
 }
 
 /// Loads an image and its boxes resized to `size`×`size` (boxes scaled with the image).

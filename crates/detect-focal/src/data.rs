@@ -1,7 +1,9 @@
 //! Datasets of scenes (synthetic, or COCO via `crate::coco`) and the batch
 //! targets of every anchor, computed on the loader's worker threads.
 
-pub use crate::coco::{load_scene, write_synthetic, CocoFolder, TreeSplit};
+pub use crate::coco::{load_scene, write_synthetic, CocoFolder};
+use crate::coco_tree::train_and_val;
+pub use crate::coco_tree::TreeSplit;
 use crate::config::Config;
 pub use crate::synth::hflip;
 use crate::synth::{flip_for, render, Scene, SceneSpec, CLASSES};
@@ -167,7 +169,7 @@ pub fn test_source(cfg: &Config) -> Result<Source, DataError> {
         Some(root) if crate::voc::is_voc(&root) => {
             Either::Folder(crate::voc::open_test(&root, d.size, cfg.train.seed)?)
         }
-        Some(root) if crate::coco::is_tree(&root) => Either::Folder(CocoFolder::open_tree(
+        Some(root) if crate::coco_tree::is_tree(&root) => Either::Folder(CocoFolder::open_tree(
             &root,
             TreeSplit::Test,
             d.size,
@@ -205,16 +207,10 @@ pub fn sources(cfg: &Config) -> Result<(Source, Source), DataError> {
             let (tr, val) = crate::voc::open_train_val(&root, d.size, d.hflip, seed)?;
             (Either::Folder(tr), Either::Folder(val))
         }
-        Some(root) if crate::coco::is_tree(&root) => {
-            let mut tr = CocoFolder::open_tree(&root, TreeSplit::Train, d.size, d.hflip, seed)?;
-            let val = tr.take_validation(seed)?;
-            println!(
-                "{}: COCO's tree: {} training images, {} (a seeded 10%) held out for validation; \
-                 its val split is the test",
-                root.display(),
-                tr.items.len(),
-                val.items.len()
-            );
+        Some(root) if crate::coco_tree::is_tree(&root) => {
+            let tr = CocoFolder::open_tree(&root, TreeSplit::Train, d.size, d.hflip, seed)?;
+            let (tr, val) =
+                train_and_val(&root, tr, None, seed, "COCO's tree (val2017 is the test)")?;
             (Either::Folder(tr), Either::Folder(val))
         }
         Some(root) if !root.join("train").is_dir() => {

@@ -243,16 +243,11 @@ pub fn open_train_val(
     hflip: bool,
     seed: u64,
 ) -> Result<(CocoFolder, CocoFolder), DataError> {
-    let mut train = open(root, "train", size, hflip, seed)?;
-    if has_test(root) {
-        return Ok((train, open(root, "val", size, false, seed)?));
-    }
-    let val = train.take_validation(seed)?;
-    println!(
-        "{}: no test image set: {} training images (a seeded 10%) held out for validation; \
-         its val set is the test",
-        root.display(),
-        val.items.len()
-    );
-    Ok((train, val))
+    let train = open(root, "train", size, hflip, seed)?;
+    let val = if has_test(root) {
+        Some(open(root, "val", size, false, seed)?)
+    } else {
+        None
+    };
+    crate::coco_tree::train_and_val(root, train, val, seed, "no test image set")
 }

@@ -228,16 +228,11 @@ pub fn open_train_val(
     hflip: bool,
     seed: u64,
 ) -> Result<(CocoFolder, CocoFolder), DataError> {
-    let mut train = open(root, YoloSplit::Train, size, hflip, seed)?;
-    if has_test(root)? {
-        return Ok((train, open(root, YoloSplit::Val, size, false, seed)?));
-    }
-    let val = train.take_validation(seed)?;
-    println!(
-        "{}: data.yaml has no test split: {} training images (a seeded 10%) held out for \
-         validation; its val split is the test",
-        root.display(),
-        val.items.len()
-    );
-    Ok((train, val))
+    let train = open(root, YoloSplit::Train, size, hflip, seed)?;
+    let val = if has_test(root)? {
+        Some(open(root, YoloSplit::Val, size, false, seed)?)
+    } else {
+        None
+    };
+    crate::coco_tree::train_and_val(root, train, val, seed, "data.yaml has no test split")
 }

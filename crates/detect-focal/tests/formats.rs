@@ -8,6 +8,8 @@ use detect_focal::data::{CocoFolder, TreeSplit};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+const BIN: &str = env!("CARGO_BIN_EXE_detect-focal");
+
 fn tree() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/coco-tree")
 }
@@ -48,38 +50,11 @@ fn coco_s_tree_reads_what_pycocotools_reads_and_trains() {
     );
 
     let tmp = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_detect-focal");
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let s = |p: &Path| p.to_string_lossy().into_owned();
-    let (smoke, runs) = (
-        s(&repo.join("configs/detect-focal/smoke.yaml")),
-        s(&tmp.path().join("runs")),
-    );
-    let source = format!("data.source={}", s(&tree()));
-    let out = kit::testing::run_ok(
-        bin,
-        &[
-            "train",
-            "-c",
-            &smoke,
-            "--runs",
-            &runs,
-            "--name",
-            "coco",
-            "--set",
-            &source,
-            "--set",
-            "train.device=cpu",
-            "--set",
-            "train.batch_size=4",
-        ],
-    );
+    let source = format!("data.source={}", tree().display());
+    let sets = [source.as_str(), "train.batch_size=4"];
+    let runs = tmp.path().join("runs");
+    let (out, _) = kit::testing::smoke_train_eval(BIN, "detect-focal", &runs, "coco", &sets);
     assert!(out.contains("COCO's tree"), "{out}");
-    let out = kit::testing::run_ok(
-        bin,
-        &["eval", "--run", &format!("{runs}/detect-focal/coco")],
-    );
-    assert!(out.contains("appended to"), "{out}");
 }
 
 #[test]
@@ -105,38 +80,11 @@ fn yolo_labels_read_back_coco_s_boxes_and_train() {
         }
     }
     let tmp = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_detect-focal");
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let s = |p: &Path| p.to_string_lossy().into_owned();
-    let (smoke, runs) = (
-        s(&repo.join("configs/detect-focal/smoke.yaml")),
-        s(&tmp.path().join("runs")),
-    );
-    let source = format!("data.source={}", s(&yolo));
-    let out = kit::testing::run_ok(
-        bin,
-        &[
-            "train",
-            "-c",
-            &smoke,
-            "--runs",
-            &runs,
-            "--name",
-            "yolo",
-            "--set",
-            &source,
-            "--set",
-            "train.device=cpu",
-            "--set",
-            "train.batch_size=4",
-        ],
-    );
+    let source = format!("data.source={}", yolo.display());
+    let sets = [source.as_str(), "train.batch_size=4"];
+    let runs = tmp.path().join("runs");
+    let (out, _) = kit::testing::smoke_train_eval(BIN, "detect-focal", &runs, "yolo", &sets);
     assert!(out.contains("no test split"), "{out}");
-    let out = kit::testing::run_ok(
-        bin,
-        &["eval", "--run", &format!("{runs}/detect-focal/yolo")],
-    );
-    assert!(out.contains("appended to"), "{out}");
     // A label outside [0, 1] is named with its file and line.
     let bad = tmp.path().join("bad");
     for d in ["images/train", "images/val", "labels/train"] {
@@ -198,35 +146,11 @@ fn voc_xml_reads_as_torchvision_parses_it_and_trains() {
     assert_eq!(seen, 22);
 
     let tmp = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_detect-focal");
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let s = |p: &Path| p.to_string_lossy().into_owned();
-    let (smoke, runs) = (
-        s(&repo.join("configs/detect-focal/smoke.yaml")),
-        s(&tmp.path().join("runs")),
-    );
-    let source = format!("data.source={}", s(&voc));
-    let out = kit::testing::run_ok(
-        bin,
-        &[
-            "train",
-            "-c",
-            &smoke,
-            "--runs",
-            &runs,
-            "--name",
-            "voc",
-            "--set",
-            &source,
-            "--set",
-            "train.device=cpu",
-            "--set",
-            "train.batch_size=4",
-        ],
-    );
+    let source = format!("data.source={}", voc.display());
+    let sets = [source.as_str(), "train.batch_size=4"];
+    let runs = tmp.path().join("runs");
+    let (out, _) = kit::testing::smoke_train_eval(BIN, "detect-focal", &runs, "voc", &sets);
     assert!(out.contains("no test image set"), "{out}");
-    let out = kit::testing::run_ok(bin, &["eval", "--run", &format!("{runs}/detect-focal/voc")]);
-    assert!(out.contains("appended to"), "{out}");
 }
 
 #[test]

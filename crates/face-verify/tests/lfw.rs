@@ -143,33 +143,15 @@ fn a_broken_lfw_line_and_an_unknown_layout_are_named() {
 
 #[test]
 fn the_smoke_config_trains_on_lfw_and_evaluates_its_folds() {
-    use kit::testing::run_ok;
     let tmp = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_face-verify");
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let s = |p: &Path| p.to_string_lossy().into_owned();
-    let source = format!("data.source={}", s(&fixtures().join("lfw")));
-    let runs = tmp.path().join("runs");
-    let smoke = s(&repo.join("configs/face-verify/smoke.yaml"));
-    run_ok(
-        bin,
-        &[
-            "train",
-            "-c",
-            &smoke,
-            "--runs",
-            &s(&runs),
-            "--name",
-            "lfw",
-            "--set",
-            &source,
-            "--set",
-            "train.device=cpu",
-            "--set",
-            "train.batch_size=4",
-        ],
+    let source = format!("data.source={}", fixtures().join("lfw").display());
+    let (_, out) = kit::testing::smoke_train_eval(
+        env!("CARGO_BIN_EXE_face-verify"),
+        "face-verify",
+        &tmp.path().join("runs"),
+        "lfw",
+        &[&source, "train.batch_size=4"],
     );
-    let out = run_ok(bin, &["eval", "--run", &s(&runs.join("face-verify/lfw"))]);
     assert!(
         out.contains("10-fold acc") && out.contains("40 pairs"),
         "{out}"

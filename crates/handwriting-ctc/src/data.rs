@@ -3,6 +3,7 @@
 //! width, resized to height 32).
 
 use crate::config::{DataConfig, Ink};
+pub use crate::layouts::read_folder;
 use crate::synth::{self, Line, HEIGHT};
 use image::GrayImage;
 use kit::data::{rng_for, DataError, Dataset, Part};
@@ -190,71 +191,6 @@ pub fn line_from_image(mut img: image::GrayImage, ink: Ink) -> (Line, bool) {
     )
 }
 
-/// Items read from a layout of [`crate::layouts`] as a folder source.
-fn folder_source(items: crate::layouts::Items, at: &Path) -> Result<Source, DataError> {
-    if items.is_empty() {
-        return Err(DataError::Invalid {
-            path: at.to_path_buf(),
-            message: "no samples in this part".into(),
-        });
-    }
-    Ok(Source::Folder {
-        items,
-        ink: Ink::Auto,
-    })
-}
-
-/// Reads `dir/labels.tsv`, or a CSV of image paths and transcripts ([`crate::layouts`]);
-/// errors name the file and line.
-pub fn read_folder(dir: &Path, alphabet: &[char]) -> Result<Source, DataError> {
-    let tsv = dir.join("labels.tsv");
-    if !tsv.is_file() {
-        if let Some(csv) = crate::layouts::csv_file(dir) {
-            return folder_source(crate::layouts::read_csv(&csv, alphabet)?, &csv);
-        }
-        return Err(DataError::Invalid {
-            path: dir.to_path_buf(),
-            message: "no labels.tsv (`path<TAB>transcript`) or CSV (`image,transcript`) here; \
-                      handwriting-ctc also reads IAM as downloaded (ascii/lines.txt + lines/) \
-                      at the dataset's top"
-                .into(),
-        });
-    }
-    let text = std::fs::read_to_string(&tsv).map_err(|source| DataError::Io {
-        path: tsv.clone(),
-        source,
-    })?;
-    let mut items = Vec::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let at = format!("{}:{}", tsv.display(), i + 1);
-        let (path, transcript) = line
-            .split_once('\t')
-            .ok_or_else(|| DataError::Other(format!("{at}: expected `path<TAB>transcript`")))?;
-        let path = dir.join(path);
-        if !path.is_file() {
-            return Err(DataError::Other(format!(
-                "{at}: image {} not found",
-                path.display()
-            )));
-        }
-        items.push((path, encode(transcript, alphabet, &at)?));
-    }
-    if items.is_empty() {
-        return Err(DataError::Invalid {
-            path: tsv,
-            message: "no samples".into(),
-        });
-    }
-    Ok(Source::Folder {
-        items,
-        ink: Ink::Auto,
-    })
-}
-
 /// Loads `mnist_dir/<digit>.u8` (written by `import-mnist`), split per class 80/20 so
 /// validation strings use digit images never seen in training (`kit::mnist`).
 pub fn read_mnist(dir: &Path) -> Result<(DigitPool, DigitPool), DataError> {
@@ -301,7 +237,8 @@ pub fn test_source(d: &DataConfig, seed: u64) -> Result<Source, DataError> {
         }
         folder if crate::layouts::is_iam(Path::new(folder)) => {
             let root = Path::new(folder);
-            folder_source(crate::layouts::iam(root, Part::Test, &alphabet)?, root)?.with_ink(d.ink)
+            crate::layouts::folder_source(crate::layouts::iam(root, Part::Test, &alphabet)?, root)?
+                .with_ink(d.ink)
         }
         folder => read_folder(
             &kit::cli::held_out_split(Path::new(folder), kit::cli::Split::Test),
@@ -354,7 +291,10 @@ pub fn sources(d: &DataConfig, seed: u64) -> Result<(Source, Source), DataError>
         folder if crate::layouts::is_iam(Path::new(folder)) => {
             let root = Path::new(folder);
             let part = |p| -> Result<Source, DataError> {
-                Ok(folder_source(crate::layouts::iam(root, p, &alphabet)?, root)?.with_ink(d.ink))
+                Ok(
+                    crate::layouts::folder_source(crate::layouts::iam(root, p, &alphabet)?, root)?
+                        .with_ink(d.ink),
+                )
             };
             (part(Part::Train)?, part(Part::Val)?)
         }

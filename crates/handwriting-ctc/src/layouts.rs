@@ -1,4 +1,5 @@
-//! Handwriting data as it is downloaded, beside the app's own `labels.tsv`:
+//! Handwriting data on disk: the app's own `labels.tsv` split folders ([`read_folder`]), and as
+//! it is downloaded:
 //! - **IAM lines**: `ascii/lines.txt` (`#` comments; `a01-000u-00 ok 154 19 408 746 1661 89
 //!   A|MOVE|to|stop` — id, segmentation, grey level, components, box, words joined by `|`) and
 //!   `lines/a01/a01-000u/a01-000u-00.png`. Splits from the Large Writer Independent Text Line
@@ -9,7 +10,8 @@
 //!   `path`) and a transcript column (`transcript`, `text`, `label`), paths relative to the
 //!   file (the layout of TrOCR-style fine-tuning sets).
 
-use crate::data::encode;
+use crate::config::Ink;
+use crate::data::{encode, Source};
 use kit::data::{content_part, DataError, Part};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -161,4 +163,69 @@ pub fn read_csv(path: &Path, alphabet: &[char]) -> Result<Items, DataError> {
         items.push((image, encode(text, alphabet, &at)?));
     }
     Ok(items)
+}
+
+/// Items read from a layout of [`crate::layouts`] as a folder source.
+pub(crate) fn folder_source(items: Items, at: &Path) -> Result<Source, DataError> {
+    if items.is_empty() {
+        return Err(DataError::Invalid {
+            path: at.to_path_buf(),
+            message: "no samples in this part".into(),
+        });
+    }
+    Ok(Source::Folder {
+        items,
+        ink: Ink::Auto,
+    })
+}
+
+/// Reads `dir/labels.tsv`, or a CSV of image paths and transcripts ([`crate::layouts`]);
+/// errors name the file and line.
+pub fn read_folder(dir: &Path, alphabet: &[char]) -> Result<Source, DataError> {
+    let tsv = dir.join("labels.tsv");
+    if !tsv.is_file() {
+        if let Some(csv) = csv_file(dir) {
+            return folder_source(read_csv(&csv, alphabet)?, &csv);
+        }
+        return Err(DataError::Invalid {
+            path: dir.to_path_buf(),
+            message: "no labels.tsv (`path<TAB>transcript`) or CSV (`image,transcript`) here; \
+                      handwriting-ctc also reads IAM as downloaded (ascii/lines.txt + lines/) \
+                      at the dataset's top"
+                .into(),
+        });
+    }
+    let text = std::fs::read_to_string(&tsv).map_err(|source| DataError::Io {
+        path: tsv.clone(),
+        source,
+    })?;
+    let mut items = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let at = format!("{}:{}", tsv.display(), i + 1);
+        let (path, transcript) = line
+            .split_once('\t')
+            .ok_or_else(|| DataError::Other(format!("{at}: expected `path<TAB>transcript`")))?;
+        let path = dir.join(path);
+        if !path.is_file() {
+            return Err(DataError::Other(format!(
+                "{at}: image {} not found",
+                path.display()
+            )));
+        }
+        items.push((path, encode(transcript, alphabet, &at)?));
+    }
+    if items.is_empty() {
+        return Err(DataError::Invalid {
+            path: tsv,
+            message: "no samples".into(),
+        });
+    }
+    Ok(Source::Folder {
+        items,
+        ink: Ink::Auto,
+    })
 }

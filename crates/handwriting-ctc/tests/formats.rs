@@ -39,38 +39,9 @@ fn synth_lines(dir: &Path) -> Vec<(String, std::path::PathBuf, String)> {
 }
 
 fn train_and_eval(source: &Path, runs: &Path, name: &str) -> String {
-    let smoke = kit::testing::repo_root().join("configs/handwriting-ctc/smoke.yaml");
     let src = format!("data.source={}", s(source));
-    let out = kit::testing::run_ok(
-        BIN,
-        &[
-            "train",
-            "-c",
-            &s(&smoke),
-            "--runs",
-            &s(runs),
-            "--name",
-            name,
-            "--set",
-            &src,
-            "--set",
-            "train.device=cpu",
-            "--set",
-            "train.batch_size=4",
-            "--set",
-            "train.epochs=1",
-        ],
-    );
-    let e = kit::testing::run_ok(
-        BIN,
-        &[
-            "eval",
-            "--run",
-            &s(&runs.join("handwriting-ctc").join(name)),
-        ],
-    );
-    assert!(e.contains("appended to"), "{e}");
-    out
+    let sets = [src.as_str(), "train.batch_size=4", "train.epochs=1"];
+    kit::testing::smoke_train_eval(BIN, "handwriting-ctc", runs, name, &sets).0
 }
 
 #[test]

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 mod floor;
 mod run;
 pub use floor::Floor;
+pub use run::{folder_source, report};
 use run::{is_finished_run, reopen, run_and_config, run_yaml};
 
 /// Writes [`AppConfig`]'s `train` / `train_mut` for a config whose `train:` section is a field
@@ -211,38 +212,6 @@ pub fn open_run<C: AppConfig>(
     Ok((config, run, ck, device))
 }
 
-/// Prints how training ended and where to look.
-pub fn report(outcome: &Outcome, run: &Path) {
-    match outcome {
-        Outcome::Finished { state, last } => {
-            println!("finished at step {} (epoch {})", state.step, state.epoch);
-            if let Some(m) = last {
-                let s: Vec<String> = m
-                    .values
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v:.4}"))
-                    .collect();
-                println!("final eval : {}", s.join("  "));
-            }
-            if let Some(b) = state.best_metric {
-                println!("best       : {b:.4} at step {}", state.best_step);
-            }
-        }
-        Outcome::Interrupted { state } => {
-            println!(
-                "interrupted at step {}; resume with --resume {}",
-                state.step,
-                run.display()
-            );
-        }
-    }
-    println!("checkpoints: {}/checkpoints/", run.display());
-    println!(
-        "TensorBoard: just tensorboard   (logs in {})",
-        run.display()
-    );
-}
-
 /// What the task is built for.
 #[derive(Debug, Clone, Copy)]
 pub enum Purpose<'a> {
@@ -368,11 +337,6 @@ pub trait App: Sized {
     fn extra(_cmd: Self::Extra) -> anyhow::Result<()> {
         Ok(())
     }
-}
-
-/// `data.source` as a dataset folder, when it is one (a built-in generator's name is not).
-pub fn folder_source(source: &str) -> Option<PathBuf> {
-    Some(PathBuf::from(source)).filter(|p| p.is_dir())
 }
 
 /// `<app> train` through [`train`], then the app's [`App::after_train`].

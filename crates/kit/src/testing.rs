@@ -27,6 +27,29 @@ pub fn run_ok(bin: &str, args: &[&str]) -> String {
     text
 }
 
+/// Trains `app`'s smoke config on the CPU into `runs/<app>/<name>` with `sets` (`key=value`)
+/// added, then evaluates that run on its test split; returns what each printed (both must
+/// succeed). What the tests of a data layout do after reading it.
+pub fn smoke_train_eval(
+    bin: &str,
+    app: &str,
+    runs: &Path,
+    name: &str,
+    sets: &[&str],
+) -> (String, String) {
+    let smoke = repo_root().join(format!("configs/{app}/smoke.yaml"));
+    let (smoke, runs_s) = (smoke.to_string_lossy(), runs.to_string_lossy());
+    let mut args = vec!["train", "-c", &smoke, "--runs", &runs_s, "--name", name];
+    for s in std::iter::once(&"train.device=cpu").chain(sets) {
+        args.extend(["--set", s]);
+    }
+    let trained = run_ok(bin, &args);
+    let run = runs.join(app).join(name);
+    let evaluated = run_ok(bin, &["eval", "--run", &run.to_string_lossy()]);
+    assert!(evaluated.contains("appended to"), "{evaluated}");
+    (trained, evaluated)
+}
+
 /// What [`self_contained`] printed.
 pub struct SelfContained {
     pub predict: String,

@@ -5,12 +5,13 @@
 
 use crate::config::{DataConfig, Frame};
 use crate::mesh::{self, Mesh, V3};
+pub use crate::meshes::mesh_files;
 use crate::render::{render, View};
 use crate::synth::{self, CLASSES};
 use kit::data::{rng_for, DataError, Dataset};
 use rand::seq::IndexedRandom;
 use rand::Rng;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use tch::Tensor;
 
@@ -96,7 +97,7 @@ fn random_view(cfg: &DataConfig, rng: &mut impl Rng) -> View {
 }
 
 /// One sample of `mesh` (normalised) from a random view.
-fn sample_of(
+pub(crate) fn sample_of(
     mesh: &Mesh,
     cfg: &DataConfig,
     class: Arc<str>,
@@ -147,7 +148,7 @@ pub fn test_set(cfg: &DataConfig, seed: u64) -> Result<Vec<Sample>, DataError> {
     let root = Path::new(&cfg.source);
     if crate::shapenet::is_shapenet(root) {
         let files = crate::shapenet::files(root, kit::data::Part::Test)?;
-        return meshes_of(cfg, files, kit::data::test_seed(seed));
+        return crate::meshes::meshes_of(cfg, files, kit::data::test_seed(seed));
     }
     let dir = kit::cli::held_out_split(root, kit::cli::Split::Test);
     read_split(cfg, &dir, kit::data::test_seed(seed))
@@ -171,8 +172,8 @@ pub fn sources(cfg: &DataConfig, seed: u64) -> Result<(Vec<Sample>, Vec<Sample>)
     if crate::shapenet::is_shapenet(root) {
         let part = |p| crate::shapenet::files(root, p);
         return Ok((
-            meshes_of(cfg, part(kit::data::Part::Train)?, seed)?,
-            meshes_of(cfg, part(kit::data::Part::Val)?, kit::data::val_seed(seed))?,
+            crate::meshes::meshes_of(cfg, part(kit::data::Part::Train)?, seed)?,
+            crate::meshes::meshes_of(cfg, part(kit::data::Part::Val)?, kit::data::val_seed(seed))?,
         ));
     }
     Ok((
@@ -185,7 +186,7 @@ pub fn sources(cfg: &DataConfig, seed: u64) -> Result<(Vec<Sample>, Vec<Sample>)
 /// layout: its test part, for `eval --data`).
 pub fn read_split(cfg: &DataConfig, dir: &Path, seed: u64) -> Result<Vec<Sample>, DataError> {
     let samples = if crate::shapenet::is_shapenet(dir) {
-        meshes_of(
+        crate::meshes::meshes_of(
             cfg,
             crate::shapenet::files(dir, kit::data::Part::Test)?,
             seed,
@@ -193,7 +194,7 @@ pub fn read_split(cfg: &DataConfig, dir: &Path, seed: u64) -> Result<Vec<Sample>
     } else if dir.join("meta.csv").is_file() {
         read_rendered(cfg, dir, seed)?
     } else {
-        read_meshes(cfg, dir, seed)?
+        crate::meshes::read_meshes(cfg, dir, seed)?
     };
     if samples.is_empty() {
         return Err(DataError::Invalid {
@@ -290,121 +291,6 @@ fn read_rendered(cfg: &DataConfig, dir: &Path, seed: u64) -> Result<Vec<Sample>,
             view,
             name: f[0].to_string(),
         });
-    }
-    Ok(out)
-}
-
-/// Mesh files under `dir` (class = sub-folder name, or `object` at the top), sorted. A file
-/// of another kind is an error naming it (hidden files, `.`-prefixed, are ignored), so a mesh
-/// in a format we do not read (`.stl`, `.glb`) is never dropped without a word.
-pub fn mesh_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, DataError> {
-    let list = |d: &Path| -> Result<Vec<PathBuf>, DataError> {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(d)
-            .map_err(|source| DataError::Io {
-                path: d.to_path_buf(),
-                source,
-            })?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        v.sort();
-        Ok(v)
-    };
-    let hidden = |p: &Path| {
-        p.file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-    };
-    // Some(true): a mesh; Some(false): hidden, skipped; an error for anything else.
-    let is_mesh = |p: &Path| -> Result<bool, DataError> {
-        if hidden(p) {
-            return Ok(false);
-        }
-        let ext = p
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(|e| e.to_ascii_lowercase())
-            .unwrap_or_default();
-        if mesh::MESH_EXTENSIONS.contains(&ext.as_str()) {
-            return Ok(true);
-        }
-        Err(DataError::Invalid {
-            path: p.to_path_buf(),
-            message: format!(
-                "not a mesh this app reads (known: {}): convert it (e.g. with trimesh or \
-                 meshlab) or move it out of the data folder",
-                mesh::MESH_EXTENSIONS.map(|e| format!(".{e}")).join(", ")
-            ),
-        })
-    };
-    let mut out = Vec::new();
-    for p in list(dir)? {
-        if p.is_dir() {
-            if hidden(&p) {
-                continue;
-            }
-            let class = p
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
-            for f in list(&p)? {
-                if f.is_dir() && !hidden(&f) {
-                    return Err(DataError::Invalid {
-                        path: f,
-                        message: "a folder inside a class folder is not read: put the meshes \
-                                  directly in <split>/<class>/"
-                            .into(),
-                    });
-                }
-                if f.is_file() && is_mesh(&f)? {
-                    out.push((class.clone(), f));
-                }
-            }
-        } else if is_mesh(&p)? {
-            out.push(("object".to_string(), p));
-        }
-    }
-    Ok(out)
-}
-
-fn read_meshes(cfg: &DataConfig, dir: &Path, seed: u64) -> Result<Vec<Sample>, DataError> {
-    meshes_of(cfg, mesh_files(dir)?, seed)
-}
-
-/// Samples of meshes given as (class, path): `views_per_mesh` rendered views each.
-fn meshes_of(
-    cfg: &DataConfig,
-    files: Vec<(String, PathBuf)>,
-    seed: u64,
-) -> Result<Vec<Sample>, DataError> {
-    if files.is_empty() {
-        return Err(DataError::Other(
-            "no meshes in this part of the dataset".into(),
-        ));
-    }
-    let mut out = Vec::new();
-    for (k, (class, path)) in files.into_iter().enumerate() {
-        let mesh = mesh::read_mesh(&path)?.up(cfg.up_axis).normalised();
-        let class: Arc<str> = Arc::from(class.as_str());
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_default();
-        // ShapeNet names every mesh model_normalized: the model's folder names it.
-        let stem = match path.parent().and_then(Path::parent) {
-            Some(model) if stem == "model_normalized" => model
-                .file_name()
-                .map_or(stem, |n| n.to_string_lossy().to_string()),
-            _ => stem,
-        };
-        for v in 0..cfg.views_per_mesh {
-            let mut rng = rng_for(seed, 11, (k * 1000 + v) as u64);
-            out.push(sample_of(
-                &mesh,
-                cfg,
-                class.clone(),
-                format!("{stem}-v{v}"),
-                &mut rng,
-            ));
-        }
     }
     Ok(out)
 }

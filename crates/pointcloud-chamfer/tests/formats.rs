@@ -115,35 +115,12 @@ fn shapenet_nesting_reads_trimesh_s_meshes_in_all_csv_s_splits_and_trains() {
     }
     // Smoke train + eval on the layout.
     let tmp = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_pointcloud-chamfer");
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let s = |p: &Path| p.to_string_lossy().into_owned();
-    let (smoke, runs) = (
-        s(&repo.join("configs/pointcloud-chamfer/smoke.yaml")),
-        s(&tmp.path().join("runs")),
+    let source = format!("data.source={}", root.display());
+    kit::testing::smoke_train_eval(
+        env!("CARGO_BIN_EXE_pointcloud-chamfer"),
+        "pointcloud-chamfer",
+        &tmp.path().join("runs"),
+        "sn",
+        &[&source, "train.batch_size=4"],
     );
-    let source = format!("data.source={}", s(&root));
-    kit::testing::run_ok(
-        bin,
-        &[
-            "train",
-            "-c",
-            &smoke,
-            "--runs",
-            &runs,
-            "--name",
-            "sn",
-            "--set",
-            &source,
-            "--set",
-            "train.device=cpu",
-            "--set",
-            "train.batch_size=4",
-        ],
-    );
-    let out = kit::testing::run_ok(
-        bin,
-        &["eval", "--run", &format!("{runs}/pointcloud-chamfer/sn")],
-    );
-    assert!(out.contains("appended to"), "{out}");
 }

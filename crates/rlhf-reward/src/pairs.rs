@@ -38,27 +38,52 @@ pub struct PairFile {
     pub layouts: [usize; 3],
 }
 
+/// An error at 0-based line `i` of `path`.
+fn line_error(path: &Path, i: usize, m: String) -> DataError {
+    DataError::Invalid {
+        path: path.to_path_buf(),
+        message: format!("line {}: {m}", i + 1),
+    }
+}
+
+/// A JSONL file's lines, each its object or an error naming the file and line (an empty line,
+/// invalid JSON), with 0-based line numbers, in order: a caller meets them as it reads. A UTF-8
+/// byte-order mark is accepted (Windows editors write one; JSON has none).
+type Lines = Vec<(usize, Result<Value, DataError>)>;
+
+fn json_lines(path: &Path) -> Result<Lines, DataError> {
+    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    Ok(text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let v = if line.trim().is_empty() {
+                Err(line_error(
+                    path,
+                    i,
+                    "empty line (one JSON object per line)".into(),
+                ))
+            } else {
+                serde_json::from_str(line).map_err(|e| line_error(path, i, format!("{e}")))
+            };
+            (i, v)
+        })
+        .collect())
+}
+
 /// Reads preference pairs from a JSONL file in any of the module's layouts. A UTF-8
 /// byte-order mark is accepted. An empty line, invalid JSON, a missing field or a message
 /// without `role` / `content` is an error naming the file and line; pairs with identical
 /// responses are skipped and counted.
 pub fn read_jsonl(path: &Path, max_len: usize) -> Result<PairFile, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    // Windows editors write a byte-order mark; JSON has none.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut out = PairFile::default();
-    for (i, line) in text.lines().enumerate() {
-        let bad = |m: String| DataError::Invalid {
-            path: path.to_path_buf(),
-            message: format!("line {}: {m}", i + 1),
-        };
-        if line.trim().is_empty() {
-            return Err(bad("empty line (one JSON object per line)".into()));
-        }
-        let v: Value = serde_json::from_str(line).map_err(|e| bad(format!("{e}")))?;
+    for (i, v) in json_lines(path)? {
+        let v = v?;
+        let bad = |m: String| line_error(path, i, m);
         let (p, layout) = parse_line(&v).map_err(bad)?;
         out.layouts[layout] += 1;
         if p.chosen == p.rejected {
@@ -94,21 +119,10 @@ pub fn read_jsonl(path: &Path, max_len: usize) -> Result<PairFile, DataError> {
 /// writes, as a chat template's generation prompt) or any pair layout's prompt. Errors name
 /// the file and line, as [`read_jsonl`]'s.
 pub fn read_prompts(path: &Path) -> Result<Vec<String>, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut prompts = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let bad = |m: String| DataError::Invalid {
-            path: path.to_path_buf(),
-            message: format!("line {}: {m}", i + 1),
-        };
-        if line.trim().is_empty() {
-            return Err(bad("empty line (one JSON object per line)".into()));
-        }
-        let v: Value = serde_json::from_str(line).map_err(|e| bad(format!("{e}")))?;
+    for (i, v) in json_lines(path)? {
+        let v = v?;
+        let bad = |m: String| line_error(path, i, m);
         let prompt = match (v.get("prompt"), v.get("chosen")) {
             (_, Some(_)) => parse_line(&v).map_err(bad)?.0.prompt,
             (Some(Value::String(p)), None) => p.clone(),

@@ -1,12 +1,13 @@
 //! segment-dice: tumour segmentation with Dice (+CE) under extreme class imbalance. [`config`]
 //! (typed YAML), [`synth`] (the seeded synthetic slices), [`data`] (the datasets: synthetic, PNG
 //! slices, NIfTI volumes), [`png`] (the images/masks folder format), [`volumes`] (NIfTI files:
-//! layouts, reading, writing), [`volume_set`] (volumes as slices), [`model`] (U-Net), [`train`]
+//! layouts, reading, writing), [`brats`] (BraTS 2021 case folders), [`volume_set`] (volumes as slices), [`model`] (U-Net), [`train`]
 //! (the task in kit's loop), [`eval`] (Dice / IoU / FP rate / HD95 per slice, 3-D Dice / HD95 in mm
 //! per volume), [`predict`] (mask + overlay for one slice, a label volume for a NIfTI image),
 //! [`app`] (the shared command line's hooks).
 
 pub mod app;
+pub mod brats;
 pub mod config;
 pub mod data;
 pub mod eval;

@@ -17,32 +17,14 @@ fn mnist_idx_files_train_and_evaluate() {
     let (tr, va, te, _) = vae_kl::data::splits(&cfg.data, 1).unwrap();
     assert_eq!((tr.len(), va.len(), te.len()), (18, 2, 10));
     let tmp = tempfile::tempdir().unwrap();
-    let runs = tmp.path().join("runs");
-    let bin = env!("CARGO_BIN_EXE_vae-kl");
-    let s = |p: &Path| p.to_string_lossy().into_owned();
-    let source = format!("data.source={}", s(&idx));
-    let smoke = s(&repo().join("configs/vae-kl/smoke.yaml"));
-    let sets = [
-        &source[..],
-        "train.batch_size=6",
-        "train.max_steps=2",
-        "train.device=cpu",
-    ];
-    let mut args = vec![
-        "train",
-        "-c",
-        &smoke,
-        "--runs",
-        runs.to_str().unwrap(),
-        "--name",
+    let source = format!("data.source={}", idx.display());
+    kit::testing::smoke_train_eval(
+        env!("CARGO_BIN_EXE_vae-kl"),
+        "vae-kl",
+        &tmp.path().join("runs"),
         "idx",
-    ];
-    for x in &sets {
-        args.extend(["--set", x]);
-    }
-    kit::testing::run_ok(bin, &args);
-    let out = kit::testing::run_ok(bin, &["eval", "--run", &s(&runs.join("vae-kl/idx"))]);
-    assert!(out.contains("appended to"), "{out}");
+        &[&source, "train.batch_size=6", "train.max_steps=2"],
+    );
 }
 
 #[test]

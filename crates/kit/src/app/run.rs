@@ -5,9 +5,9 @@ use crate::args::TrainArgs;
 use crate::checkpoint::Checkpoint;
 use crate::config;
 use crate::rundir::RunDir;
-use crate::train::{Task, TrainConfig};
+use crate::train::{Outcome, Task, TrainConfig};
 use anyhow::Context;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The run `--resume` names (checked to be this app's) and the config to train: its own
 /// `config.yaml` when resuming, else `--config`.
@@ -88,4 +88,41 @@ pub(super) fn is_finished_run<T: Task>(
         );
     }
     Ok(finished)
+}
+
+/// `data.source` as a dataset folder, when it is one (a built-in generator's name is not).
+pub fn folder_source(source: &str) -> Option<PathBuf> {
+    Some(PathBuf::from(source)).filter(|p| p.is_dir())
+}
+
+/// Prints how training ended and where to look.
+pub fn report(outcome: &Outcome, run: &Path) {
+    match outcome {
+        Outcome::Finished { state, last } => {
+            println!("finished at step {} (epoch {})", state.step, state.epoch);
+            if let Some(m) = last {
+                let s: Vec<String> = m
+                    .values
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v:.4}"))
+                    .collect();
+                println!("final eval : {}", s.join("  "));
+            }
+            if let Some(b) = state.best_metric {
+                println!("best       : {b:.4} at step {}", state.best_step);
+            }
+        }
+        Outcome::Interrupted { state } => {
+            println!(
+                "interrupted at step {}; resume with --resume {}",
+                state.step,
+                run.display()
+            );
+        }
+    }
+    println!("checkpoints: {}/checkpoints/", run.display());
+    println!(
+        "TensorBoard: just tensorboard   (logs in {})",
+        run.display()
+    );
 }

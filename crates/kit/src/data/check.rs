@@ -49,10 +49,6 @@ fn split_name(name: &str) -> Option<&'static str> {
     }
 }
 
-fn hex(d: &[u8]) -> String {
-    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
-}
-
 /// Every file under `dir`, sorted (hidden files and folders skipped).
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -285,11 +281,6 @@ pub fn warn_leaks(dir: &Path, app: &str) {
         let places: Vec<String> = d.iter().map(|(sp, at)| format!("{sp}: {at}")).collect();
         println!("  {}", places.join("  =  "));
     }
-}
-
-/// The first 16 hex digits of a file's SHA-256 (for messages).
-pub fn short_hash(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

@@ -90,6 +90,16 @@ impl Optimizer {
         }
     }
 
+    /// The parameters' gradients that exist (shallow handles: writing to them writes the
+    /// gradients).
+    fn grads(&self) -> Vec<Tensor> {
+        self.slots
+            .iter()
+            .map(|s| s.param.grad())
+            .filter(|g| g.defined())
+            .collect()
+    }
+
     /// Clears every parameter's gradient.
     pub fn zero_grad(&mut self) {
         for s in &mut self.slots {
@@ -101,12 +111,7 @@ impl Optimizer {
     /// is not finite, as `GradScaler.unscale_`: one host read, as in PyTorch, which must know
     /// before the update whether to skip it.
     pub fn unscale(&mut self, inv_scale: f64) -> Result<bool, tch::TchError> {
-        let grads: Vec<Tensor> = self
-            .slots
-            .iter()
-            .map(|s| s.param.grad())
-            .filter(|g| g.defined())
-            .collect();
+        let grads = self.grads();
         if grads.is_empty() {
             return Ok(false);
         }
@@ -122,12 +127,7 @@ impl Optimizer {
     /// Rescales gradients so their global L2 norm is at most `max_norm` (0 = no clipping);
     /// returns the norm before clipping.
     pub fn clip_grad_norm(&mut self, max_norm: f64) -> Tensor {
-        let grads: Vec<Tensor> = self
-            .slots
-            .iter()
-            .map(|s| s.param.grad())
-            .filter(|g| g.defined())
-            .collect();
+        let grads = self.grads();
         let Some(first) = grads.first() else {
             return Tensor::zeros([], (Kind::Double, tch::Device::Cpu));
         };
